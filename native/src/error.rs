@@ -1,0 +1,246 @@
+//! The one place where operating-system errors become Java exception classes.
+//!
+//! The mapping follows the JDK's own socket engine on Linux (`sun.nio.ch.Net`
+//! and `NioSocketImpl`), so callers see the same class and, where the JDK uses
+//! the C library's text, the same message.
+
+use std::ffi::CStr;
+use std::fmt;
+use std::io;
+
+/// The Java exception class a native failure is reported as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExceptionClass {
+    /// `java.net.SocketException`: the default for socket failures.
+    Socket,
+    /// `java.net.ConnectException`: the peer refused or the attempt timed out in the kernel.
+    Connect,
+    /// `java.net.BindException`: the local address is in use or not ours.
+    Bind,
+    /// `java.net.NoRouteToHostException`.
+    NoRouteToHost,
+    /// `java.net.ProtocolException`.
+    Protocol,
+    /// `java.net.SocketTimeoutException`.
+    SocketTimeout,
+    /// `io.rustsocket.internal.ConnectionResetException`: a read saw a reset;
+    /// the Java side makes it sticky and reports `SocketException("Connection reset")`.
+    ConnectionReset,
+    /// `java.lang.IllegalArgumentException`: a bad argument that Java did not catch first.
+    IllegalArgument,
+    /// `java.lang.UnsupportedOperationException`: an option this kernel or family lacks.
+    UnsupportedOperation,
+}
+
+impl ExceptionClass {
+    /// The JNI class name (slash-separated) of the exception.
+    pub fn java_name(self) -> &'static str {
+        match self {
+            ExceptionClass::Socket => "java/net/SocketException",
+            ExceptionClass::Connect => "java/net/ConnectException",
+            ExceptionClass::Bind => "java/net/BindException",
+            ExceptionClass::NoRouteToHost => "java/net/NoRouteToHostException",
+            ExceptionClass::Protocol => "java/net/ProtocolException",
+            ExceptionClass::SocketTimeout => "java/net/SocketTimeoutException",
+            ExceptionClass::ConnectionReset => "io/rustsocket/internal/ConnectionResetException",
+            ExceptionClass::IllegalArgument => "java/lang/IllegalArgumentException",
+            ExceptionClass::UnsupportedOperation => "java/lang/UnsupportedOperationException",
+        }
+    }
+}
+
+/// What the failing system call was doing; the same errno maps differently
+/// for a read than for a connect, as it does in the JDK.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// socket(2), setsockopt(2) and other set-up calls.
+    Setup,
+    /// bind(2).
+    Bind,
+    /// listen(2).
+    Listen,
+    /// connect(2) or its completion.
+    Connect,
+    /// accept4(2).
+    Accept,
+    /// recv(2).
+    Read,
+    /// send(2).
+    Write,
+    /// getsockopt(2)/setsockopt(2) for a user-visible option.
+    Option,
+    /// shutdown(2), close(2), poll(2), ioctl(2).
+    Control,
+}
+
+/// A failure of the socket core, already classified for Java.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetError {
+    /// The exception class to throw.
+    pub class: ExceptionClass,
+    /// The exception's message.
+    pub message: String,
+    /// The OS error number, when the failure came from the OS.
+    pub errno: Option<i32>,
+}
+
+impl NetError {
+    /// An error with a fixed class and message that did not come from the OS.
+    pub fn new(class: ExceptionClass, message: impl Into<String>) -> Self {
+        NetError {
+            class,
+            message: message.into(),
+            errno: None,
+        }
+    }
+
+    /// Classifies an OS error number raised by `op`.
+    pub fn from_errno(op: Op, errno: i32) -> Self {
+        let (class, message) = classify(op, errno);
+        NetError {
+            class,
+            message,
+            errno: Some(errno),
+        }
+    }
+
+    /// Classifies an `io::Error` raised by `op`.
+    pub fn from_io(op: Op, err: &io::Error) -> Self {
+        match err.raw_os_error() {
+            Some(errno) => Self::from_errno(op, errno),
+            None => NetError::new(ExceptionClass::Socket, err.to_string()),
+        }
+    }
+
+    /// Classifies the calling thread's current `errno`, raised by `op`.
+    pub fn last_os_error(op: Op) -> Self {
+        Self::from_io(op, &io::Error::last_os_error())
+    }
+}
+
+impl fmt::Display for NetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.class.java_name(), self.message)
+    }
+}
+
+impl std::error::Error for NetError {}
+
+/// The result type of the socket core.
+pub type NetResult<T> = Result<T, NetError>;
+
+/// The C library's text for an errno, without Rust's " (os error N)" suffix,
+/// because that text is what the JDK's messages carry.
+pub fn strerror(errno: i32) -> String {
+    let mut buf = [0 as libc::c_char; 256];
+    // The XSI strerror_r that the libc crate binds on Linux fills `buf`.
+    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) };
+    if rc != 0 {
+        return format!("Unknown error {errno}");
+    }
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
+    use ExceptionClass as C;
+    match (op, errno) {
+        // A read that meets a reset: the JDK says "Connection reset" and keeps
+        // saying it on every later read.
+        (Op::Read, libc::ECONNRESET) => (C::ConnectionReset, "Connection reset".into()),
+        // Reads and writes: everything else is a SocketException with the OS text
+        // ("Broken pipe", "Connection reset by peer", ...), as in the JDK.
+        (Op::Read | Op::Write | Op::Control, _) => (C::Socket, strerror(errno)),
+        (Op::Option, libc::ENOPROTOOPT) => (C::UnsupportedOperation, strerror(errno)),
+        (Op::Option, libc::EINVAL) => (C::Socket, strerror(errno)),
+        // The JDK's handleSocketError table, used for connect, bind, accept and set-up.
+        (_, libc::EPROTO) => (C::Protocol, strerror(errno)),
+        (_, libc::ECONNREFUSED | libc::ETIMEDOUT | libc::ENOTCONN) => (C::Connect, strerror(errno)),
+        (_, libc::EHOSTUNREACH) => (C::NoRouteToHost, strerror(errno)),
+        (_, libc::EADDRINUSE | libc::EADDRNOTAVAIL | libc::EACCES) => (C::Bind, strerror(errno)),
+        _ => (C::Socket, strerror(errno)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strerror_has_no_rust_suffix() {
+        assert_eq!(strerror(libc::ECONNREFUSED), "Connection refused");
+        assert_eq!(strerror(libc::EPIPE), "Broken pipe");
+    }
+
+    #[test]
+    fn connect_errors_follow_the_jdk_table() {
+        let e = NetError::from_errno(Op::Connect, libc::ECONNREFUSED);
+        assert_eq!(e.class, ExceptionClass::Connect);
+        assert_eq!(e.message, "Connection refused");
+        assert_eq!(e.errno, Some(libc::ECONNREFUSED));
+        assert_eq!(
+            NetError::from_errno(Op::Connect, libc::EHOSTUNREACH).class,
+            ExceptionClass::NoRouteToHost
+        );
+        assert_eq!(
+            NetError::from_errno(Op::Connect, libc::ENETUNREACH).class,
+            ExceptionClass::Socket
+        );
+    }
+
+    #[test]
+    fn bind_errors_are_bind_exceptions() {
+        for errno in [libc::EADDRINUSE, libc::EADDRNOTAVAIL, libc::EACCES] {
+            assert_eq!(
+                NetError::from_errno(Op::Bind, errno).class,
+                ExceptionClass::Bind
+            );
+        }
+        assert_eq!(
+            NetError::from_errno(Op::Bind, libc::EADDRINUSE).message,
+            "Address already in use"
+        );
+    }
+
+    #[test]
+    fn read_reset_is_special_but_write_reset_is_not() {
+        let r = NetError::from_errno(Op::Read, libc::ECONNRESET);
+        assert_eq!(r.class, ExceptionClass::ConnectionReset);
+        assert_eq!(r.message, "Connection reset");
+        let w = NetError::from_errno(Op::Write, libc::ECONNRESET);
+        assert_eq!(w.class, ExceptionClass::Socket);
+        assert_eq!(w.message, "Connection reset by peer");
+        let p = NetError::from_errno(Op::Write, libc::EPIPE);
+        assert_eq!(
+            (p.class, p.message.as_str()),
+            (ExceptionClass::Socket, "Broken pipe")
+        );
+    }
+
+    #[test]
+    fn unknown_option_is_unsupported() {
+        assert_eq!(
+            NetError::from_errno(Op::Option, libc::ENOPROTOOPT).class,
+            ExceptionClass::UnsupportedOperation
+        );
+    }
+
+    #[test]
+    fn every_class_has_a_jni_name() {
+        for c in [
+            ExceptionClass::Socket,
+            ExceptionClass::Connect,
+            ExceptionClass::Bind,
+            ExceptionClass::NoRouteToHost,
+            ExceptionClass::Protocol,
+            ExceptionClass::SocketTimeout,
+            ExceptionClass::ConnectionReset,
+            ExceptionClass::IllegalArgument,
+            ExceptionClass::UnsupportedOperation,
+        ] {
+            let name = c.java_name();
+            assert!(!name.contains('.') && name.contains('/'), "{name}");
+        }
+    }
+}

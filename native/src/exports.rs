@@ -1,0 +1,442 @@
+//! The JNI layer: the `native` methods of `io.rustsocket.internal.Native`.
+//!
+//! Each export only converts arguments, calls the socket core and turns a
+//! failure into a pending Java exception. Every body runs inside
+//! [`EnvUnowned::with_env`], which catches panics; [`ThrowJava`] then reports a
+//! panic as `java.lang.Error`, so no unwinding ever reaches the JVM.
+
+use crate::addr;
+use crate::error::{ExceptionClass, NetError};
+use crate::sock::{self, IntOption, Shutdown};
+use jni::errors::ErrorPolicy;
+use jni::objects::{JByteArray, JClass};
+use jni::strings::JNIString;
+use jni::sys::{jboolean, jint};
+use jni::{jni_mangle, Env, EnvUnowned};
+use std::cell::RefCell;
+use std::net::SocketAddr;
+
+/// Version of the contract between this library and the Java classes; the
+/// loader refuses a library whose version differs from its own.
+pub const ABI_VERSION: jint = 1;
+
+/// Largest chunk one read or write call moves; the JDK uses the same bound.
+const MAX_CHUNK: usize = 128 * 1024;
+
+/// Why a native method failed.
+#[derive(Debug)]
+pub enum Failure {
+    /// The socket core failed; throw its exception.
+    Net(NetError),
+    /// A JNI call failed; usually an exception is already pending.
+    Jni(jni::errors::Error),
+}
+
+impl From<NetError> for Failure {
+    fn from(e: NetError) -> Self {
+        Failure::Net(e)
+    }
+}
+
+impl From<jni::errors::Error> for Failure {
+    fn from(e: jni::errors::Error) -> Self {
+        Failure::Jni(e)
+    }
+}
+
+type Outcome<T> = Result<T, Failure>;
+
+/// The error policy of every export: core errors become their Java exception,
+/// panics become `java.lang.Error`, and an exception already pending wins.
+pub struct ThrowJava;
+
+impl<T: Default> ErrorPolicy<T, Failure> for ThrowJava {
+    type Captures<'unowned_env_local: 'native_method, 'native_method> = ();
+
+    fn on_error<'unowned_env_local: 'native_method, 'native_method>(
+        env: &mut Env<'unowned_env_local>,
+        _cap: &mut (),
+        err: Failure,
+    ) -> jni::errors::Result<T> {
+        if env.exception_check() {
+            return Ok(T::default());
+        }
+        let (class, message) = match err {
+            Failure::Net(e) => {
+                if !matches!(e.class, ExceptionClass::SocketTimeout) {
+                    log::warn!("{e}");
+                }
+                (e.class.java_name(), e.message)
+            }
+            Failure::Jni(e) => ("java/lang/Error", format!("JNI failure in rustsocket: {e}")),
+        };
+        let _ = env.throw_new(JNIString::from(class), JNIString::from(message));
+        Ok(T::default())
+    }
+
+    fn on_panic<'unowned_env_local: 'native_method, 'native_method>(
+        env: &mut Env<'unowned_env_local>,
+        _cap: &mut (),
+        payload: Box<dyn std::any::Any + Send + 'static>,
+    ) -> jni::errors::Result<T> {
+        let text = if let Some(s) = payload.downcast_ref::<&'static str>() {
+            (*s).to_string()
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            s.clone()
+        } else {
+            "panic with a non-string payload".to_string()
+        };
+        // Forgetting the payload avoids running a destructor that might panic again.
+        std::mem::forget(payload);
+        log::error!("panic in native code: {text}");
+        if env.exception_check() {
+            env.exception_clear();
+        }
+        let _ = env.throw_new(
+            JNIString::from("java/lang/Error"),
+            JNIString::from(format!("Rust panic in rustsocket: {text}")),
+        );
+        Ok(T::default())
+    }
+}
+
+/// Runs `body` with a JNI environment and resolves its outcome with [`ThrowJava`].
+fn run<'local, T: Default>(
+    env: &mut EnvUnowned<'local>,
+    body: impl FnOnce(&mut Env<'local>) -> Outcome<T>,
+) -> T {
+    env.with_env(body).resolve::<ThrowJava>()
+}
+
+thread_local! {
+    /// Per-thread staging buffer between the Java heap and the kernel: one copy
+    /// each way, as in the JDK, and no allocation once it has grown.
+    static STAGING: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn with_staging<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+    STAGING.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        f(&mut buf[..len])
+    })
+}
+
+fn as_jbytes(b: &[u8]) -> &[i8] {
+    // SAFETY: u8 and i8 have the same size and alignment.
+    unsafe { std::slice::from_raw_parts(b.as_ptr().cast(), b.len()) }
+}
+
+fn as_jbytes_mut(b: &mut [u8]) -> &mut [i8] {
+    // SAFETY: u8 and i8 have the same size and alignment.
+    unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr().cast(), b.len()) }
+}
+
+fn chunk_len(len: jint) -> Outcome<usize> {
+    if len < 0 {
+        return Err(NetError::new(ExceptionClass::IllegalArgument, "negative length").into());
+    }
+    Ok((len as usize).min(MAX_CHUNK))
+}
+
+fn ip_arg(env: &Env, bytes: &JByteArray) -> Outcome<std::net::IpAddr> {
+    let len = bytes.len(env)?;
+    if len != 4 && len != 16 {
+        return Err(NetError::new(
+            ExceptionClass::IllegalArgument,
+            format!("an IP address has 4 or 16 bytes, not {len}"),
+        )
+        .into());
+    }
+    let mut raw = [0u8; 16];
+    bytes.get_region(env, 0, as_jbytes_mut(&mut raw[..len]))?;
+    Ok(addr::ip_from_bytes(&raw[..len])?)
+}
+
+fn port_arg(port: jint) -> Outcome<u16> {
+    u16::try_from(port).map_err(|_| {
+        NetError::new(
+            ExceptionClass::IllegalArgument,
+            format!("port out of range: {port}"),
+        )
+        .into()
+    })
+}
+
+fn write_address(env: &Env, out: &JByteArray, a: &SocketAddr) -> Outcome<()> {
+    let mut wire = [0u8; addr::WIRE_LEN];
+    addr::encode(a, &mut wire);
+    out.set_region(env, 0, as_jbytes(&wire))?;
+    Ok(())
+}
+
+/// Starts native logging (off unless `RUST_LOG` enables it) and returns [`ABI_VERSION`].
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn init<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
+    run(&mut env, |_| {
+        let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("off"))
+            .try_init();
+        log::debug!("rustsocket native library initialised, ABI {ABI_VERSION}");
+        Ok(ABI_VERSION)
+    })
+}
+
+/// Whether sockets are dual-stack IPv6.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn ipv6_available<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jboolean {
+    run(&mut env, |_| Ok(sock::ipv6_available()))
+}
+
+/// Opens a TCP socket and returns its descriptor.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn socket<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    server: jboolean,
+) -> jint {
+    run(&mut env, |_| Ok(sock::open_stream(server)?))
+}
+
+/// Switches blocking mode.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn configure_blocking<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    blocking: jboolean,
+) {
+    run(&mut env, |_| Ok(sock::set_blocking(fd, blocking)?))
+}
+
+/// bind(2).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn bind<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    ip: JByteArray<'local>,
+    scope_id: jint,
+    port: jint,
+) {
+    run(&mut env, |env| {
+        let ip = ip_arg(env, &ip)?;
+        Ok(sock::bind(fd, ip, scope_id as u32, port_arg(port)?)?)
+    })
+}
+
+/// listen(2).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn listen<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    backlog: jint,
+) {
+    run(&mut env, |_| Ok(sock::listen(fd, backlog)?))
+}
+
+/// connect(2): 1 when connected, 0 when in progress.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn connect<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    ip: JByteArray<'local>,
+    scope_id: jint,
+    port: jint,
+) -> jint {
+    run(&mut env, |env| {
+        let ip = ip_arg(env, &ip)?;
+        Ok(jint::from(sock::connect(
+            fd,
+            ip,
+            scope_id as u32,
+            port_arg(port)?,
+        )?))
+    })
+}
+
+/// Non-blocking check that a pending connect has finished.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn finish_connect<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+) -> jboolean {
+    run(&mut env, |_| Ok(sock::finish_connect(fd)?))
+}
+
+/// accept4(2): the new descriptor with the peer written to `peer`, or
+/// `UNAVAILABLE` (-2) when a non-blocking listener has nothing waiting.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn accept<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    peer: JByteArray<'local>,
+) -> jint {
+    run(&mut env, |env| match sock::accept(fd)? {
+        None => Ok(sock::UNAVAILABLE),
+        Some((new_fd, addr)) => {
+            if let Err(e) = write_address(env, &peer, &addr) {
+                sock::close(new_fd);
+                return Err(e);
+            }
+            Ok(new_fd)
+        }
+    })
+}
+
+/// recv(2) into `b[off..off+len]`: bytes read, -1 at EOF, -2 when unavailable.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn read<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    b: JByteArray<'local>,
+    off: jint,
+    len: jint,
+) -> jint {
+    run(&mut env, |env| {
+        let len = chunk_len(len)?;
+        with_staging(len, |buf| {
+            let n = sock::read(fd, buf)?;
+            if n > 0 {
+                b.set_region(env, off, as_jbytes(&buf[..n as usize]))?;
+            }
+            Ok(n)
+        })
+    })
+}
+
+/// send(2) from `b[off..off+len]`: bytes written (at most one chunk), or -2 when unavailable.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn write<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    b: JByteArray<'local>,
+    off: jint,
+    len: jint,
+) -> jint {
+    run(&mut env, |env| {
+        let len = chunk_len(len)?;
+        with_staging(len, |buf| {
+            b.get_region(env, off, as_jbytes_mut(buf))?;
+            Ok(sock::write(fd, buf)?)
+        })
+    })
+}
+
+/// One byte of urgent data: 1 when sent, -2 when the send buffer is full.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn send_urgent<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    data: jint,
+) -> jint {
+    run(&mut env, |_| Ok(sock::send_urgent(fd, data as u8)?))
+}
+
+/// poll(2) on one descriptor: the events seen, 0 on timeout or signal.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn poll<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    events: jint,
+    timeout_ms: jint,
+) -> jint {
+    run(&mut env, |_| {
+        Ok(jint::from(sock::poll(fd, events as i16, timeout_ms)?))
+    })
+}
+
+/// shutdown(2); `how` is 0 (read), 1 (write) or 2 (both).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn shutdown<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint, how: jint) {
+    run(&mut env, |_| {
+        Ok(sock::shutdown(fd, Shutdown::from_java(how)?)?)
+    })
+}
+
+/// close(2).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn close<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
+    run(&mut env, |_| {
+        sock::close(fd);
+        Ok(())
+    })
+}
+
+/// Bytes readable without blocking.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn available<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) -> jint {
+    run(&mut env, |_| Ok(sock::available(fd)?))
+}
+
+/// Writes the local address into `out` (wire layout of [`addr`]).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn local_address<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    out: JByteArray<'local>,
+) {
+    run(&mut env, |env| {
+        write_address(env, &out, &sock::local_addr(fd)?)
+    })
+}
+
+/// Writes the peer's address into `out` (wire layout of [`addr`]).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn peer_address<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    out: JByteArray<'local>,
+) {
+    run(&mut env, |env| {
+        write_address(env, &out, &sock::peer_addr(fd)?)
+    })
+}
+
+/// getsockopt(2) for one of [`IntOption`].
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn get_option<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    opt: jint,
+) -> jint {
+    run(&mut env, |_| {
+        Ok(sock::get_option(fd, IntOption::from_java(opt)?)?)
+    })
+}
+
+/// setsockopt(2) for one of [`IntOption`].
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn set_option<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    opt: jint,
+    value: jint,
+) {
+    run(&mut env, |_| {
+        Ok(sock::set_option(fd, IntOption::from_java(opt)?, value)?)
+    })
+}
+
+/// Panics on purpose so tests can prove a panic surfaces as `java.lang.Error`
+/// and leaves the JVM running. Present only when the `test-hooks` feature is on.
+#[cfg(feature = "test-hooks")]
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn panic_for_test<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
+    run(&mut env, |_| -> Outcome<jint> {
+        panic!("deliberate panic from the test hook")
+    })
+}

@@ -1,0 +1,11 @@
+//! rustsocket's native engine.
+//!
+//! - [`sock`]: the socket core, one function per system call, on raw descriptors.
+//! - [`addr`]: addresses between Java, Rust and the kernel (dual-stack mapping).
+//! - [`error`]: the one mapping from OS errors to Java exception classes.
+//! - [`exports`]: the thin JNI layer that `io.rustsocket.internal.Native` binds to.
+
+pub mod addr;
+pub mod error;
+pub mod exports;
+pub mod sock;

@@ -1,0 +1,741 @@
+//! The socket core: one function per system call the JDK makes in C, on raw
+//! descriptors, with no JVM in sight so that `cargo test` exercises it alone.
+//!
+//! The shape follows the JDK's `NioSocketImpl`: a descriptor stays in blocking
+//! mode for the untimed path of platform threads (one system call per read),
+//! and is switched to non-blocking for timed operations, where the caller waits
+//! with [`poll`] against a deadline. Calls on a non-blocking descriptor report
+//! "would block" as [`UNAVAILABLE`] instead of an error, so the caller can park
+//! however it likes (a `poll` here, or later a virtual-thread poller).
+//!
+//! A thread blocked in any of these calls is woken by [`shutdown`] on the same
+//! descriptor: Linux wakes blocked `recv`, `send`, `accept`, `connect` and
+//! `poll` when a socket is shut down. That is how `close()` from another thread
+//! interrupts them without closing the descriptor under their feet.
+
+use crate::addr;
+use crate::error::{ExceptionClass, NetError, NetResult, Op};
+use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{BorrowedFd, IntoRawFd, RawFd};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+/// Returned by [`read`] at end of stream.
+pub const EOF: i32 = -1;
+/// Returned by non-blocking calls that would have blocked.
+pub const UNAVAILABLE: i32 = -2;
+
+/// Readiness events for [`poll`], with the kernel's values.
+pub const POLLIN: i16 = libc::POLLIN;
+/// Writable, or a connect finished.
+pub const POLLOUT: i16 = libc::POLLOUT;
+
+/// `how` for [`shutdown`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shutdown {
+    /// No more receives.
+    Read,
+    /// No more sends (sends FIN).
+    Write,
+    /// Both.
+    Both,
+}
+
+impl Shutdown {
+    /// From the Java constants 0, 1, 2.
+    pub fn from_java(how: i32) -> NetResult<Self> {
+        match how {
+            0 => Ok(Shutdown::Read),
+            1 => Ok(Shutdown::Write),
+            2 => Ok(Shutdown::Both),
+            _ => Err(bad_argument(format!("shutdown mode {how}"))),
+        }
+    }
+}
+
+/// Socket options the Java side reads and writes as ints; the numbers are
+/// shared with `io.rustsocket.internal.Native`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntOption {
+    /// TCP_NODELAY, 0 or 1.
+    TcpNoDelay = 1,
+    /// SO_KEEPALIVE, 0 or 1.
+    KeepAlive = 2,
+    /// SO_RCVBUF, bytes.
+    RcvBuf = 3,
+    /// SO_SNDBUF, bytes.
+    SndBuf = 4,
+    /// SO_LINGER: -1 when off, else seconds.
+    Linger = 5,
+    /// SO_REUSEADDR, 0 or 1.
+    ReuseAddr = 6,
+    /// SO_REUSEPORT, 0 or 1.
+    ReusePort = 7,
+    /// IP_TOS on IPv4 sockets, IPV6_TCLASS (and IP_TOS for mapped traffic) on IPv6 ones.
+    IpTos = 8,
+    /// SO_OOBINLINE, 0 or 1.
+    OobInline = 9,
+}
+
+impl IntOption {
+    /// From the Java constant.
+    pub fn from_java(id: i32) -> NetResult<Self> {
+        Ok(match id {
+            1 => IntOption::TcpNoDelay,
+            2 => IntOption::KeepAlive,
+            3 => IntOption::RcvBuf,
+            4 => IntOption::SndBuf,
+            5 => IntOption::Linger,
+            6 => IntOption::ReuseAddr,
+            7 => IntOption::ReusePort,
+            8 => IntOption::IpTos,
+            9 => IntOption::OobInline,
+            _ => return Err(bad_argument(format!("unknown option id {id}"))),
+        })
+    }
+}
+
+fn bad_argument(message: String) -> NetError {
+    NetError::new(ExceptionClass::IllegalArgument, message)
+}
+
+/// Borrows a descriptor for socket2 without taking ownership of it.
+fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
+    if fd < 0 {
+        return Err(NetError::from_errno(Op::Control, libc::EBADF));
+    }
+    // SAFETY: the Java side owns the descriptor and keeps it open for as long
+    // as a call on it is in flight (close is deferred until the last one leaves).
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+fn last_errno() -> i32 {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Whether this host can open IPv6 sockets; decided once, like the JDK.
+pub fn ipv6_available() -> bool {
+    static IPV6: OnceLock<bool> = OnceLock::new();
+    *IPV6.get_or_init(|| match Socket::new(Domain::IPV6, Type::STREAM, None) {
+        Ok(s) => s.set_only_v6(false).is_ok(),
+        Err(_) => false,
+    })
+}
+
+/// Opens a TCP socket: dual-stack IPv6 when available, else IPv4; close-on-exec;
+/// blocking. Server sockets get SO_REUSEADDR, as the JDK's do.
+pub fn open_stream(server: bool) -> NetResult<RawFd> {
+    let ipv6 = ipv6_available();
+    let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+    let socket =
+        Socket::new(domain, Type::STREAM, None).map_err(|e| NetError::from_io(Op::Setup, &e))?;
+    if ipv6 {
+        socket
+            .set_only_v6(false)
+            .map_err(|e| NetError::from_io(Op::Setup, &e))?;
+    }
+    if server {
+        socket
+            .set_reuse_address(true)
+            .map_err(|e| NetError::from_io(Op::Setup, &e))?;
+    }
+    let fd = socket.into_raw_fd();
+    log::debug!(
+        "fd {fd}: opened ({})",
+        if server { "server" } else { "client" }
+    );
+    Ok(fd)
+}
+
+/// Switches a descriptor between blocking and non-blocking mode.
+pub fn set_blocking(fd: RawFd, blocking: bool) -> NetResult<()> {
+    SockRef::from(&borrow(fd)?)
+        .set_nonblocking(!blocking)
+        .map_err(|e| NetError::from_io(Op::Control, &e))
+}
+
+/// Binds to an address given as raw IP bytes (4 or 16), scope id and port.
+pub fn bind(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
+    let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
+    SockRef::from(&borrow(fd)?)
+        .bind(&target)
+        .map_err(|e| NetError::from_io(Op::Bind, &e))?;
+    log::debug!("fd {fd}: bound to {ip}:{port}");
+    Ok(())
+}
+
+/// Starts listening.
+pub fn listen(fd: RawFd, backlog: i32) -> NetResult<()> {
+    SockRef::from(&borrow(fd)?)
+        .listen(backlog)
+        .map_err(|e| NetError::from_io(Op::Listen, &e))?;
+    log::debug!("fd {fd}: listening, backlog {backlog}");
+    Ok(())
+}
+
+/// Starts or makes a connection. Returns `true` when connected, `false` when
+/// the connection is in progress (non-blocking descriptor, or a blocking
+/// connect interrupted by a signal); finish it with [`poll`] for [`POLLOUT`]
+/// and [`finish_connect`].
+pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> {
+    let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
+    match SockRef::from(&borrow(fd)?).connect(&target) {
+        Ok(()) => {
+            log::debug!("fd {fd}: connected to {ip}:{port}");
+            Ok(true)
+        }
+        Err(e) => match e.raw_os_error() {
+            Some(libc::EINPROGRESS) | Some(libc::EINTR) | Some(libc::EAGAIN) => Ok(false),
+            _ => Err(NetError::from_io(Op::Connect, &e)),
+        },
+    }
+}
+
+/// Checks, without blocking, whether a pending connect has finished: `true`
+/// when connected, `false` when still in progress, the connect's error otherwise.
+pub fn finish_connect(fd: RawFd) -> NetResult<bool> {
+    let ready = poll(fd, POLLOUT, 0)?;
+    if ready == 0 {
+        return Ok(false);
+    }
+    match SockRef::from(&borrow(fd)?).take_error() {
+        Ok(None) => {
+            log::debug!("fd {fd}: connect finished");
+            Ok(true)
+        }
+        Ok(Some(e)) => Err(NetError::from_io(Op::Connect, &e)),
+        Err(e) => Err(NetError::from_io(Op::Connect, &e)),
+    }
+}
+
+/// Accepts a connection. Returns the new descriptor (close-on-exec, blocking)
+/// and the peer's address, or `None` when a non-blocking listener has none waiting.
+pub fn accept(fd: RawFd) -> NetResult<Option<(RawFd, SocketAddr)>> {
+    borrow(fd)?;
+    loop {
+        // SAFETY: accept4 writes at most `len` bytes into the zeroed storage.
+        let result = unsafe {
+            SockAddr::try_init(|storage, len| {
+                let n = libc::accept4(fd, storage.cast(), len, libc::SOCK_CLOEXEC);
+                if n < 0 {
+                    Err(std::io::Error::last_os_error())
+                } else {
+                    Ok(n)
+                }
+            })
+        };
+        match result {
+            Ok((new_fd, peer)) => {
+                let peer = match addr::from_kernel(&peer) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        close(new_fd);
+                        return Err(e);
+                    }
+                };
+                log::debug!("fd {fd}: accepted fd {new_fd} from {peer}");
+                return Ok(Some((new_fd, peer)));
+            }
+            Err(e) => match e.raw_os_error() {
+                Some(libc::EAGAIN) => return Ok(None),
+                // A signal, or a connection that was reset while queued: try the next one.
+                Some(libc::EINTR) | Some(libc::ECONNABORTED) => continue,
+                _ => return Err(NetError::from_io(Op::Accept, &e)),
+            },
+        }
+    }
+}
+
+/// Receives into `buf`. Returns the byte count, [`EOF`], or [`UNAVAILABLE`]
+/// when a non-blocking descriptor has nothing to read.
+pub fn read(fd: RawFd, buf: &mut [u8]) -> NetResult<i32> {
+    borrow(fd)?;
+    loop {
+        // SAFETY: recv writes at most buf.len() bytes into buf.
+        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+        if n > 0 {
+            return Ok(n as i32);
+        }
+        if n == 0 {
+            return Ok(if buf.is_empty() { 0 } else { EOF });
+        }
+        match last_errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => return Ok(UNAVAILABLE),
+            errno => return Err(NetError::from_errno(Op::Read, errno)),
+        }
+    }
+}
+
+/// Sends from `buf` without raising SIGPIPE. Returns the byte count, or
+/// [`UNAVAILABLE`] when a non-blocking descriptor's send buffer is full.
+pub fn write(fd: RawFd, buf: &[u8]) -> NetResult<i32> {
+    send_with_flags(fd, buf, libc::MSG_NOSIGNAL)
+}
+
+/// Sends one byte of urgent (out-of-band) data.
+pub fn send_urgent(fd: RawFd, byte: u8) -> NetResult<i32> {
+    send_with_flags(fd, &[byte], libc::MSG_NOSIGNAL | libc::MSG_OOB)
+}
+
+fn send_with_flags(fd: RawFd, buf: &[u8], flags: i32) -> NetResult<i32> {
+    borrow(fd)?;
+    loop {
+        // SAFETY: send reads at most buf.len() bytes from buf.
+        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) };
+        if n >= 0 {
+            return Ok(n as i32);
+        }
+        match last_errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => return Ok(UNAVAILABLE),
+            errno => return Err(NetError::from_errno(Op::Write, errno)),
+        }
+    }
+}
+
+/// Waits up to `timeout_ms` (negative: forever) for `events` on one
+/// descriptor. Returns the events that occurred, 0 on timeout or when a signal
+/// cut the wait short: the caller re-checks its own deadline and state.
+pub fn poll(fd: RawFd, events: i16, timeout_ms: i32) -> NetResult<i16> {
+    borrow(fd)?;
+    let mut pfd = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if n < 0 {
+        return match last_errno() {
+            libc::EINTR => Ok(0),
+            errno => Err(NetError::from_errno(Op::Control, errno)),
+        };
+    }
+    Ok(if n == 0 { 0 } else { pfd.revents })
+}
+
+/// Shuts down one or both directions; also wakes every thread blocked on the socket.
+pub fn shutdown(fd: RawFd, how: Shutdown) -> NetResult<()> {
+    let how_os = match how {
+        Shutdown::Read => std::net::Shutdown::Read,
+        Shutdown::Write => std::net::Shutdown::Write,
+        Shutdown::Both => std::net::Shutdown::Both,
+    };
+    SockRef::from(&borrow(fd)?)
+        .shutdown(how_os)
+        .map_err(|e| NetError::from_io(Op::Control, &e))?;
+    log::debug!("fd {fd}: shutdown {how:?}");
+    Ok(())
+}
+
+/// Closes a descriptor. Errors are logged, not returned: after close(2) the
+/// descriptor is gone whatever it says (retrying on EINTR could close a reused number).
+pub fn close(fd: RawFd) {
+    if fd < 0 {
+        return;
+    }
+    // SAFETY: the caller owns fd and no other call on it is in flight.
+    let rc = unsafe { libc::close(fd) };
+    if rc < 0 {
+        log::warn!(
+            "fd {fd}: close failed: {}",
+            crate::error::strerror(last_errno())
+        );
+    } else {
+        log::debug!("fd {fd}: closed");
+    }
+}
+
+/// Bytes that can be read without blocking.
+pub fn available(fd: RawFd) -> NetResult<i32> {
+    borrow(fd)?;
+    let mut n: libc::c_int = 0;
+    // SAFETY: FIONREAD writes one int.
+    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Control));
+    }
+    Ok(n)
+}
+
+/// The local address, with IPv4-mapped addresses shown as IPv4.
+pub fn local_addr(fd: RawFd) -> NetResult<SocketAddr> {
+    let a = SockRef::from(&borrow(fd)?)
+        .local_addr()
+        .map_err(|e| NetError::from_io(Op::Control, &e))?;
+    addr::from_kernel(&a)
+}
+
+/// The peer's address, with IPv4-mapped addresses shown as IPv4.
+pub fn peer_addr(fd: RawFd) -> NetResult<SocketAddr> {
+    let a = SockRef::from(&borrow(fd)?)
+        .peer_addr()
+        .map_err(|e| NetError::from_io(Op::Control, &e))?;
+    addr::from_kernel(&a)
+}
+
+fn opt_err(e: std::io::Error) -> NetError {
+    NetError::from_io(Op::Option, &e)
+}
+
+/// Reads an option as an int (see [`IntOption`] for the encoding).
+pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
+    let bfd = borrow(fd)?;
+    let s = SockRef::from(&bfd);
+    let flag = |b: bool| i32::from(b);
+    Ok(match opt {
+        IntOption::TcpNoDelay => flag(s.tcp_nodelay().map_err(opt_err)?),
+        IntOption::KeepAlive => flag(s.keepalive().map_err(opt_err)?),
+        IntOption::RcvBuf => clamp_i32(s.recv_buffer_size().map_err(opt_err)?),
+        IntOption::SndBuf => clamp_i32(s.send_buffer_size().map_err(opt_err)?),
+        IntOption::Linger => match s.linger().map_err(opt_err)? {
+            None => -1,
+            Some(d) => clamp_i32(d.as_secs() as usize),
+        },
+        IntOption::ReuseAddr => flag(s.reuse_address().map_err(opt_err)?),
+        IntOption::ReusePort => flag(s.reuse_port().map_err(opt_err)?),
+        IntOption::IpTos => {
+            if ipv6_available() {
+                s.tclass_v6().map_err(opt_err)? as i32
+            } else {
+                s.tos_v4().map_err(opt_err)? as i32
+            }
+        }
+        IntOption::OobInline => flag(s.out_of_band_inline().map_err(opt_err)?),
+    })
+}
+
+fn clamp_i32(v: usize) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+/// Sets an option from an int (see [`IntOption`]). Range checks that the JDK
+/// does in Java are done in Java; the kernel has the last word on the rest.
+pub fn set_option(fd: RawFd, opt: IntOption, value: i32) -> NetResult<()> {
+    let bfd = borrow(fd)?;
+    let s = SockRef::from(&bfd);
+    let on = value != 0;
+    let non_negative = |v: i32| -> NetResult<usize> {
+        usize::try_from(v).map_err(|_| bad_argument(format!("{opt:?} must not be negative: {v}")))
+    };
+    match opt {
+        IntOption::TcpNoDelay => s.set_tcp_nodelay(on).map_err(opt_err),
+        IntOption::KeepAlive => s.set_keepalive(on).map_err(opt_err),
+        IntOption::RcvBuf => s
+            .set_recv_buffer_size(non_negative(value)?)
+            .map_err(opt_err),
+        IntOption::SndBuf => s
+            .set_send_buffer_size(non_negative(value)?)
+            .map_err(opt_err),
+        IntOption::Linger => {
+            let linger = if value < 0 {
+                None
+            } else {
+                Some(Duration::from_secs(value as u64))
+            };
+            s.set_linger(linger).map_err(opt_err)
+        }
+        IntOption::ReuseAddr => s.set_reuse_address(on).map_err(opt_err),
+        IntOption::ReusePort => s.set_reuse_port(on).map_err(opt_err),
+        IntOption::IpTos => {
+            let tos = u32::try_from(value)
+                .ok()
+                .filter(|v| *v <= 255)
+                .ok_or_else(|| bad_argument(format!("IP_TOS out of range: {value}")))?;
+            if ipv6_available() {
+                s.set_tclass_v6(tos).map_err(opt_err)?;
+                // IPv4 traffic on a dual-stack socket takes its TOS from IP_TOS;
+                // best effort, as in the JDK.
+                let _ = s.set_tos_v4(tos);
+                Ok(())
+            } else {
+                s.set_tos_v4(tos).map_err(opt_err)
+            }
+        }
+        IntOption::OobInline => s.set_out_of_band_inline(on).map_err(opt_err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+    use std::time::Instant;
+
+    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+    /// A listener on an ephemeral loopback port, a client connected to it and the accepted side.
+    struct Trio {
+        listener: RawFd,
+        client: RawFd,
+        server: RawFd,
+    }
+
+    impl Drop for Trio {
+        fn drop(&mut self) {
+            close(self.client);
+            close(self.server);
+            close(self.listener);
+        }
+    }
+
+    fn listener() -> (RawFd, u16) {
+        let l = open_stream(true).unwrap();
+        bind(l, LOOPBACK, 0, 0).unwrap();
+        listen(l, 16).unwrap();
+        let port = local_addr(l).unwrap().port();
+        (l, port)
+    }
+
+    fn trio() -> Trio {
+        let (listener, port) = listener();
+        let client = open_stream(false).unwrap();
+        assert!(connect(client, LOOPBACK, 0, port).unwrap());
+        let (server, peer) = accept(listener).unwrap().unwrap();
+        assert_eq!(peer, local_addr(client).unwrap());
+        Trio {
+            listener,
+            client,
+            server,
+        }
+    }
+
+    #[test]
+    fn bytes_cross_intact_and_eof_is_reported() {
+        let t = trio();
+        let msg: Vec<u8> = (0..=255u8).cycle().take(10_000).collect();
+        let mut sent = 0;
+        while sent < msg.len() {
+            sent += write(t.client, &msg[sent..]).unwrap() as usize;
+        }
+        shutdown(t.client, Shutdown::Write).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = read(t.server, &mut buf).unwrap();
+            if n == EOF {
+                break;
+            }
+            got.extend_from_slice(&buf[..n as usize]);
+        }
+        assert_eq!(got, msg);
+        assert_eq!(read(t.server, &mut buf).unwrap(), EOF, "EOF repeats");
+    }
+
+    #[test]
+    fn addresses_are_reported_as_ipv4_on_dual_stack_sockets() {
+        let t = trio();
+        let local = local_addr(t.client).unwrap();
+        let peer = peer_addr(t.client).unwrap();
+        assert_eq!(local.ip(), LOOPBACK);
+        assert_eq!(peer, local_addr(t.server).unwrap());
+    }
+
+    #[test]
+    fn non_blocking_read_reports_unavailable_and_poll_times_out() {
+        let t = trio();
+        set_blocking(t.server, false).unwrap();
+        let mut buf = [0u8; 16];
+        assert_eq!(read(t.server, &mut buf).unwrap(), UNAVAILABLE);
+        let start = Instant::now();
+        assert_eq!(poll(t.server, POLLIN, 50).unwrap(), 0);
+        assert!(start.elapsed() >= Duration::from_millis(45));
+        write(t.client, b"x").unwrap();
+        assert_ne!(poll(t.server, POLLIN, 1000).unwrap() & POLLIN, 0);
+        assert_eq!(read(t.server, &mut buf).unwrap(), 1);
+    }
+
+    #[test]
+    fn shutdown_wakes_a_blocked_reader() {
+        let t = trio();
+        let fd = t.server;
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 16];
+            read(fd, &mut buf)
+        });
+        std::thread::sleep(Duration::from_millis(100));
+        shutdown(fd, Shutdown::Read).unwrap();
+        assert_eq!(reader.join().unwrap().unwrap(), EOF);
+    }
+
+    #[test]
+    fn shutdown_wakes_a_blocked_accept() {
+        let (l, _) = listener();
+        let acceptor = std::thread::spawn(move || accept(l));
+        std::thread::sleep(Duration::from_millis(100));
+        shutdown(l, Shutdown::Both).unwrap();
+        let result = acceptor.join().unwrap();
+        assert!(result.is_err(), "accept after shutdown: {result:?}");
+        close(l);
+    }
+
+    #[test]
+    fn refused_connect_is_a_connect_exception() {
+        let (l, port) = listener();
+        close(l);
+        let c = open_stream(false).unwrap();
+        let err = connect(c, LOOPBACK, 0, port).unwrap_err();
+        assert_eq!(err.class, ExceptionClass::Connect);
+        assert_eq!(err.message, "Connection refused");
+        close(c);
+    }
+
+    #[test]
+    fn non_blocking_connect_finishes() {
+        let (l, port) = listener();
+        let c = open_stream(false).unwrap();
+        set_blocking(c, false).unwrap();
+        let mut done = connect(c, LOOPBACK, 0, port).unwrap();
+        while !done {
+            poll(c, POLLOUT, 1000).unwrap();
+            done = finish_connect(c).unwrap();
+        }
+        assert_eq!(peer_addr(c).unwrap().port(), port);
+        close(c);
+        close(l);
+    }
+
+    #[test]
+    fn bind_conflict_is_a_bind_exception() {
+        let (l, port) = listener();
+        let other = open_stream(false).unwrap();
+        let err = bind(other, LOOPBACK, 0, port).unwrap_err();
+        assert_eq!(err.class, ExceptionClass::Bind);
+        assert_eq!(err.message, "Address already in use");
+        close(other);
+        close(l);
+    }
+
+    #[test]
+    fn write_to_reset_peer_fails_without_sigpipe() {
+        let mut t = trio();
+        set_option(t.server, IntOption::Linger, 0).unwrap();
+        close(t.server);
+        t.server = -1;
+        std::thread::sleep(Duration::from_millis(50));
+        let mut last = Ok(0);
+        for _ in 0..100 {
+            last = write(t.client, &[0u8; 1024]);
+            if last.is_err() {
+                break;
+            }
+        }
+        let err = last.unwrap_err();
+        assert_eq!(err.class, ExceptionClass::Socket);
+        assert!(
+            err.message == "Connection reset by peer" || err.message == "Broken pipe",
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn read_after_reset_is_connection_reset() {
+        let mut t = trio();
+        set_option(t.server, IntOption::Linger, 0).unwrap();
+        close(t.server);
+        t.server = -1;
+        std::thread::sleep(Duration::from_millis(50));
+        let mut buf = [0u8; 8];
+        let err = read(t.client, &mut buf).unwrap_err();
+        assert_eq!(err.class, ExceptionClass::ConnectionReset);
+    }
+
+    #[test]
+    fn options_read_back() {
+        let t = trio();
+        let fd = t.client;
+        for opt in [
+            IntOption::TcpNoDelay,
+            IntOption::KeepAlive,
+            IntOption::ReuseAddr,
+            IntOption::ReusePort,
+            IntOption::OobInline,
+        ] {
+            set_option(fd, opt, 1).unwrap();
+            assert_eq!(get_option(fd, opt).unwrap(), 1, "{opt:?}");
+            set_option(fd, opt, 0).unwrap();
+            assert_eq!(get_option(fd, opt).unwrap(), 0, "{opt:?}");
+        }
+        assert_eq!(get_option(fd, IntOption::Linger).unwrap(), -1);
+        set_option(fd, IntOption::Linger, 7).unwrap();
+        assert_eq!(get_option(fd, IntOption::Linger).unwrap(), 7);
+        set_option(fd, IntOption::IpTos, 0x10).unwrap();
+        assert_eq!(get_option(fd, IntOption::IpTos).unwrap(), 0x10);
+        set_option(fd, IntOption::RcvBuf, 65536).unwrap();
+        // Linux doubles the value it is given for its own bookkeeping.
+        assert!(get_option(fd, IntOption::RcvBuf).unwrap() >= 65536);
+        assert_eq!(
+            set_option(fd, IntOption::IpTos, 256).unwrap_err().class,
+            ExceptionClass::IllegalArgument
+        );
+        assert_eq!(
+            set_option(fd, IntOption::SndBuf, -1).unwrap_err().class,
+            ExceptionClass::IllegalArgument
+        );
+        assert!(IntOption::from_java(99).is_err());
+    }
+
+    #[test]
+    fn available_counts_buffered_bytes() {
+        let t = trio();
+        write(t.client, b"hello").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while available(t.server).unwrap() < 5 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(available(t.server).unwrap(), 5);
+    }
+
+    #[test]
+    fn urgent_byte_arrives_inline_when_asked() {
+        let t = trio();
+        set_option(t.server, IntOption::OobInline, 1).unwrap();
+        write(t.client, b"ab").unwrap();
+        send_urgent(t.client, b'!').unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 8];
+        while got.len() < 3 {
+            let n = read(t.server, &mut buf).unwrap();
+            got.extend_from_slice(&buf[..n as usize]);
+        }
+        assert_eq!(got, b"ab!");
+    }
+
+    #[test]
+    fn bad_descriptor_is_an_error_not_a_panic() {
+        let mut buf = [0u8; 1];
+        assert_eq!(
+            read(-1, &mut buf).unwrap_err().class,
+            ExceptionClass::Socket
+        );
+        assert!(get_option(-5, IntOption::TcpNoDelay).is_err());
+        assert!(Shutdown::from_java(7).is_err());
+    }
+
+    #[test]
+    fn ipv6_loopback_works_when_available() {
+        if !ipv6_available() {
+            return;
+        }
+        let l = open_stream(true).unwrap();
+        let v6: IpAddr = "::1".parse().unwrap();
+        if bind(l, v6, 0, 0).is_err() {
+            // IPv6 sockets exist but ::1 is not configured (some containers).
+            close(l);
+            return;
+        }
+        listen(l, 4).unwrap();
+        let port = local_addr(l).unwrap().port();
+        let c = open_stream(false).unwrap();
+        assert!(connect(c, v6, 0, port).unwrap());
+        let (s, peer) = accept(l).unwrap().unwrap();
+        assert_eq!(peer.ip(), v6);
+        close(s);
+        close(c);
+        close(l);
+    }
+}

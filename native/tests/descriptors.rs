@@ -1,0 +1,33 @@
+//! Descriptor accounting needs a process of its own: unit tests run in
+//! parallel threads that open and close descriptors of their own.
+
+use rustsocket::sock;
+use std::net::{IpAddr, Ipv4Addr};
+
+fn open_fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+#[test]
+fn thousands_of_connections_leave_no_descriptor_behind() {
+    let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    let listener = sock::open_stream(true).unwrap();
+    sock::bind(listener, loopback, 0, 0).unwrap();
+    sock::listen(listener, 64).unwrap();
+    let port = sock::local_addr(listener).unwrap().port();
+    let before = open_fd_count();
+    for i in 0..2_000u32 {
+        let client = sock::open_stream(false).unwrap();
+        assert!(sock::connect(client, loopback, 0, port).unwrap());
+        let (server, _) = sock::accept(listener).unwrap().unwrap();
+        let msg = i.to_be_bytes();
+        assert_eq!(sock::write(client, &msg).unwrap(), 4);
+        let mut got = [0u8; 4];
+        assert_eq!(sock::read(server, &mut got).unwrap(), 4);
+        assert_eq!(got, msg);
+        sock::close(client);
+        sock::close(server);
+    }
+    assert_eq!(open_fd_count(), before);
+    sock::close(listener);
+}
