@@ -1,0 +1,99 @@
+package io.rustsocket.internal;
+
+import java.io.IOException;
+
+/**
+ * Every native method of rustsocket, implemented in Rust ({@code native/src/exports.rs}).
+ *
+ * <p>Descriptors are plain {@code int}s owned by {@link RustSocketImpl}. Methods that may
+ * meet a non-blocking descriptor return {@link #UNAVAILABLE} instead of blocking; failures
+ * arrive as the Java exception the JDK would throw, mapped in {@code native/src/error.rs}.
+ * Callers load the library first with {@link NativeLibrary#ensureLoaded()}.
+ */
+public final class Native {
+    /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
+    static final int ABI_VERSION = 1;
+
+    /** Returned by {@link #read} at end of stream. */
+    public static final int EOF = -1;
+    /** Returned when a non-blocking call would have blocked. */
+    public static final int UNAVAILABLE = -2;
+
+    /** {@code poll} event: readable, or a connection is waiting to be accepted. */
+    public static final int POLLIN = 0x001;
+    /** {@code poll} event: writable, or a connect finished. */
+    public static final int POLLOUT = 0x004;
+
+    /** {@code shutdown} direction: receive. */
+    public static final int SHUT_RD = 0;
+    /** {@code shutdown} direction: send. */
+    public static final int SHUT_WR = 1;
+    /** {@code shutdown} direction: both. */
+    public static final int SHUT_RDWR = 2;
+
+    /** Option ids shared with {@code IntOption} in {@code native/src/sock.rs}. */
+    public static final int OPT_TCP_NODELAY = 1;
+    /** SO_KEEPALIVE. */
+    public static final int OPT_SO_KEEPALIVE = 2;
+    /** SO_RCVBUF. */
+    public static final int OPT_SO_RCVBUF = 3;
+    /** SO_SNDBUF. */
+    public static final int OPT_SO_SNDBUF = 4;
+    /** SO_LINGER: -1 off, else seconds. */
+    public static final int OPT_SO_LINGER = 5;
+    /** SO_REUSEADDR. */
+    public static final int OPT_SO_REUSEADDR = 6;
+    /** SO_REUSEPORT. */
+    public static final int OPT_SO_REUSEPORT = 7;
+    /** IP_TOS / IPV6_TCLASS. */
+    public static final int OPT_IP_TOS = 8;
+    /** SO_OOBINLINE. */
+    public static final int OPT_SO_OOBINLINE = 9;
+
+    private Native() {}
+
+    static native int init();
+
+    static native boolean ipv6Available();
+
+    static native int socket(boolean server) throws IOException;
+
+    static native void configureBlocking(int fd, boolean blocking) throws IOException;
+
+    static native void bind(int fd, byte[] ip, int scopeId, int port) throws IOException;
+
+    static native void listen(int fd, int backlog) throws IOException;
+
+    /** Returns 1 when connected, 0 when the connection is in progress. */
+    static native int connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
+
+    static native boolean finishConnect(int fd) throws IOException;
+
+    /** Returns the accepted descriptor, its peer written to {@code peer}, or {@link #UNAVAILABLE}. */
+    static native int accept(int fd, byte[] peer) throws IOException;
+
+    static native int read(int fd, byte[] b, int off, int len) throws IOException;
+
+    static native int write(int fd, byte[] b, int off, int len) throws IOException;
+
+    static native int sendUrgent(int fd, int data) throws IOException;
+
+    static native int poll(int fd, int events, int timeoutMillis) throws IOException;
+
+    static native void shutdown(int fd, int how) throws IOException;
+
+    static native void close(int fd);
+
+    static native int available(int fd) throws IOException;
+
+    static native void localAddress(int fd, byte[] out) throws IOException;
+
+    static native void peerAddress(int fd, byte[] out) throws IOException;
+
+    static native int getOption(int fd, int option) throws IOException;
+
+    static native void setOption(int fd, int option, int value) throws IOException;
+
+    /** Panics inside Rust; exists only in libraries built with the {@code test-hooks} feature. */
+    static native int panicForTest();
+}

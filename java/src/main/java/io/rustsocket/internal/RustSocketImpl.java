@@ -1,0 +1,1037 @@
+package io.rustsocket.internal;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.ref.Cleaner;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketImpl;
+import java.net.SocketOption;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.net.UnknownHostException;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The {@link SocketImpl} behind {@code RustSocket} and {@code RustServerSocket}: one object owns
+ * one socket's life, and every system call goes through {@link Native}.
+ *
+ * <p>The shape is the JDK's {@code NioSocketImpl}:
+ * <ul>
+ *   <li>States NEW, UNCONNECTED, CONNECTING, CONNECTED, CLOSING, CLOSED.</li>
+ *   <li>{@code readLock} serializes reads, accepts and connects; {@code writeLock} serializes
+ *       writes, so one {@code write} call's bytes are never interleaved with another's;
+ *       {@code stateLock} guards the state, the descriptor's life and which directions have a
+ *       thread inside a system call.</li>
+ *   <li>Untimed operations on platform threads block in the kernel (one system call per read);
+ *       timed ones switch the descriptor to non-blocking once and wait with {@code poll}
+ *       against a monotonic deadline.</li>
+ *   <li>{@code close()} marks CLOSING and, if a thread is inside a system call, shuts the socket
+ *       down, which wakes it (Linux wakes blocked recv/send/accept/connect/poll on shutdown, and
+ *       a shutdown made just before the call makes the call return at once). The descriptor is
+ *       released by the last thread to leave, so its number can never be reused under a thread
+ *       still using it.</li>
+ * </ul>
+ */
+public final class RustSocketImpl extends SocketImpl {
+    private static final int ST_NEW = 0;
+    private static final int ST_UNCONNECTED = 1;
+    private static final int ST_CONNECTING = 2;
+    private static final int ST_CONNECTED = 3;
+    private static final int ST_CLOSING = 4;
+    private static final int ST_CLOSED = 5;
+
+    /** Largest chunk handed to one native read or write, as in the JDK. */
+    private static final int MAX_BUFFER_SIZE = 128 * 1024;
+
+    private static final Set<SocketOption<?>> CLIENT_OPTIONS = options(false);
+    private static final Set<SocketOption<?>> SERVER_OPTIONS = options(true);
+
+    private final boolean server;
+
+    // serializes reads, accept and connect
+    private final ReentrantLock readLock = new ReentrantLock();
+    // serializes writes and urgent data
+    private final ReentrantLock writeLock = new ReentrantLock();
+    // guards state, fd, cleanable and the in-flight flags; never held across a blocking call
+    private final Object stateLock = new Object();
+
+    private volatile int state;
+    private int fd = -1;
+    private Cleaner.Cleanable cleanable;
+    private boolean readerInFlight;
+    private boolean writerInFlight;
+
+    // set once, under readLock or writeLock, when a timed operation first needs it
+    private volatile boolean nonBlocking;
+
+    private volatile int timeout;
+    private volatile boolean inputClosed;
+    private volatile boolean outputClosed;
+    private volatile boolean connectionReset;
+    // a read saw EOF: later reads return -1 even after close, as the JDK does
+    private boolean readEOF;
+
+    // the local address the user asked for, re-applied when a connect moves to the next address
+    private InetAddress requestedLocalAddress;
+    // addresses of one host name still to try after the first, set by RustSocket's constructors
+    private List<InetAddress> connectCandidates;
+
+    /**
+     * Creates an implementation in state NEW; {@link #create(boolean)} opens the descriptor.
+     *
+     * @param server {@code true} for a listening socket
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded on this platform
+     */
+    public RustSocketImpl(boolean server) {
+        NativeLibrary.ensureLoaded();
+        this.server = server;
+    }
+
+    private static Set<SocketOption<?>> options(boolean server) {
+        Set<SocketOption<?>> set = new HashSet<>();
+        set.add(StandardSocketOptions.SO_RCVBUF);
+        set.add(StandardSocketOptions.SO_REUSEADDR);
+        set.add(StandardSocketOptions.SO_REUSEPORT);
+        set.add(StandardSocketOptions.IP_TOS);
+        if (!server) {
+            set.add(StandardSocketOptions.SO_KEEPALIVE);
+            set.add(StandardSocketOptions.SO_SNDBUF);
+            set.add(StandardSocketOptions.SO_LINGER);
+            set.add(StandardSocketOptions.TCP_NODELAY);
+        }
+        return Collections.unmodifiableSet(set);
+    }
+
+    /**
+     * Makes a connect by host name try every address of the name in turn, within one timeout,
+     * failing only when all failed. Used by {@code RustSocket}'s host-name constructors.
+     *
+     * @param addresses the resolved addresses, in the resolver's order
+     */
+    public void setConnectCandidates(InetAddress[] addresses) {
+        this.connectCandidates = Arrays.asList(addresses.clone());
+    }
+
+    private boolean isOpen() {
+        return state < ST_CLOSING;
+    }
+
+    private void ensureOpen() throws SocketException {
+        int s = state;
+        if (s == ST_NEW) {
+            throw new SocketException("Socket not created");
+        }
+        if (s >= ST_CLOSING) {
+            throw new SocketException("Socket closed");
+        }
+    }
+
+    private void ensureOpenAndConnected() throws SocketException {
+        int s = state;
+        if (s < ST_CONNECTED) {
+            throw new SocketException("Not connected");
+        }
+        if (s > ST_CONNECTED) {
+            throw new SocketException("Socket closed");
+        }
+    }
+
+    /** Switches to non-blocking mode the first time a timed operation needs it. */
+    private void configureNonBlockingIfNeeded(int fd, boolean timed) throws IOException {
+        if (timed && !nonBlocking) {
+            Native.configureBlocking(fd, false);
+            nonBlocking = true;
+        }
+    }
+
+    /**
+     * Waits until the descriptor is ready for {@code event}, the deadline passes, or the socket
+     * is shut down; {@code nanos == 0} means no deadline. The caller re-checks everything.
+     */
+    private void park(int fd, int event, long nanos) throws IOException {
+        int millis;
+        if (nanos <= 0) {
+            millis = -1;
+        } else {
+            long m = TimeUnit.NANOSECONDS.toMillis(nanos);
+            if (TimeUnit.MILLISECONDS.toNanos(m) < nanos) {
+                m++; // round up so the wait never ends before the deadline
+            }
+            millis = (int) Math.min(m, Integer.MAX_VALUE);
+        }
+        Native.poll(fd, event, millis);
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    private int beginRead() throws SocketException {
+        synchronized (stateLock) {
+            ensureOpenAndConnected();
+            readerInFlight = true;
+            return fd;
+        }
+    }
+
+    private void endRead(boolean completed) throws SocketException {
+        synchronized (stateLock) {
+            readerInFlight = false;
+            int s = state;
+            if (s == ST_CLOSING) {
+                tryFinishClose();
+            }
+            if (!completed && s >= ST_CLOSING) {
+                throw new SocketException("Socket closed");
+            }
+        }
+    }
+
+    private int timedRead(int fd, byte[] b, int off, int len, long nanos) throws IOException {
+        long start = System.nanoTime();
+        int n = Native.read(fd, b, off, len);
+        while (n == Native.UNAVAILABLE && isOpen()) {
+            long remaining = nanos - (System.nanoTime() - start);
+            if (remaining <= 0) {
+                throw new SocketTimeoutException("Read timed out");
+            }
+            park(fd, Native.POLLIN, remaining);
+            n = Native.read(fd, b, off, len);
+        }
+        return n;
+    }
+
+    private int implRead(byte[] b, int off, int len, long remainingNanos) throws IOException {
+        int n = 0;
+        int fd = beginRead();
+        try {
+            if (connectionReset) {
+                throw new SocketException("Connection reset");
+            }
+            if (inputClosed) {
+                return Native.EOF;
+            }
+            configureNonBlockingIfNeeded(fd, remainingNanos > 0);
+            if (remainingNanos > 0) {
+                n = timedRead(fd, b, off, len, remainingNanos);
+            } else {
+                n = Native.read(fd, b, off, len);
+                while (n == Native.UNAVAILABLE && isOpen()) {
+                    park(fd, Native.POLLIN, 0);
+                    n = Native.read(fd, b, off, len);
+                }
+            }
+            return n;
+        } catch (ConnectionResetException e) {
+            connectionReset = true;
+            throw new SocketException("Connection reset");
+        } finally {
+            endRead(n > 0);
+        }
+    }
+
+    private int read(byte[] b, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, b.length);
+        if (len == 0) {
+            return 0;
+        }
+        long remainingNanos = 0;
+        int millis = timeout;
+        if (millis > 0) {
+            remainingNanos = tryLock(readLock, millis);
+            if (remainingNanos <= 0) {
+                throw new SocketTimeoutException("Read timed out");
+            }
+        } else {
+            readLock.lock();
+        }
+        try {
+            if (readEOF) {
+                return Native.EOF;
+            }
+            int n = implRead(b, off, Math.min(len, MAX_BUFFER_SIZE), remainingNanos);
+            if (n == Native.EOF) {
+                readEOF = true;
+            }
+            return n;
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- writes
+
+    private int beginWrite() throws SocketException {
+        synchronized (stateLock) {
+            ensureOpenAndConnected();
+            writerInFlight = true;
+            return fd;
+        }
+    }
+
+    private void endWrite(boolean completed) throws SocketException {
+        synchronized (stateLock) {
+            writerInFlight = false;
+            int s = state;
+            if (s == ST_CLOSING) {
+                tryFinishClose();
+            }
+            if (!completed && s >= ST_CLOSING) {
+                throw new SocketException("Socket closed");
+            }
+        }
+    }
+
+    private int implWrite(byte[] b, int off, int len) throws IOException {
+        int n = 0;
+        int fd = beginWrite();
+        try {
+            n = Native.write(fd, b, off, len);
+            while (n == Native.UNAVAILABLE && isOpen()) {
+                park(fd, Native.POLLOUT, 0);
+                n = Native.write(fd, b, off, len);
+            }
+            return n;
+        } finally {
+            endWrite(n > 0);
+        }
+    }
+
+    private void write(byte[] b, int off, int len) throws IOException {
+        Objects.checkFromIndexSize(off, len, b.length);
+        if (len == 0) {
+            return;
+        }
+        writeLock.lock();
+        try {
+            int pos = off;
+            int end = off + len;
+            while (pos < end) {
+                pos += implWrite(b, pos, Math.min(end - pos, MAX_BUFFER_SIZE));
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- life cycle
+
+    @Override
+    protected void create(boolean stream) throws IOException {
+        if (!stream) {
+            throw new IOException("Datagram socket creation not supported");
+        }
+        synchronized (stateLock) {
+            if (state != ST_NEW) {
+                throw new IOException("Already created");
+            }
+            openDescriptor();
+            state = ST_UNCONNECTED;
+        }
+    }
+
+    private void openDescriptor() throws IOException {
+        assert Thread.holdsLock(stateLock);
+        int newFd = Native.socket(server);
+        fd = newFd;
+        cleanable = Descriptors.register(this, newFd);
+        nonBlocking = false;
+    }
+
+    @Override
+    protected void connect(String host, int port) throws IOException {
+        connect(new InetSocketAddress(host, port), 0);
+    }
+
+    @Override
+    protected void connect(InetAddress address, int port) throws IOException {
+        connect(new InetSocketAddress(address, port), 0);
+    }
+
+    /**
+     * Connects, trying the other addresses of the same host name (see
+     * {@link #setConnectCandidates}) when one fails, all within {@code millis}. On failure the
+     * socket is closed, as the JDK's is.
+     */
+    @Override
+    protected void connect(SocketAddress remote, int millis) throws IOException {
+        if (!(remote instanceof InetSocketAddress)) {
+            throw new IOException("Unsupported address type");
+        }
+        InetSocketAddress isa = (InetSocketAddress) remote;
+        if (isa.isUnresolved()) {
+            throw new UnknownHostException(isa.getHostName());
+        }
+        List<InetAddress> candidates = connectCandidates;
+        connectCandidates = null;
+        if (candidates == null || candidates.isEmpty() || !candidates.get(0).equals(isa.getAddress())) {
+            candidates = Collections.singletonList(isa.getAddress());
+        }
+        int port = isa.getPort();
+        long start = System.nanoTime();
+        long budget = TimeUnit.MILLISECONDS.toNanos(millis);
+        try {
+            for (int i = 0; ; i++) {
+                InetAddress address = candidates.get(i);
+                if (address.isAnyLocalAddress()) {
+                    address = InetAddress.getLocalHost();
+                }
+                long remaining = 0;
+                if (millis > 0) {
+                    remaining = budget - (System.nanoTime() - start);
+                    if (remaining <= 0) {
+                        throw new SocketTimeoutException("Connect timed out");
+                    }
+                }
+                try {
+                    connectOnce(address, port, remaining);
+                    return;
+                } catch (SocketTimeoutException e) {
+                    throw e;
+                } catch (IOException e) {
+                    if (i + 1 >= candidates.size() || !isOpen()) {
+                        throw e;
+                    }
+                    log("connect to " + address + " failed (" + e.getMessage() + "), trying the next address");
+                    reopenForNextAddress();
+                }
+            }
+        } catch (IOException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** After a failed attempt: a fresh descriptor, bound as the user asked, for the next address. */
+    private void reopenForNextAddress() throws IOException {
+        synchronized (stateLock) {
+            if (state != ST_UNCONNECTED) {
+                throw new SocketException("Socket closed");
+            }
+            int oldLocalPort = localport;
+            cleanable.clean();
+            openDescriptor();
+            localport = 0;
+            if (requestedLocalAddress != null) {
+                bindLocked(requestedLocalAddress, oldLocalPort);
+            }
+        }
+    }
+
+    private int beginConnect(InetAddress address, int port) throws SocketException {
+        synchronized (stateLock) {
+            int s = state;
+            if (s != ST_UNCONNECTED) {
+                if (s == ST_NEW) {
+                    throw new SocketException("Not created");
+                }
+                if (s == ST_CONNECTING) {
+                    throw new SocketException("Connection in progress");
+                }
+                if (s == ST_CONNECTED) {
+                    throw new SocketException("Already connected");
+                }
+                throw new SocketException("Socket closed");
+            }
+            state = ST_CONNECTING;
+            this.address = address;
+            this.port = port;
+            readerInFlight = true;
+            return fd;
+        }
+    }
+
+    private void endConnect(int fd, boolean completed) throws IOException {
+        synchronized (stateLock) {
+            readerInFlight = false;
+            int s = state;
+            if (s == ST_CLOSING) {
+                tryFinishClose();
+            }
+            if (completed && s == ST_CONNECTING) {
+                state = ST_CONNECTED;
+                localport = localAddressOf(fd).getPort();
+            } else if (!completed && s >= ST_CLOSING) {
+                throw new SocketException("Socket closed");
+            } else if (!completed) {
+                state = ST_UNCONNECTED;
+            }
+        }
+    }
+
+    private void connectOnce(InetAddress address, int port, long nanos) throws IOException {
+        readLock.lock();
+        try {
+            boolean connected = false;
+            int fd = beginConnect(address, port);
+            try {
+                configureNonBlockingIfNeeded(fd, nanos > 0);
+                byte[] ip = address.getAddress();
+                int scope = SocketAddresses.scopeId(address);
+                if (Native.connect(fd, ip, scope, port) > 0) {
+                    connected = true;
+                } else {
+                    long start = System.nanoTime();
+                    while (!connected && isOpen()) {
+                        long remaining = 0;
+                        if (nanos > 0) {
+                            remaining = nanos - (System.nanoTime() - start);
+                            if (remaining <= 0) {
+                                throw new SocketTimeoutException("Connect timed out");
+                            }
+                        }
+                        park(fd, Native.POLLOUT, remaining);
+                        connected = Native.finishConnect(fd);
+                    }
+                    connected = connected && isOpen();
+                }
+            } finally {
+                endConnect(fd, connected);
+            }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    @Override
+    protected void bind(InetAddress host, int port) throws IOException {
+        synchronized (stateLock) {
+            ensureOpen();
+            if (localport != 0) {
+                throw new SocketException("Already bound");
+            }
+            bindLocked(host, port);
+            requestedLocalAddress = host;
+        }
+    }
+
+    private void bindLocked(InetAddress host, int port) throws IOException {
+        Native.bind(fd, host.getAddress(), SocketAddresses.scopeId(host), port);
+        // as in the JDK, the address field keeps the address asked for
+        address = host;
+        localport = localAddressOf(fd).getPort();
+    }
+
+    @Override
+    protected void listen(int backlog) throws IOException {
+        synchronized (stateLock) {
+            ensureOpen();
+            if (localport == 0) {
+                throw new SocketException("Not bound");
+            }
+            Native.listen(fd, backlog < 1 ? 50 : backlog);
+        }
+    }
+
+    private int beginAccept() throws SocketException {
+        synchronized (stateLock) {
+            ensureOpen();
+            if (localport == 0) {
+                throw new SocketException("Not bound");
+            }
+            readerInFlight = true;
+            return fd;
+        }
+    }
+
+    private void endAccept(boolean completed) throws SocketException {
+        synchronized (stateLock) {
+            readerInFlight = false;
+            int s = state;
+            if (s == ST_CLOSING) {
+                tryFinishClose();
+            }
+            if (!completed && s >= ST_CLOSING) {
+                throw new SocketException("Socket closed");
+            }
+        }
+    }
+
+    @Override
+    protected void accept(SocketImpl si) throws IOException {
+        if (!(si instanceof RustSocketImpl)) {
+            throw new SocketException("Cannot accept into " + si.getClass().getName());
+        }
+        RustSocketImpl target = (RustSocketImpl) si;
+        if (target.state != ST_NEW) {
+            throw new SocketException("Not a newly created SocketImpl");
+        }
+        byte[] peer = new byte[SocketAddresses.WIRE_LEN];
+        int millis = timeout;
+        long remainingNanos = 0;
+        if (millis > 0) {
+            remainingNanos = tryLock(readLock, millis);
+            if (remainingNanos <= 0) {
+                throw new SocketTimeoutException("Accept timed out");
+            }
+        } else {
+            readLock.lock();
+        }
+        int newFd = Native.UNAVAILABLE;
+        try {
+            int fd = beginAccept();
+            try {
+                configureNonBlockingIfNeeded(fd, remainingNanos > 0);
+                long start = System.nanoTime();
+                newFd = Native.accept(fd, peer);
+                while (newFd == Native.UNAVAILABLE && isOpen()) {
+                    long remaining = 0;
+                    if (remainingNanos > 0) {
+                        remaining = remainingNanos - (System.nanoTime() - start);
+                        if (remaining <= 0) {
+                            throw new SocketTimeoutException("Accept timed out");
+                        }
+                    }
+                    park(fd, Native.POLLIN, remaining);
+                    newFd = Native.accept(fd, peer);
+                }
+            } finally {
+                try {
+                    endAccept(newFd >= 0);
+                } catch (SocketException closed) {
+                    if (newFd >= 0) {
+                        Native.close(newFd); // accepted just as the listener closed
+                    }
+                    throw closed;
+                }
+            }
+        } finally {
+            readLock.unlock();
+        }
+        InetSocketAddress remote = SocketAddresses.decode(peer);
+        synchronized (target.stateLock) {
+            target.fd = newFd;
+            target.cleanable = Descriptors.register(target, newFd);
+            try {
+                target.localport = localAddressOf(newFd).getPort();
+            } catch (IOException e) {
+                target.cleanable.clean();
+                target.state = ST_CLOSED;
+                throw e;
+            }
+            target.address = remote.getAddress();
+            target.port = remote.getPort();
+            target.state = ST_CONNECTED;
+        }
+    }
+
+    private static InetSocketAddress localAddressOf(int fd) throws IOException {
+        byte[] out = new byte[SocketAddresses.WIRE_LEN];
+        Native.localAddress(fd, out);
+        return SocketAddresses.decode(out);
+    }
+
+    // ---------------------------------------------------------------- streams
+
+    @Override
+    protected InputStream getInputStream() {
+        return new InputStream() {
+            @Override
+            public int read() throws IOException {
+                byte[] a = new byte[1];
+                int n = RustSocketImpl.this.read(a, 0, 1);
+                return (n > 0) ? (a[0] & 0xff) : -1;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                return RustSocketImpl.this.read(b, off, len);
+            }
+
+            @Override
+            public int available() throws IOException {
+                return RustSocketImpl.this.available();
+            }
+
+            @Override
+            public void close() throws IOException {
+                RustSocketImpl.this.close();
+            }
+        };
+    }
+
+    @Override
+    protected OutputStream getOutputStream() {
+        return new OutputStream() {
+            @Override
+            public void write(int b) throws IOException {
+                RustSocketImpl.this.write(new byte[] {(byte) b}, 0, 1);
+            }
+
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                RustSocketImpl.this.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws IOException {
+                RustSocketImpl.this.close();
+            }
+        };
+    }
+
+    @Override
+    protected int available() throws IOException {
+        synchronized (stateLock) {
+            ensureOpenAndConnected();
+            return inputClosed ? 0 : Native.available(fd);
+        }
+    }
+
+    // ---------------------------------------------------------------- close
+
+    /** Releases the descriptor if no thread is inside a system call on it. */
+    private boolean tryClose() {
+        assert Thread.holdsLock(stateLock) && state == ST_CLOSING;
+        if (readerInFlight || writerInFlight) {
+            return false;
+        }
+        cleanable.clean();
+        state = ST_CLOSED;
+        return true;
+    }
+
+    private void tryFinishClose() {
+        tryClose();
+    }
+
+    @Override
+    protected void close() throws IOException {
+        synchronized (stateLock) {
+            int s = state;
+            if (s >= ST_CLOSING) {
+                return;
+            }
+            if (s == ST_NEW) {
+                state = ST_CLOSED;
+                return;
+            }
+            boolean connected = s == ST_CONNECTED;
+            state = ST_CLOSING;
+            // send FIN now unless linger is 0 (which must reset instead), as the JDK does
+            if (connected) {
+                try {
+                    if (Native.getOption(fd, Native.OPT_SO_LINGER) != 0) {
+                        Native.shutdown(fd, Native.SHUT_WR);
+                    }
+                } catch (IOException ignore) {
+                    // the peer may be gone already; close goes on
+                }
+            }
+            if (!tryClose()) {
+                // Wake the threads inside system calls; the last one out releases the descriptor.
+                // A reader alone needs only SHUT_RD, which sends nothing to the peer.
+                int how = (connected && !writerInFlight) ? Native.SHUT_RD : Native.SHUT_RDWR;
+                try {
+                    Native.shutdown(fd, how);
+                } catch (IOException ignore) {
+                    // not connected (yet): the flags are set and waiters woken all the same
+                }
+            }
+        }
+    }
+
+    @Override
+    protected void shutdownInput() throws IOException {
+        synchronized (stateLock) {
+            ensureOpenAndConnected();
+            if (!inputClosed) {
+                Native.shutdown(fd, Native.SHUT_RD);
+                inputClosed = true;
+            }
+        }
+    }
+
+    @Override
+    protected void shutdownOutput() throws IOException {
+        synchronized (stateLock) {
+            ensureOpenAndConnected();
+            if (!outputClosed) {
+                Native.shutdown(fd, Native.SHUT_WR);
+                outputClosed = true;
+            }
+        }
+    }
+
+    @Override
+    protected boolean supportsUrgentData() {
+        return true;
+    }
+
+    @Override
+    protected void sendUrgentData(int data) throws IOException {
+        writeLock.lock();
+        try {
+            int n = 0;
+            int fd = beginWrite();
+            try {
+                n = Native.sendUrgent(fd, data);
+                if (n == Native.UNAVAILABLE) {
+                    throw new SocketException("No buffer space available");
+                }
+            } finally {
+                endWrite(n > 0);
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- options
+
+    @Override
+    protected Set<SocketOption<?>> supportedOptions() {
+        return server ? SERVER_OPTIONS : CLIENT_OPTIONS;
+    }
+
+    private static int nativeId(SocketOption<?> opt) {
+        if (opt == StandardSocketOptions.TCP_NODELAY) {
+            return Native.OPT_TCP_NODELAY;
+        } else if (opt == StandardSocketOptions.SO_KEEPALIVE) {
+            return Native.OPT_SO_KEEPALIVE;
+        } else if (opt == StandardSocketOptions.SO_RCVBUF) {
+            return Native.OPT_SO_RCVBUF;
+        } else if (opt == StandardSocketOptions.SO_SNDBUF) {
+            return Native.OPT_SO_SNDBUF;
+        } else if (opt == StandardSocketOptions.SO_LINGER) {
+            return Native.OPT_SO_LINGER;
+        } else if (opt == StandardSocketOptions.SO_REUSEADDR) {
+            return Native.OPT_SO_REUSEADDR;
+        } else if (opt == StandardSocketOptions.SO_REUSEPORT) {
+            return Native.OPT_SO_REUSEPORT;
+        } else if (opt == StandardSocketOptions.IP_TOS) {
+            return Native.OPT_IP_TOS;
+        }
+        throw new UnsupportedOperationException("'" + opt + "' not supported");
+    }
+
+    @Override
+    protected <T> void setOption(SocketOption<T> opt, T value) throws IOException {
+        if (!supportedOptions().contains(opt)) {
+            throw new UnsupportedOperationException("'" + opt + "' not supported");
+        }
+        if (!opt.type().isInstance(value)) {
+            throw new IllegalArgumentException("Invalid value '" + value + "'");
+        }
+        int v;
+        if (value instanceof Boolean) {
+            v = ((Boolean) value) ? 1 : 0;
+        } else {
+            v = (Integer) value;
+        }
+        if (opt == StandardSocketOptions.SO_RCVBUF || opt == StandardSocketOptions.SO_SNDBUF) {
+            if (v < 0) {
+                throw new IllegalArgumentException("Invalid send/receive buffer size");
+            }
+        } else if (opt == StandardSocketOptions.SO_LINGER) {
+            v = v < 0 ? -1 : Math.min(v, 65535);
+        } else if (opt == StandardSocketOptions.IP_TOS) {
+            if (v < 0 || v > 255) {
+                throw new IllegalArgumentException("Invalid IP_TOS value");
+            }
+        }
+        synchronized (stateLock) {
+            ensureOpen();
+            Native.setOption(fd, nativeId(opt), v);
+        }
+    }
+
+    @Override
+    @SuppressWarnings("unchecked")
+    protected <T> T getOption(SocketOption<T> opt) throws IOException {
+        if (!supportedOptions().contains(opt)) {
+            throw new UnsupportedOperationException("'" + opt + "' not supported");
+        }
+        int v;
+        synchronized (stateLock) {
+            ensureOpen();
+            v = Native.getOption(fd, nativeId(opt));
+        }
+        if (opt.type() == Boolean.class) {
+            return (T) Boolean.valueOf(v != 0);
+        }
+        return (T) Integer.valueOf(v);
+    }
+
+    private static boolean booleanValue(Object value, String desc) throws SocketException {
+        if (!(value instanceof Boolean)) {
+            throw new SocketException("Bad value for " + desc);
+        }
+        return (Boolean) value;
+    }
+
+    private static int intValue(Object value, String desc) throws SocketException {
+        if (!(value instanceof Integer)) {
+            throw new SocketException("Bad value for " + desc);
+        }
+        return (Integer) value;
+    }
+
+    @Override
+    public void setOption(int opt, Object value) throws SocketException {
+        synchronized (stateLock) {
+            ensureOpen();
+            try {
+                switch (opt) {
+                    case SO_LINGER: {
+                        int i;
+                        if (value instanceof Boolean && !((Boolean) value)) {
+                            i = -1;
+                        } else {
+                            i = intValue(value, "SO_LINGER");
+                            i = i < 0 ? -1 : Math.min(i, 65535);
+                        }
+                        Native.setOption(fd, Native.OPT_SO_LINGER, i);
+                        break;
+                    }
+                    case SO_TIMEOUT: {
+                        int i = intValue(value, "SO_TIMEOUT");
+                        if (i < 0) {
+                            throw new IllegalArgumentException("timeout < 0");
+                        }
+                        timeout = i;
+                        break;
+                    }
+                    case IP_TOS: {
+                        int i = intValue(value, "IP_TOS");
+                        if (i < 0 || i > 255) {
+                            throw new IllegalArgumentException("Invalid IP_TOS value");
+                        }
+                        Native.setOption(fd, Native.OPT_IP_TOS, i);
+                        break;
+                    }
+                    case TCP_NODELAY:
+                        Native.setOption(fd, Native.OPT_TCP_NODELAY, booleanValue(value, "TCP_NODELAY") ? 1 : 0);
+                        break;
+                    case SO_SNDBUF: {
+                        int i = intValue(value, "SO_SNDBUF");
+                        if (i <= 0) {
+                            throw new SocketException("SO_SNDBUF <= 0");
+                        }
+                        Native.setOption(fd, Native.OPT_SO_SNDBUF, i);
+                        break;
+                    }
+                    case SO_RCVBUF: {
+                        int i = intValue(value, "SO_RCVBUF");
+                        if (i <= 0) {
+                            throw new SocketException("SO_RCVBUF <= 0");
+                        }
+                        Native.setOption(fd, Native.OPT_SO_RCVBUF, i);
+                        break;
+                    }
+                    case SO_KEEPALIVE:
+                        Native.setOption(fd, Native.OPT_SO_KEEPALIVE, booleanValue(value, "SO_KEEPALIVE") ? 1 : 0);
+                        break;
+                    case SO_OOBINLINE:
+                        Native.setOption(fd, Native.OPT_SO_OOBINLINE, booleanValue(value, "SO_OOBINLINE") ? 1 : 0);
+                        break;
+                    case SO_REUSEADDR:
+                        Native.setOption(fd, Native.OPT_SO_REUSEADDR, booleanValue(value, "SO_REUSEADDR") ? 1 : 0);
+                        break;
+                    case SO_REUSEPORT:
+                        Native.setOption(fd, Native.OPT_SO_REUSEPORT, booleanValue(value, "SO_REUSEPORT") ? 1 : 0);
+                        break;
+                    default:
+                        throw new SocketException("Unknown option " + opt);
+                }
+            } catch (SocketException e) {
+                throw e;
+            } catch (IllegalArgumentException | IOException e) {
+                throw asSocketException(e);
+            }
+        }
+    }
+
+    @Override
+    public Object getOption(int opt) throws SocketException {
+        synchronized (stateLock) {
+            ensureOpen();
+            try {
+                switch (opt) {
+                    case SO_TIMEOUT:
+                        return timeout;
+                    case TCP_NODELAY:
+                        return Native.getOption(fd, Native.OPT_TCP_NODELAY) != 0;
+                    case SO_OOBINLINE:
+                        return Native.getOption(fd, Native.OPT_SO_OOBINLINE) != 0;
+                    case SO_LINGER: {
+                        int i = Native.getOption(fd, Native.OPT_SO_LINGER);
+                        return i == -1 ? (Object) Boolean.FALSE : (Object) i;
+                    }
+                    case SO_REUSEADDR:
+                        return Native.getOption(fd, Native.OPT_SO_REUSEADDR) != 0;
+                    case SO_BINDADDR:
+                        return localAddressOf(fd).getAddress();
+                    case SO_SNDBUF:
+                        return Native.getOption(fd, Native.OPT_SO_SNDBUF);
+                    case SO_RCVBUF:
+                        return Native.getOption(fd, Native.OPT_SO_RCVBUF);
+                    case IP_TOS:
+                        return Native.getOption(fd, Native.OPT_IP_TOS);
+                    case SO_KEEPALIVE:
+                        return Native.getOption(fd, Native.OPT_SO_KEEPALIVE) != 0;
+                    case SO_REUSEPORT:
+                        return Native.getOption(fd, Native.OPT_SO_REUSEPORT) != 0;
+                    default:
+                        throw new SocketException("Unknown option " + opt);
+                }
+            } catch (SocketException e) {
+                throw e;
+            } catch (IllegalArgumentException | IOException e) {
+                throw asSocketException(e);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    /**
+     * Takes {@code lock} within {@code millis}, retrying through interrupts as the JDK does.
+     *
+     * @return the nanoseconds left when the lock was taken; zero or less if it was not
+     */
+    private static long tryLock(ReentrantLock lock, int millis) {
+        boolean interrupted = false;
+        long nanos = TimeUnit.MILLISECONDS.toNanos(millis);
+        long remaining = nanos;
+        long start = System.nanoTime();
+        boolean acquired = false;
+        while (!acquired && remaining > 0) {
+            try {
+                acquired = lock.tryLock(remaining, TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+            remaining = nanos - (System.nanoTime() - start);
+        }
+        if (acquired && remaining <= 0) {
+            lock.unlock();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        return remaining;
+    }
+
+    private static SocketException asSocketException(Exception e) {
+        if (e instanceof SocketException) {
+            return (SocketException) e;
+        }
+        SocketException se = new SocketException(e.getMessage());
+        se.setStackTrace(e.getStackTrace());
+        return se;
+    }
+
+    private static void log(String message) {
+        System.getLogger("io.rustsocket").log(System.Logger.Level.DEBUG, message);
+    }
+}
