@@ -390,8 +390,10 @@ pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
     Ok(match opt {
         IntOption::TcpNoDelay => flag(s.tcp_nodelay().map_err(opt_err)?),
         IntOption::KeepAlive => flag(s.keepalive().map_err(opt_err)?),
-        IntOption::RcvBuf => clamp_i32(s.recv_buffer_size().map_err(opt_err)?),
-        IntOption::SndBuf => clamp_i32(s.send_buffer_size().map_err(opt_err)?),
+        // Linux doubles the size it is given (for bookkeeping) and reports the doubled value;
+        // the JDK halves it so that users read back what they set, and so do we.
+        IntOption::RcvBuf => clamp_i32(s.recv_buffer_size().map_err(opt_err)? / 2),
+        IntOption::SndBuf => clamp_i32(s.send_buffer_size().map_err(opt_err)? / 2),
         IntOption::Linger => match s.linger().map_err(opt_err)? {
             None => -1,
             Some(d) => clamp_i32(d.as_secs() as usize),
@@ -666,8 +668,9 @@ mod tests {
         set_option(fd, IntOption::IpTos, 0x10).unwrap();
         assert_eq!(get_option(fd, IntOption::IpTos).unwrap(), 0x10);
         set_option(fd, IntOption::RcvBuf, 65536).unwrap();
-        // Linux doubles the value it is given for its own bookkeeping.
-        assert!(get_option(fd, IntOption::RcvBuf).unwrap() >= 65536);
+        assert_eq!(get_option(fd, IntOption::RcvBuf).unwrap(), 65536);
+        set_option(fd, IntOption::SndBuf, 32768).unwrap();
+        assert_eq!(get_option(fd, IntOption::SndBuf).unwrap(), 32768);
         assert_eq!(
             set_option(fd, IntOption::IpTos, 256).unwrap_err().class,
             ExceptionClass::IllegalArgument

@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.UnknownHostException;
+import java.util.Objects;
 
 /**
  * A {@link Socket} whose system calls are made by rustsocket's Rust engine.
@@ -46,7 +47,7 @@ public class RustSocket extends Socket {
      * @throws IllegalArgumentException if the port is outside 0..65535
      */
     public RustSocket(String host, int port) throws IOException {
-        this(new RustSocketImpl(false), resolve(host), checkPort(port), null);
+        this(new RustSocketImpl(false), checkPort(port), resolve(host), null);
     }
 
     /**
@@ -59,7 +60,7 @@ public class RustSocket extends Socket {
      * @throws NullPointerException if {@code address} is null
      */
     public RustSocket(InetAddress address, int port) throws IOException {
-        this(new RustSocketImpl(false), new InetAddress[] {requireAddress(address)}, checkPort(port), null);
+        this(new RustSocketImpl(false), checkPort(port), new InetAddress[] {requireAddress(address)}, null);
     }
 
     /**
@@ -74,7 +75,7 @@ public class RustSocket extends Socket {
      * @throws IllegalArgumentException if a port is outside 0..65535
      */
     public RustSocket(String host, int port, InetAddress localAddr, int localPort) throws IOException {
-        this(new RustSocketImpl(false), resolve(host), checkPort(port), new InetSocketAddress(localAddr, localPort));
+        this(new RustSocketImpl(false), checkPort(port), resolve(host), new InetSocketAddress(localAddr, localPort));
     }
 
     /**
@@ -90,7 +91,7 @@ public class RustSocket extends Socket {
      * @throws NullPointerException if {@code address} is null
      */
     public RustSocket(InetAddress address, int port, InetAddress localAddr, int localPort) throws IOException {
-        this(new RustSocketImpl(false), new InetAddress[] {requireAddress(address)}, checkPort(port),
+        this(new RustSocketImpl(false), checkPort(port), new InetAddress[] {requireAddress(address)},
                 new InetSocketAddress(localAddr, localPort));
     }
 
@@ -99,7 +100,7 @@ public class RustSocket extends Socket {
         super(impl);
     }
 
-    private RustSocket(RustSocketImpl impl, InetAddress[] addresses, int port, SocketAddress local)
+    private RustSocket(RustSocketImpl impl, int port, InetAddress[] addresses, SocketAddress local)
             throws IOException {
         super(impl);
         try {
@@ -123,15 +124,13 @@ public class RustSocket extends Socket {
     }
 
     private static InetAddress requireAddress(InetAddress address) {
-        if (address == null) {
-            throw new NullPointerException("address");
-        }
-        return address;
+        // the JDK's NullPointerException here has no message
+        return Objects.requireNonNull(address);
     }
 
     private static int checkPort(int port) {
         if (port < 0 || port > 0xFFFF) {
-            throw new IllegalArgumentException("port out of range: " + port);
+            throw new IllegalArgumentException("port out of range:" + port);
         }
         return port;
     }
