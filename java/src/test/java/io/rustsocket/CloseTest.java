@@ -1,0 +1,763 @@
+package io.rustsocket;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrowsExactly;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.rustsocket.TestSupport.Pair;
+import io.rustsocket.internal.Descriptors;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * close(): waking threads blocked in read, accept, write and connect; idempotence; what getters
+ * and options do afterwards; failed connects; and that every descriptor is released, by close()
+ * or by the Cleaner.
+ */
+@SuppressWarnings("try") // explicit close() of try-with-resources variables is what is tested
+class CloseTest {
+    private static final Duration LIMIT = Duration.ofSeconds(10);
+    /** JDK-8343791 (JDK 24): Socket.connect closes the Socket, not just its SocketImpl, on failure. */
+    private static final boolean SOCKET_CLOSED_BY_FAILED_CONNECT = Runtime.version().feature() >= 24;
+
+    // ------------------------------------------------------------------ helpers
+
+    private static <T> FutureTask<T> async(String name, Callable<T> c) {
+        FutureTask<T> f = new FutureTask<>(c);
+        Thread t = new Thread(f, name);
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    private static <T> T await(FutureTask<T> f, long millis) throws InterruptedException {
+        try {
+            return f.get(millis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError("task failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new AssertionError("task still running after " + millis + " ms");
+        }
+    }
+
+    /** What the task threw; fails if it returned normally or did not finish in time. */
+    private static Throwable awaitFailure(FutureTask<?> f, long millis) throws InterruptedException {
+        try {
+            Object r = f.get(millis, TimeUnit.MILLISECONDS);
+            throw new AssertionError("task returned " + r + " instead of throwing");
+        } catch (ExecutionException e) {
+            return e.getCause();
+        } catch (TimeoutException e) {
+            throw new AssertionError("task still blocked " + millis + " ms after close()");
+        }
+    }
+
+    private static void assertSocketException(Throwable t, String message) {
+        if (t.getClass() != SocketException.class) {
+            throw new AssertionError("expected exactly java.net.SocketException, got " + t, t);
+        }
+        if (message != null) {
+            assertEquals(message, t.getMessage());
+        }
+    }
+
+    /**
+     * RUST only: the library's open descriptors drop back to {@code baseline} once the threads a
+     * close() woke have left (the last one out releases the descriptor). Counts only ever drop
+     * behind our back, when the Cleaner runs for other tests' sockets, hence "at most".
+     */
+    private static void assertDescriptorsReleased(Engine engine, int baseline) throws InterruptedException {
+        if (engine == Engine.RUST) {
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            while (Descriptors.openCount() > baseline && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            assertTrue(Descriptors.openCount() <= baseline,
+                    "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + baseline);
+        }
+    }
+
+    /** A loopback listener with backlog 1 whose accept queue is full; see TimeoutTest. */
+    static final class FullBacklog implements AutoCloseable {
+        final ServerSocket listener;
+        final InetSocketAddress address;
+        private final List<Socket> queued = new ArrayList<>();
+
+        FullBacklog() throws IOException {
+            listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+            address = new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            boolean full = false;
+            try {
+                for (int i = 0; i < 16 && !full; i++) {
+                    Socket s = new Socket();
+                    try {
+                        s.connect(address, 250);
+                        queued.add(s);
+                    } catch (SocketTimeoutException e) {
+                        s.close();
+                        full = true;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+            if (!full) {
+                close();
+                throw new AssertionError("setup: a backlog-1 listener kept accepting connections ("
+                        + queued.size() + " queued); connects to a full backlog do not hang here");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (Socket s : queued) {
+                s.close();
+            }
+            listener.close();
+        }
+    }
+
+    static Stream<Arguments> enginesAndTimed() {
+        List<Arguments> args = new ArrayList<>();
+        for (Engine e : Engine.values()) {
+            args.add(Arguments.of(e, false));
+            args.add(Arguments.of(e, true));
+        }
+        return args.stream();
+    }
+
+    // ------------------------------------------------------------------ close wakes blocked threads
+
+    @ParameterizedTest(name = "{0}, timed: {1}")
+    @MethodSource("enginesAndTimed")
+    void closeWakesBlockedRead(Engine engine, boolean timed) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int baseline = Descriptors.openCount();
+            try (Pair p = new Pair(engine)) {
+                if (timed) {
+                    p.client.setSoTimeout(30_000);
+                }
+                InputStream in = p.client.getInputStream();
+                CountDownLatch started = new CountDownLatch(1);
+                FutureTask<Integer> reader = async("reader", () -> {
+                    started.countDown();
+                    return in.read(new byte[64]);
+                });
+                started.await();
+                Thread.sleep(200);
+                assertFalse(reader.isDone(), "read returned with nothing to read");
+                long start = System.nanoTime();
+                p.client.close();
+                Throwable t = awaitFailure(reader, 2_000);
+                assertSocketException(t, "Socket closed");
+                assertTrue(System.nanoTime() - start < 2_000_000_000L);
+                assertTrue(p.client.isClosed());
+                // close by another thread sends FIN; the peer sees EOF
+                assertEquals(-1, p.server.getInputStream().read());
+            }
+            assertDescriptorsReleased(engine, baseline);
+        });
+    }
+
+    @ParameterizedTest(name = "{0}, timed: {1}")
+    @MethodSource("enginesAndTimed")
+    void closeWakesBlockedAccept(Engine engine, boolean timed) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int baseline = Descriptors.openCount();
+            try (ServerSocket listener = engine.listen()) {
+                if (timed) {
+                    listener.setSoTimeout(30_000);
+                }
+                int port = listener.getLocalPort();
+                CountDownLatch started = new CountDownLatch(1);
+                FutureTask<Socket> acceptor = async("acceptor", () -> {
+                    started.countDown();
+                    return listener.accept();
+                });
+                started.await();
+                Thread.sleep(200);
+                assertFalse(acceptor.isDone(), "accept returned with nobody connecting");
+                listener.close();
+                Throwable t = awaitFailure(acceptor, 2_000);
+                assertSocketException(t, "Socket closed");
+                assertTrue(listener.isClosed());
+                // the port is really released: nothing answers there any more
+                try (Socket c = engine.socket()) {
+                    assertThrowsExactly(ConnectException.class,
+                            () -> c.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2_000));
+                }
+            }
+            assertDescriptorsReleased(engine, baseline);
+        });
+    }
+
+    @ParameterizedTest(name = "{0}, after a timed read: {1}")
+    @MethodSource("enginesAndTimed")
+    void closeWakesBlockedWrite(Engine engine, boolean afterTimedRead) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int baseline = Descriptors.openCount();
+            try (Pair p = new Pair(engine)) {
+                if (afterTimedRead) {
+                    p.client.setSoTimeout(10);
+                    assertThrowsExactly(SocketTimeoutException.class, () -> p.client.getInputStream().read());
+                }
+                OutputStream out = p.client.getOutputStream();
+                byte[] data = new byte[32 << 20]; // the peer never reads: this write must block
+                FutureTask<Void> writer = async("writer", () -> {
+                    out.write(data);
+                    return null;
+                });
+                Thread.sleep(300);
+                assertFalse(writer.isDone(), "write of 32 MiB finished with the peer not reading");
+                p.client.close();
+                Throwable t = awaitFailure(writer, 2_000);
+                assertSocketException(t, "Socket closed");
+                assertTrue(p.client.isClosed());
+            }
+            assertDescriptorsReleased(engine, baseline);
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void closeWakesBlockedConnect(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int baseline = Descriptors.openCount();
+            try (FullBacklog full = new FullBacklog()) {
+                Socket s = engine.socket();
+                try {
+                    CountDownLatch started = new CountDownLatch(1);
+                    FutureTask<Void> connector = async("connector", () -> {
+                        started.countDown();
+                        s.connect(full.address); // no timeout
+                        return null;
+                    });
+                    started.await();
+                    Thread.sleep(300);
+                    assertFalse(connector.isDone(), "connect to a full backlog finished: " + describe(connector));
+                    s.close();
+                    Throwable t = awaitFailure(connector, 2_000);
+                    assertSocketException(t, "Socket closed");
+                    assertTrue(s.isClosed());
+                    assertFalse(s.isConnected());
+                } finally {
+                    s.close();
+                }
+            }
+            assertDescriptorsReleased(engine, baseline);
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void closeWakesBlockedTimedConnect(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int baseline = Descriptors.openCount();
+            try (FullBacklog full = new FullBacklog()) {
+                Socket s = engine.socket();
+                try {
+                    FutureTask<Void> connector = async("connector", () -> {
+                        s.connect(full.address, 30_000);
+                        return null;
+                    });
+                    Thread.sleep(300);
+                    assertFalse(connector.isDone(), "connect to a full backlog finished: " + describe(connector));
+                    s.close();
+                    Throwable t = awaitFailure(connector, 2_000);
+                    assertSocketException(t, "Socket closed");
+                    assertTrue(s.isClosed());
+                } finally {
+                    s.close();
+                }
+            }
+            assertDescriptorsReleased(engine, baseline);
+        });
+    }
+
+    private static String describe(FutureTask<?> f) {
+        if (!f.isDone()) {
+            return "still running";
+        }
+        try {
+            f.get();
+            return "completed normally";
+        } catch (ExecutionException e) {
+            return String.valueOf(e.getCause());
+        } catch (InterruptedException e) {
+            return "interrupted";
+        }
+    }
+
+    // ------------------------------------------------------------------ idempotence
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void closeIsIdempotent(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Pair p = new Pair(engine);
+            InputStream in = p.client.getInputStream();
+            OutputStream out = p.client.getOutputStream();
+            for (int i = 0; i < 3; i++) {
+                p.client.close();
+                assertTrue(p.client.isClosed());
+            }
+            in.close();
+            out.close();
+            p.client.close();
+            assertTrue(p.client.isClosed());
+            p.server.close();
+            p.server.close();
+            p.listener.close();
+            p.listener.close();
+            assertTrue(p.listener.isClosed());
+            p.close();
+            // never connected, never bound, never created: closing is still fine, twice
+            Socket fresh = engine.socket();
+            fresh.close();
+            fresh.close();
+            assertTrue(fresh.isClosed());
+            ServerSocket unbound = engine.serverSocket();
+            unbound.close();
+            unbound.close();
+            assertTrue(unbound.isClosed());
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void concurrentClosesAreSafe(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            for (int i = 0; i < 50; i++) {
+                try (Pair p = new Pair(engine)) {
+                    CountDownLatch go = new CountDownLatch(1);
+                    List<FutureTask<Void>> closers = new ArrayList<>();
+                    for (int t = 0; t < 4; t++) {
+                        closers.add(async("closer-" + t, () -> {
+                            go.await();
+                            p.client.close();
+                            return null;
+                        }));
+                    }
+                    go.countDown();
+                    for (FutureTask<Void> c : closers) {
+                        await(c, 2_000);
+                    }
+                    assertTrue(p.client.isClosed());
+                    assertEquals(-1, p.server.getInputStream().read());
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ getters after close
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void gettersKeepAnsweringAfterClose(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                for (Socket s : new Socket[] {p.client, p.server}) {
+                    int port = s.getPort();
+                    int localPort = s.getLocalPort();
+                    InetAddress remote = s.getInetAddress();
+                    SocketAddress remoteSa = s.getRemoteSocketAddress();
+                    InetSocketAddress localSa = (InetSocketAddress) s.getLocalSocketAddress();
+                    assertTrue(port > 0);
+                    assertTrue(localPort > 0);
+                    assertEquals(InetAddress.getLoopbackAddress(), remote);
+                    assertEquals(InetAddress.getLoopbackAddress(), localSa.getAddress());
+
+                    s.close();
+
+                    assertTrue(s.isClosed());
+                    assertEquals(port, s.getPort());
+                    assertEquals(localPort, s.getLocalPort());
+                    assertEquals(remote, s.getInetAddress());
+                    assertEquals(remoteSa, s.getRemoteSocketAddress());
+                    assertTrue(s.isConnected(), "isConnected() after close");
+                    assertTrue(s.isBound(), "isBound() after close");
+                    // the local address can no longer be asked of the kernel: the wildcard, same port
+                    InetSocketAddress after = (InetSocketAddress) s.getLocalSocketAddress();
+                    assertNotNull(after);
+                    assertTrue(after.getAddress().isAnyLocalAddress(), "local address after close: " + after);
+                    assertEquals(localPort, after.getPort());
+                    assertTrue(s.getLocalAddress().isAnyLocalAddress(), "getLocalAddress() after close");
+                    assertFalse(s.isInputShutdown());
+                    assertFalse(s.isOutputShutdown());
+                }
+                // the listener
+                ServerSocket l = p.listener;
+                int port = l.getLocalPort();
+                InetAddress address = l.getInetAddress();
+                SocketAddress sa = l.getLocalSocketAddress();
+                l.close();
+                assertTrue(l.isClosed());
+                assertTrue(l.isBound());
+                assertEquals(port, l.getLocalPort());
+                assertEquals(address, l.getInetAddress());
+                assertEquals(sa, l.getLocalSocketAddress());
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void gettersOfAnUnconnectedClosedSocket(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Socket s = engine.socket();
+            s.close();
+            assertTrue(s.isClosed());
+            assertFalse(s.isConnected());
+            assertFalse(s.isBound());
+            assertEquals(0, s.getPort());
+            assertEquals(-1, s.getLocalPort());
+            assertNull(s.getInetAddress());
+            assertNull(s.getRemoteSocketAddress());
+            assertNull(s.getLocalSocketAddress());
+            assertTrue(s.getLocalAddress().isAnyLocalAddress());
+            ServerSocket ss = engine.serverSocket();
+            ss.close();
+            assertFalse(ss.isBound());
+            assertEquals(-1, ss.getLocalPort());
+            assertNull(ss.getInetAddress());
+            assertNull(ss.getLocalSocketAddress());
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void gettersOfABoundUnconnectedClosedSocket(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            Socket s = engine.socket();
+            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            int localPort = s.getLocalPort();
+            assertTrue(localPort > 0);
+            s.close();
+            assertTrue(s.isBound());
+            assertFalse(s.isConnected());
+            assertEquals(localPort, s.getLocalPort());
+            assertEquals(0, s.getPort());
+            assertNull(s.getInetAddress());
+            assertNull(s.getRemoteSocketAddress());
+            InetSocketAddress after = (InetSocketAddress) s.getLocalSocketAddress();
+            assertTrue(after.getAddress().isAnyLocalAddress(), "local address after close: " + after);
+            assertEquals(localPort, after.getPort());
+        });
+    }
+
+    // ------------------------------------------------------------------ operations after close
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void optionsOnAClosedSocketThrow(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine); Socket unconnected = engine.socket()) {
+                p.client.close();
+                unconnected.close();
+                for (Socket s : new Socket[] {p.client, unconnected}) {
+                    // all of these are refused by java.net.Socket itself, before the SocketImpl
+                    List<Executable> ops = List.of(
+                            () -> s.setTcpNoDelay(true), s::getTcpNoDelay,
+                            () -> s.setSoTimeout(5), s::getSoTimeout,
+                            () -> s.setSoLinger(true, 5), s::getSoLinger,
+                            () -> s.setKeepAlive(true), s::getKeepAlive,
+                            () -> s.setReceiveBufferSize(4096), s::getReceiveBufferSize,
+                            () -> s.setSendBufferSize(4096), s::getSendBufferSize,
+                            () -> s.setReuseAddress(true), s::getReuseAddress,
+                            () -> s.setTrafficClass(0x10),
+                            () -> s.setOOBInline(true), s::getOOBInline,
+                            () -> s.setOption(StandardSocketOptions.TCP_NODELAY, true),
+                            () -> s.getOption(StandardSocketOptions.TCP_NODELAY),
+                            () -> s.setOption(StandardSocketOptions.SO_RCVBUF, 4096),
+                            () -> s.getOption(StandardSocketOptions.SO_RCVBUF),
+                            s::getInputStream, s::getOutputStream,
+                            s::shutdownInput, s::shutdownOutput,
+                            () -> s.bind(null),
+                            () -> s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), 1)));
+                    for (int i = 0; i < ops.size(); i++) {
+                        SocketException e = assertThrowsExactly(SocketException.class, ops.get(i), "operation #" + i);
+                        assertEquals("Socket is closed", e.getMessage(), "operation #" + i);
+                    }
+                }
+                // these two reach the SocketImpl of a closed connected socket, which refuses them
+                // (on an unconnected one, JDK 17's java.net.Socket creates a new SocketImpl instead)
+                SocketException e = assertThrowsExactly(SocketException.class, p.client::getTrafficClass);
+                assertEquals("Socket closed", e.getMessage());
+                e = assertThrowsExactly(SocketException.class, () -> p.client.sendUrgentData(1));
+                assertEquals("Socket closed", e.getMessage());
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void serverSocketOperationsAfterCloseThrow(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            ServerSocket l = engine.listen();
+            l.close();
+            List<Executable> ops = List.of(
+                    l::accept,
+                    () -> l.setSoTimeout(5), l::getSoTimeout,
+                    () -> l.setReuseAddress(true), l::getReuseAddress,
+                    () -> l.setReceiveBufferSize(4096), l::getReceiveBufferSize,
+                    () -> l.setOption(StandardSocketOptions.SO_RCVBUF, 4096),
+                    () -> l.getOption(StandardSocketOptions.SO_RCVBUF),
+                    () -> l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)));
+            for (int i = 0; i < ops.size(); i++) {
+                SocketException e = assertThrowsExactly(SocketException.class, ops.get(i), "operation #" + i);
+                assertEquals("Socket is closed", e.getMessage(), "operation #" + i);
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ failed connect
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void refusedConnectThrowsConnectExceptionAndClosesTheSocket(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int port = TestSupport.closedPort();
+            InetSocketAddress target = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+            // the constructor form
+            ConnectException ce = assertThrowsExactly(ConnectException.class,
+                    () -> engine.connect(InetAddress.getLoopbackAddress(), port));
+            assertEquals("Connection refused", ce.getMessage());
+            // untimed and timed connect on an unconnected socket
+            for (int timeout : new int[] {0, 2_000}) {
+                Socket s = engine.socket();
+                try {
+                    ce = assertThrowsExactly(ConnectException.class, () -> s.connect(target, timeout));
+                    assertEquals("Connection refused", ce.getMessage());
+                    assertFalse(s.isConnected());
+                    // closed: java.net.Socket itself from JDK 24 on, its SocketImpl on every version
+                    assertEquals(SOCKET_CLOSED_BY_FAILED_CONNECT, s.isClosed(), "isClosed() after a refused connect");
+                    String closedMessage = SOCKET_CLOSED_BY_FAILED_CONNECT ? "Socket is closed" : "Socket closed";
+                    SocketException e = assertThrowsExactly(SocketException.class, () -> s.connect(target, timeout));
+                    assertEquals(closedMessage, e.getMessage(), "connecting again");
+                    e = assertThrowsExactly(SocketException.class, () -> s.getReceiveBufferSize());
+                    assertEquals(closedMessage, e.getMessage(), "an option");
+                } finally {
+                    s.close();
+                }
+                assertTrue(s.isClosed());
+            }
+        });
+    }
+
+    @Test
+    void refusedConnectReleasesTheDescriptorAtOnce() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int port = TestSupport.closedPort();
+            InetSocketAddress target = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
+            int before = Descriptors.openCount();
+            for (int i = 0; i < 20; i++) {
+                Socket s = Engine.RUST.socket();
+                s.setTcpNoDelay(true); // java.net.Socket creates its SocketImpl lazily
+                int timeout = i % 2 == 0 ? 0 : 1_000;
+                int created = Descriptors.openCount();
+                assertTrue(created >= 1);
+                assertThrowsExactly(ConnectException.class, () -> s.connect(target, timeout));
+                // released by the failed connect itself, with no close() and no GC
+                // (counts only ever drop behind our back, when the Cleaner runs for other tests' sockets)
+                assertTrue(Descriptors.openCount() <= created - 1, "after failed connect #" + i + ": "
+                        + Descriptors.openCount() + " open, " + created + " before the connect");
+                assertTrue(Descriptors.openCount() <= before, "after failed connect #" + i);
+            }
+            for (int i = 0; i < 20; i++) {
+                assertThrowsExactly(ConnectException.class, () -> new RustSocket(InetAddress.getLoopbackAddress(), port));
+            }
+            assertTrue(Descriptors.openCount() <= before, Descriptors.openCount() + " open, baseline " + before);
+        });
+    }
+
+    // ------------------------------------------------------------------ descriptor accounting
+
+    @Test
+    void descriptorsReturnToBaselineAfterManyCycles() {
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            InetAddress lo = InetAddress.getLoopbackAddress();
+            byte[] payload = TestSupport.randomBytes(100);
+            byte[] buf = new byte[100];
+            try (ServerSocket listener = new RustServerSocket(0, 50, lo)) {
+                // warm up, so lazily opened JDK files do not count against the library
+                for (int i = 0; i < 20; i++) {
+                    cycle(listener, payload, buf);
+                }
+                int baseOpen = Descriptors.openCount();
+                int baseFds = TestSupport.processFdCount();
+                for (int i = 0; i < 2_000; i++) {
+                    cycle(listener, payload, buf);
+                }
+                assertTrue(TestSupport.eventually(() -> Descriptors.openCount() <= baseOpen),
+                        "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + baseOpen);
+                assertTrue(TestSupport.eventually(() -> TestSupport.processFdCount() <= baseFds),
+                        "process descriptors " + TestSupport.processFdCount() + ", baseline " + baseFds);
+            }
+        });
+    }
+
+    private static void cycle(ServerSocket listener, byte[] payload, byte[] buf) throws IOException {
+        try (Socket c = new RustSocket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                Socket s = listener.accept()) {
+            c.getOutputStream().write(payload);
+            int n = 0;
+            InputStream in = s.getInputStream();
+            while (n < payload.length) {
+                int r = in.read(buf, n, payload.length - n);
+                if (r < 0) {
+                    fail("EOF after " + n + " bytes");
+                }
+                n += r;
+            }
+            s.getOutputStream().write(buf[0]);
+            assertEquals(payload[0] & 0xff, c.getInputStream().read());
+        }
+    }
+
+    @Test
+    void cleanerReleasesDescriptorsOfUnreachableSockets() {
+        assertTimeoutPreemptively(Duration.ofSeconds(15), () -> {
+            int base = Descriptors.openCount();
+            int baseFds = TestSupport.processFdCount();
+            leakSockets();
+            int leaked = Descriptors.openCount() - base;
+            assertTrue(leaked >= 14, "only " + leaked + " leaked descriptors were counted");
+            assertTrue(TestSupport.processFdCount() >= baseFds + 14);
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (Descriptors.openCount() > base && System.nanoTime() < deadline) {
+                System.gc();
+                Thread.sleep(20);
+            }
+            assertTrue(Descriptors.openCount() <= base,
+                    "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + base);
+            assertTrue(TestSupport.eventually(() -> TestSupport.processFdCount() <= baseFds),
+                    "process descriptors " + TestSupport.processFdCount() + ", baseline " + baseFds);
+        });
+    }
+
+    /** Opens sockets of every kind (16 descriptors) and drops them without close(). */
+    private static void leakSockets() throws IOException {
+        for (int i = 0; i < 5; i++) {
+            new RustSocket().setTcpNoDelay(true); // created (java.net.Socket does that lazily), unconnected
+        }
+        Socket bound = new RustSocket();
+        bound.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+        ServerSocket listener = new RustServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        for (int i = 0; i < 3; i++) {
+            Socket c = new RustSocket(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            Socket s = listener.accept();
+            c.getOutputStream().write(1);
+            assertEquals(1, s.getInputStream().read());
+            s.setSoTimeout(10); // a non-blocking one too
+            assertThrowsExactly(SocketTimeoutException.class, () -> s.getInputStream().read());
+        }
+        new RustServerSocket().setReuseAddress(true); // created, unbound
+    }
+
+    // ------------------------------------------------------------------ close racing reads
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void closeRacingReads(Engine engine) {
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+            int baseline = Descriptors.openCount();
+            ThreadLocalRandom rnd = ThreadLocalRandom.current();
+            int[] outcomes = new int[3]; // data, EOF, SocketException
+            try (ServerSocket listener = engine.listen()) {
+                for (int i = 0; i < 500; i++) {
+                    try (Socket c = engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                            Socket s = listener.accept()) {
+                        if (rnd.nextInt(4) == 0) {
+                            c.setSoTimeout(10_000);
+                        }
+                        int peerAction = rnd.nextInt(4); // 0 nothing, 1 data, 2 FIN, 3 data and FIN
+                        if ((peerAction & 1) != 0) {
+                            s.getOutputStream().write(TestSupport.randomBytes(1 + rnd.nextInt(100)));
+                        }
+                        if ((peerAction & 2) != 0) {
+                            s.shutdownOutput();
+                        }
+                        InputStream in = c.getInputStream();
+                        FutureTask<int[]> reader = async("reader", () -> {
+                            int[] seen = new int[3];
+                            byte[] buf = new byte[32];
+                            try {
+                                while (true) {
+                                    int r = in.read(buf);
+                                    if (r < 0) {
+                                        seen[1]++;
+                                        return seen;
+                                    }
+                                    if (r == 0) {
+                                        throw new AssertionError("read returned 0");
+                                    }
+                                    seen[0]++;
+                                }
+                            } catch (SocketException e) {
+                                if (e.getClass() != SocketException.class) {
+                                    throw e;
+                                }
+                                seen[2]++;
+                                return seen;
+                            }
+                        });
+                        long delay = rnd.nextLong(300_000); // up to 0.3 ms
+                        if (delay > 0) {
+                            LockSupport.parkNanos(delay);
+                        }
+                        c.close();
+                        int[] seen;
+                        try {
+                            seen = reader.get(2, TimeUnit.SECONDS);
+                        } catch (TimeoutException e) {
+                            throw new AssertionError("iteration " + i + ": read still blocked 2 s after close()");
+                        } catch (ExecutionException e) {
+                            throw new AssertionError("iteration " + i + ": read ended with " + e.getCause(),
+                                    e.getCause());
+                        }
+                        for (int k = 0; k < 3; k++) {
+                            outcomes[k] += seen[k];
+                        }
+                    }
+                }
+            }
+            assertDescriptorsReleased(engine, baseline);
+            // every outcome is possible; at least the exception (closing a reader) must have happened
+            assertTrue(outcomes[2] > 0, "no read was ended by close(): " + java.util.Arrays.toString(outcomes));
+        });
+    }
+}

@@ -1,0 +1,539 @@
+package io.rustsocket;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrowsExactly;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.rustsocket.TestSupport.Pair;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * SO_TIMEOUT on reads, accepts and timed connects: the exception and its message, that the
+ * socket stays usable, that a timeout never ends early, and that writes are never timed.
+ */
+class TimeoutTest {
+    private static final Duration LIMIT = Duration.ofSeconds(10);
+    private static final long MS = 1_000_000L;
+    /** JDK-8343791 (JDK 24): Socket.connect closes the Socket, not just its SocketImpl, on failure. */
+    private static final boolean SOCKET_CLOSED_BY_FAILED_CONNECT = Runtime.version().feature() >= 24;
+
+    // ------------------------------------------------------------------ helpers
+
+    private static <T> FutureTask<T> async(String name, Callable<T> c) {
+        FutureTask<T> f = new FutureTask<>(c);
+        Thread t = new Thread(f, name);
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    private static <T> T await(FutureTask<T> f, long millis) throws InterruptedException {
+        try {
+            return f.get(millis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError("task failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new AssertionError("task still running after " + millis + " ms");
+        }
+    }
+
+    /**
+     * A loopback listener with backlog 1 that never accepts, with its accept queue filled by JDK
+     * sockets, so that a further connect gets no answer (Linux drops the SYN). The constructor
+     * proves the setup works on this machine: it fills until a JDK connect times out.
+     */
+    static final class FullBacklog implements AutoCloseable {
+        final ServerSocket listener;
+        final InetSocketAddress address;
+        private final List<Socket> queued = new ArrayList<>();
+
+        FullBacklog() throws IOException {
+            listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+            address = new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            boolean full = false;
+            try {
+                for (int i = 0; i < 16 && !full; i++) {
+                    Socket s = new Socket();
+                    try {
+                        s.connect(address, 250);
+                        queued.add(s);
+                    } catch (SocketTimeoutException e) {
+                        s.close();
+                        full = true;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+            if (!full) {
+                close();
+                throw new AssertionError("setup: a backlog-1 listener kept accepting connections ("
+                        + queued.size() + " queued); connects to a full backlog do not hang here");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (Socket s : queued) {
+                s.close();
+            }
+            listener.close();
+        }
+    }
+
+    // ------------------------------------------------------------------ read timeout
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void readTimeoutThrowsAndSocketStaysUsable(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                p.client.setSoTimeout(200);
+                InputStream in = p.client.getInputStream();
+                SocketTimeoutException e = assertThrowsExactly(SocketTimeoutException.class, () -> in.read());
+                assertEquals("Read timed out", e.getMessage());
+                e = assertThrowsExactly(SocketTimeoutException.class, () -> in.read(new byte[10]));
+                assertEquals("Read timed out", e.getMessage());
+                assertFalse(p.client.isClosed());
+                assertTrue(p.client.isConnected());
+                // still usable both ways, with the same timeout in force
+                p.server.getOutputStream().write(new byte[] {10, 20, 30});
+                assertArrayEquals(new byte[] {10, 20, 30}, TestSupport.readExactly(in, 3));
+                p.client.getOutputStream().write(77);
+                assertEquals(77, p.server.getInputStream().read());
+                // a third timeout, then data sent while a timed read is waiting
+                assertThrowsExactly(SocketTimeoutException.class, () -> in.read());
+                FutureTask<Void> late = async("late-writer", () -> {
+                    Thread.sleep(50);
+                    p.server.getOutputStream().write(55);
+                    return null;
+                });
+                assertEquals(55, in.read());
+                await(late, 2_000);
+                // timeout off again: a blocking read gets later data
+                p.client.setSoTimeout(0);
+                p.server.getOutputStream().write(66);
+                assertEquals(66, in.read());
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void readTimeoutAppliesToTheAcceptedSide(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                p.server.setSoTimeout(100);
+                SocketTimeoutException e = assertThrowsExactly(SocketTimeoutException.class,
+                        () -> p.server.getInputStream().read());
+                assertEquals("Read timed out", e.getMessage());
+                p.client.getOutputStream().write(3);
+                assertEquals(3, p.server.getInputStream().read());
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void acceptedSocketDoesNotInheritTheListenersTimeout(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket listener = engine.listen()) {
+                listener.setSoTimeout(2_000);
+                try (Socket c = engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                        Socket s = listener.accept()) {
+                    assertEquals(0, s.getSoTimeout());
+                    assertEquals(0, c.getSoTimeout());
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ accept timeout
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void acceptTimeoutThrowsAndServerSocketStillAccepts(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket listener = engine.listen()) {
+                listener.setSoTimeout(200);
+                SocketTimeoutException e = assertThrowsExactly(SocketTimeoutException.class, listener::accept);
+                assertEquals("Accept timed out", e.getMessage());
+                e = assertThrowsExactly(SocketTimeoutException.class, listener::accept);
+                assertEquals("Accept timed out", e.getMessage());
+                assertFalse(listener.isClosed());
+                try (Socket c = engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                        Socket s = listener.accept()) {
+                    assertTrue(s.isConnected());
+                    assertEquals(c.getLocalPort(), s.getPort());
+                    c.getOutputStream().write(9);
+                    assertEquals(9, s.getInputStream().read());
+                    s.getOutputStream().write(8);
+                    assertEquals(8, c.getInputStream().read());
+                }
+                // and without a timeout, a connection made a little later is accepted
+                listener.setSoTimeout(0);
+                FutureTask<Socket> late = async("late-connect", () -> {
+                    Thread.sleep(100);
+                    return engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                });
+                try (Socket s = listener.accept(); Socket c = await(late, 2_000)) {
+                    assertEquals(c.getLocalPort(), s.getPort());
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ connect timeout
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void connectTimeoutToFullBacklog(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (FullBacklog full = new FullBacklog()) {
+                Socket s = engine.socket();
+                try {
+                    long start = System.nanoTime();
+                    SocketTimeoutException e = assertThrowsExactly(SocketTimeoutException.class,
+                            () -> s.connect(full.address, 300));
+                    long elapsed = System.nanoTime() - start;
+                    assertEquals("Connect timed out", e.getMessage());
+                    assertTrue(elapsed >= 300 * MS, "timed out after " + elapsed / MS + " ms, before 300 ms");
+                    assertTrue(elapsed < 5_000 * MS, "timed out only after " + elapsed / MS + " ms");
+                    assertFalse(s.isConnected());
+                    assertFalse(s.isBound());
+                    // the socket is then closed: java.net.Socket itself only from JDK 24 on
+                    assertEquals(SOCKET_CLOSED_BY_FAILED_CONNECT, s.isClosed(), "isClosed() after a connect timeout");
+                    String closedMessage = SOCKET_CLOSED_BY_FAILED_CONNECT ? "Socket is closed" : "Socket closed";
+                    SocketException again = assertThrowsExactly(SocketException.class,
+                            () -> s.connect(full.address, 300));
+                    assertEquals(closedMessage, again.getMessage(), "a second connect");
+                    SocketException opt = assertThrowsExactly(SocketException.class, () -> s.setTcpNoDelay(true));
+                    assertEquals(closedMessage, opt.getMessage(), "an option");
+                } finally {
+                    s.close();
+                }
+                assertTrue(s.isClosed());
+            }
+        });
+    }
+
+    @Test
+    void connectTimeoutReleasesTheDescriptor() {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (FullBacklog full = new FullBacklog()) {
+                int before = io.rustsocket.internal.Descriptors.openCount();
+                for (int i = 0; i < 3; i++) {
+                    try (Socket s = Engine.RUST.socket()) {
+                        assertThrowsExactly(SocketTimeoutException.class, () -> s.connect(full.address, 100));
+                        // released by the failed connect itself, before close() (the count only
+                        // ever drops behind our back, when the Cleaner runs for other tests' sockets)
+                        assertTrue(io.rustsocket.internal.Descriptors.openCount() <= before,
+                                io.rustsocket.internal.Descriptors.openCount() + " open, baseline " + before);
+                    }
+                }
+                assertTrue(io.rustsocket.internal.Descriptors.openCount() <= before);
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void connectWithTimeoutToALiveListenerSucceeds(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket listener = engine.listen(); Socket c = engine.socket()) {
+                c.connect(listener.getLocalSocketAddress(), 1_000);
+                assertTrue(c.isConnected());
+                try (Socket s = listener.accept()) {
+                    // the timed connect switched nothing visible: reads still block without a timeout
+                    assertEquals(0, c.getSoTimeout());
+                    FutureTask<Integer> reader = async("reader", () -> c.getInputStream().read());
+                    Thread.sleep(200);
+                    assertFalse(reader.isDone(), "read returned with nothing sent");
+                    s.getOutputStream().write(1);
+                    assertEquals(1, await(reader, 2_000));
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void negativeConnectTimeoutThrows(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket listener = engine.listen(); Socket c = engine.socket()) {
+                IllegalArgumentException e = assertThrowsExactly(IllegalArgumentException.class,
+                        () -> c.connect(listener.getLocalSocketAddress(), -1));
+                assertEquals("connect: timeout can't be negative", e.getMessage());
+                assertFalse(c.isConnected());
+                assertFalse(c.isClosed());
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ setSoTimeout values
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void maxValueTimeoutReadsDataThatArrivesLater(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                p.client.setSoTimeout(Integer.MAX_VALUE);
+                assertEquals(Integer.MAX_VALUE, p.client.getSoTimeout());
+                FutureTask<Void> late = async("late-writer", () -> {
+                    Thread.sleep(200);
+                    p.server.getOutputStream().write(new byte[] {4, 5, 6});
+                    return null;
+                });
+                long start = System.nanoTime();
+                assertArrayEquals(new byte[] {4, 5, 6}, TestSupport.readExactly(p.client.getInputStream(), 3));
+                assertTrue(System.nanoTime() - start >= 150 * MS, "read returned before the data was sent");
+                await(late, 2_000);
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void maxValueAcceptTimeoutAcceptsLaterConnection(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket listener = engine.listen()) {
+                listener.setSoTimeout(Integer.MAX_VALUE);
+                assertEquals(Integer.MAX_VALUE, listener.getSoTimeout());
+                FutureTask<Socket> late = async("late-connect", () -> {
+                    Thread.sleep(150);
+                    return engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+                });
+                try (Socket s = listener.accept(); Socket c = await(late, 2_000)) {
+                    assertEquals(c.getLocalPort(), s.getPort());
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void negativeTimeoutThrowsIllegalArgumentException(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                p.client.setSoTimeout(1234);
+                IllegalArgumentException e = assertThrowsExactly(IllegalArgumentException.class,
+                        () -> p.client.setSoTimeout(-1));
+                assertEquals("timeout can't be negative", e.getMessage());
+                assertThrowsExactly(IllegalArgumentException.class, () -> p.client.setSoTimeout(Integer.MIN_VALUE));
+                assertEquals(1234, p.client.getSoTimeout(), "a rejected value changed the timeout");
+                assertThrowsExactly(IllegalArgumentException.class, () -> p.listener.setSoTimeout(-1));
+                try (Socket unconnected = engine.socket()) {
+                    assertThrowsExactly(IllegalArgumentException.class, () -> unconnected.setSoTimeout(-5));
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void getSoTimeoutReadsBack(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine); Socket unconnected = engine.socket();
+                    ServerSocket unbound = engine.serverSocket()) {
+                for (Socket s : new Socket[] {p.client, p.server, unconnected}) {
+                    assertEquals(0, s.getSoTimeout());
+                    for (int v : new int[] {1, 200, 65_535, 1_000_000, Integer.MAX_VALUE, 0}) {
+                        s.setSoTimeout(v);
+                        assertEquals(v, s.getSoTimeout());
+                    }
+                }
+                for (ServerSocket ss : new ServerSocket[] {p.listener, unbound}) {
+                    assertEquals(0, ss.getSoTimeout());
+                    for (int v : new int[] {1, 200, Integer.MAX_VALUE, 0}) {
+                        ss.setSoTimeout(v);
+                        assertEquals(v, ss.getSoTimeout());
+                    }
+                }
+                // a timeout set before connect is kept by the connect
+                unconnected.setSoTimeout(300);
+                unconnected.connect(p.listener.getLocalSocketAddress());
+                try (Socket accepted = p.listener.accept()) {
+                    assertEquals(0, accepted.getSoTimeout());
+                    assertEquals(300, unconnected.getSoTimeout());
+                    assertThrowsExactly(SocketTimeoutException.class, () -> unconnected.getInputStream().read());
+                }
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ timing
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void readTimeoutNeverEndsEarly(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                InputStream in = p.client.getInputStream();
+                for (int millis : new int[] {200, 1, 7, 50, 200}) {
+                    p.client.setSoTimeout(millis);
+                    long start = System.nanoTime();
+                    assertThrowsExactly(SocketTimeoutException.class, () -> in.read(new byte[8]));
+                    long elapsed = System.nanoTime() - start;
+                    assertTrue(elapsed >= millis * MS,
+                            "a " + millis + " ms read timeout ended after " + elapsed / 1000 + " us");
+                    assertTrue(elapsed < 3_000 * MS, "a " + millis + " ms timeout took " + elapsed / MS + " ms");
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void acceptTimeoutNeverEndsEarly(Engine engine) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (ServerSocket listener = engine.listen()) {
+                for (int millis : new int[] {200, 3, 50}) {
+                    listener.setSoTimeout(millis);
+                    long start = System.nanoTime();
+                    assertThrowsExactly(SocketTimeoutException.class, listener::accept);
+                    long elapsed = System.nanoTime() - start;
+                    assertTrue(elapsed >= millis * MS,
+                            "a " + millis + " ms accept timeout ended after " + elapsed / 1000 + " us");
+                    assertTrue(elapsed < 3_000 * MS, "a " + millis + " ms timeout took " + elapsed / MS + " ms");
+                }
+            }
+        });
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void readTimeoutCountsTimeSpentWaitingForAnotherReader(Engine engine) {
+        // Recent JDKs (checked on 25; JDK 17 waits for the lock without a deadline) count the wait
+        // for the read lock held by another reader against the timeout. RustSocketImpl does too.
+        assumeTrue(engine == Engine.RUST || Runtime.version().feature() >= 25,
+                "JDK " + Runtime.version().feature() + " waits for the read lock without a timeout");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                InputStream in = p.client.getInputStream();
+                FutureTask<Integer> first = async("first-reader", () -> in.read());
+                Thread.sleep(100);
+                p.client.setSoTimeout(200);
+                long start = System.nanoTime();
+                SocketTimeoutException e = assertThrowsExactly(SocketTimeoutException.class, () -> in.read());
+                long elapsed = System.nanoTime() - start;
+                assertEquals("Read timed out", e.getMessage());
+                assertTrue(elapsed >= 200 * MS, "ended after " + elapsed / MS + " ms");
+                assertTrue(elapsed < 3_000 * MS, "ended after " + elapsed / MS + " ms");
+                assertFalse(first.isDone(), "the untimed reader returned");
+                p.server.getOutputStream().write(1);
+                assertEquals(1, await(first, 2_000));
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ interrupts
+
+    @ParameterizedTest(name = "{0}, timed: {1}")
+    @MethodSource("enginesAndModes")
+    void interruptDoesNotEndAReadOnAPlatformThread(Engine engine, boolean timed) {
+        // platform threads: socket reads ignore Thread.interrupt() and keep the interrupt status
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                p.client.setSoTimeout(timed ? 5_000 : 0);
+                InputStream in = p.client.getInputStream();
+                FutureTask<Boolean> reader = async("reader", () -> {
+                    Thread.currentThread().interrupt();
+                    assertEquals(33, in.read());
+                    return Thread.currentThread().isInterrupted();
+                });
+                Thread.sleep(200);
+                assertFalse(reader.isDone(), "read ended early: " + (reader.isDone() ? describe(reader) : ""));
+                p.server.getOutputStream().write(33);
+                assertTrue(await(reader, 2_000), "the interrupt status was lost");
+                if (timed) {
+                    // an interrupted thread's timed read still times out normally
+                    p.client.setSoTimeout(100);
+                    FutureTask<Boolean> timedOut = async("timed-reader", () -> {
+                        Thread.currentThread().interrupt();
+                        SocketTimeoutException e = assertThrowsExactly(SocketTimeoutException.class, () -> in.read());
+                        assertEquals("Read timed out", e.getMessage());
+                        return Thread.currentThread().isInterrupted();
+                    });
+                    assertTrue(await(timedOut, 2_000), "the interrupt status was lost");
+                }
+                assertFalse(p.client.isClosed());
+            }
+        });
+    }
+
+    // ------------------------------------------------------------------ writes are never timed
+
+    static Stream<Arguments> enginesAndModes() {
+        List<Arguments> args = new ArrayList<>();
+        for (Engine e : Engine.values()) {
+            args.add(Arguments.of(e, false));
+            args.add(Arguments.of(e, true));
+        }
+        return args.stream();
+    }
+
+    @ParameterizedTest(name = "{0}, after a timed read: {1}")
+    @MethodSource("enginesAndModes")
+    void soTimeoutNeverAppliesToWrites(Engine engine, boolean afterTimedRead) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                p.client.setSoTimeout(100);
+                if (afterTimedRead) {
+                    // a timed read first (the RUST engine then switches the descriptor to non-blocking)
+                    assertThrowsExactly(SocketTimeoutException.class, () -> p.client.getInputStream().read());
+                }
+                byte[] data = TestSupport.randomBytes(16 << 20); // far more than the socket buffers hold
+                OutputStream out = p.client.getOutputStream();
+                FutureTask<Void> writer = async("writer", () -> {
+                    out.write(data);
+                    return null;
+                });
+                Thread.sleep(500);
+                assertFalse(writer.isDone(), "write ended while the peer was not reading: "
+                        + (writer.isDone() ? describe(writer) : ""));
+                byte[] got = TestSupport.readExactly(p.server.getInputStream(), data.length);
+                await(writer, 5_000);
+                assertArrayEquals(data, got);
+                assertFalse(p.client.isClosed());
+            }
+        });
+    }
+
+    private static String describe(FutureTask<?> f) {
+        try {
+            f.get();
+            return "completed normally";
+        } catch (ExecutionException e) {
+            return String.valueOf(e.getCause());
+        } catch (InterruptedException e) {
+            return "interrupted";
+        }
+    }
+}
