@@ -175,20 +175,33 @@ public final class RustSocketImpl extends SocketImpl {
 
     // ---------------------------------------------------------------- reads
 
-    private int beginRead() throws SocketException {
+    /** Marks the start of a read or write that may block; returns the descriptor to use. */
+    private int beginIO(boolean reader) throws SocketException {
         synchronized (stateLock) {
             ensureOpenAndConnected();
-            readerInFlight = true;
+            if (reader) {
+                readerInFlight = true;
+            } else {
+                writerInFlight = true;
+            }
             return fd;
         }
     }
 
-    private void endRead(boolean completed) throws SocketException {
+    /**
+     * Marks the end of a read, accept or write that may have blocked: the last thread out of a
+     * closing socket releases the descriptor, and an operation cut short by close reports it.
+     */
+    private void endIO(boolean reader, boolean completed) throws SocketException {
         synchronized (stateLock) {
-            readerInFlight = false;
+            if (reader) {
+                readerInFlight = false;
+            } else {
+                writerInFlight = false;
+            }
             int s = state;
             if (s == ST_CLOSING) {
-                tryFinishClose();
+                tryClose();
             }
             if (!completed && s >= ST_CLOSING) {
                 throw new SocketException("Socket closed");
@@ -212,7 +225,7 @@ public final class RustSocketImpl extends SocketImpl {
 
     private int implRead(byte[] b, int off, int len, long remainingNanos) throws IOException {
         int n = 0;
-        int fd = beginRead();
+        int fd = beginIO(true);
         try {
             if (connectionReset) {
                 throw new SocketException("Connection reset");
@@ -235,7 +248,7 @@ public final class RustSocketImpl extends SocketImpl {
             connectionReset = true;
             throw new SocketException("Connection reset");
         } finally {
-            endRead(n > 0);
+            endIO(true, n > 0);
         }
     }
 
@@ -270,30 +283,9 @@ public final class RustSocketImpl extends SocketImpl {
 
     // ---------------------------------------------------------------- writes
 
-    private int beginWrite() throws SocketException {
-        synchronized (stateLock) {
-            ensureOpenAndConnected();
-            writerInFlight = true;
-            return fd;
-        }
-    }
-
-    private void endWrite(boolean completed) throws SocketException {
-        synchronized (stateLock) {
-            writerInFlight = false;
-            int s = state;
-            if (s == ST_CLOSING) {
-                tryFinishClose();
-            }
-            if (!completed && s >= ST_CLOSING) {
-                throw new SocketException("Socket closed");
-            }
-        }
-    }
-
     private int implWrite(byte[] b, int off, int len) throws IOException {
         int n = 0;
-        int fd = beginWrite();
+        int fd = beginIO(false);
         try {
             n = Native.write(fd, b, off, len);
             while (n == Native.UNAVAILABLE && isOpen()) {
@@ -302,7 +294,7 @@ public final class RustSocketImpl extends SocketImpl {
             }
             return n;
         } finally {
-            endWrite(n > 0);
+            endIO(false, n > 0);
         }
     }
 
@@ -455,7 +447,7 @@ public final class RustSocketImpl extends SocketImpl {
             readerInFlight = false;
             int s = state;
             if (s == ST_CLOSING) {
-                tryFinishClose();
+                tryClose();
             }
             if (completed && s == ST_CONNECTING) {
                 state = ST_CONNECTED;
@@ -543,19 +535,6 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    private void endAccept(boolean completed) throws SocketException {
-        synchronized (stateLock) {
-            readerInFlight = false;
-            int s = state;
-            if (s == ST_CLOSING) {
-                tryFinishClose();
-            }
-            if (!completed && s >= ST_CLOSING) {
-                throw new SocketException("Socket closed");
-            }
-        }
-    }
-
     @Override
     protected void accept(SocketImpl si) throws IOException {
         if (!(si instanceof RustSocketImpl)) {
@@ -596,7 +575,7 @@ public final class RustSocketImpl extends SocketImpl {
                 }
             } finally {
                 try {
-                    endAccept(newFd >= 0);
+                    endIO(true, newFd >= 0);
                 } catch (SocketException closed) {
                     if (newFd >= 0) {
                         Native.close(newFd); // accepted just as the listener closed
@@ -700,10 +679,6 @@ public final class RustSocketImpl extends SocketImpl {
         return true;
     }
 
-    private void tryFinishClose() {
-        tryClose();
-    }
-
     @Override
     protected void close() throws IOException {
         synchronized (stateLock) {
@@ -772,14 +747,14 @@ public final class RustSocketImpl extends SocketImpl {
         writeLock.lock();
         try {
             int n = 0;
-            int fd = beginWrite();
+            int fd = beginIO(false);
             try {
                 n = Native.sendUrgent(fd, data);
                 if (n == Native.UNAVAILABLE) {
                     throw new SocketException("No buffer space available");
                 }
             } finally {
-                endWrite(n > 0);
+                endIO(false, n > 0);
             }
         } finally {
             writeLock.unlock();
