@@ -258,14 +258,10 @@ pub fn connect<'local>(
     })
 }
 
-/// Non-blocking check that a pending connect has finished.
+/// The outcome of a connect that poll reported ready; throws the connect's error.
 #[jni_mangle("io.rustsocket.internal.Native")]
-pub fn finish_connect<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    fd: jint,
-) -> jboolean {
-    run(&mut env, |_| Ok(sock::finish_connect(fd)?))
+pub fn connect_result<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
+    run(&mut env, |_| Ok(sock::connect_result(fd)?))
 }
 
 /// accept4(2): the new descriptor with the peer written to `peer`, or

@@ -1,10 +1,10 @@
 //! The socket core: one function per system call the JDK makes in C, on raw
 //! descriptors, with no JVM in sight so that `cargo test` exercises it alone.
 //!
-//! The shape follows the JDK's `NioSocketImpl`: a descriptor stays in blocking
-//! mode for the untimed path of platform threads (one system call per read),
-//! and is switched to non-blocking for timed operations, where the caller waits
-//! with [`poll`] against a deadline. Calls on a non-blocking descriptor report
+//! The shape follows the JDK's `NioSocketImpl`: a connected descriptor stays in
+//! blocking mode for the untimed path of platform threads (one system call per
+//! read), and is switched to non-blocking for timed operations, where the caller
+//! waits with [`poll`] against a deadline. Connects always wait in [`poll`]. Calls on a non-blocking descriptor report
 //! "would block" as [`UNAVAILABLE`] instead of an error, so the caller can park
 //! however it likes (a `poll` here, or later a virtual-thread poller).
 //!
@@ -125,13 +125,21 @@ pub fn ipv6_available() -> bool {
     })
 }
 
-/// Opens a TCP socket: dual-stack IPv6 when available, else IPv4; close-on-exec;
-/// blocking. Server sockets get SO_REUSEADDR, as the JDK's do.
+/// Opens a TCP socket: dual-stack IPv6 when available, else IPv4; close-on-exec.
+/// Server sockets are blocking and get SO_REUSEADDR, as the JDK's do. Client
+/// sockets start non-blocking: a connect is always started without blocking and
+/// waited for in [`poll`], because a blocking connect(2) is not woken by a
+/// shutdown(2) made just before it starts, and close() relies on that wake-up.
+/// The caller makes the descriptor blocking once connected.
 pub fn open_stream(server: bool) -> NetResult<RawFd> {
     let ipv6 = ipv6_available();
     let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-    let socket =
-        Socket::new(domain, Type::STREAM, None).map_err(|e| NetError::from_io(Op::Setup, &e))?;
+    let kind = if server {
+        Type::STREAM
+    } else {
+        Type::STREAM.nonblocking()
+    };
+    let socket = Socket::new(domain, kind, None).map_err(|e| NetError::from_io(Op::Setup, &e))?;
     if ipv6 {
         socket
             .set_only_v6(false)
@@ -178,8 +186,8 @@ pub fn listen(fd: RawFd, backlog: i32) -> NetResult<()> {
 
 /// Starts or makes a connection. Returns `true` when connected, `false` when
 /// the connection is in progress (non-blocking descriptor, or a blocking
-/// connect interrupted by a signal); finish it with [`poll`] for [`POLLOUT`]
-/// and [`finish_connect`].
+/// connect interrupted by a signal); wait for it with [`poll`] for [`POLLOUT`],
+/// then read the outcome with [`connect_result`].
 pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> {
     let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
     match SockRef::from(&borrow(fd)?).connect(&target) {
@@ -194,20 +202,16 @@ pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<boo
     }
 }
 
-/// Checks, without blocking, whether a pending connect has finished: `true`
-/// when connected, `false` when still in progress, the connect's error otherwise.
-pub fn finish_connect(fd: RawFd) -> NetResult<bool> {
-    let ready = poll(fd, POLLOUT, 0)?;
-    if ready == 0 {
-        return Ok(false);
-    }
+/// The outcome of a connect that [`poll`] reported ready (writable, error or
+/// hang-up): `Ok` when it connected, the connect's error otherwise. Call it only
+/// after such a poll: while the handshake is still running there is no error to see.
+pub fn connect_result(fd: RawFd) -> NetResult<()> {
     match SockRef::from(&borrow(fd)?).take_error() {
         Ok(None) => {
             log::debug!("fd {fd}: connect finished");
-            Ok(true)
+            Ok(())
         }
-        Ok(Some(e)) => Err(NetError::from_io(Op::Connect, &e)),
-        Err(e) => Err(NetError::from_io(Op::Connect, &e)),
+        Ok(Some(e)) | Err(e) => Err(NetError::from_io(Op::Connect, &e)),
     }
 }
 
@@ -493,10 +497,23 @@ mod tests {
         (l, port)
     }
 
+    /// Connects a fresh (non-blocking) client socket to the loopback port.
+    fn connect_and_wait(fd: RawFd, port: u16) {
+        if !connect(fd, LOOPBACK, 0, port).unwrap() {
+            assert_ne!(
+                poll(fd, POLLOUT, 5000).unwrap(),
+                0,
+                "connect did not finish"
+            );
+            connect_result(fd).unwrap();
+        }
+    }
+
     fn trio() -> Trio {
         let (listener, port) = listener();
         let client = open_stream(false).unwrap();
-        assert!(connect(client, LOOPBACK, 0, port).unwrap());
+        connect_and_wait(client, port);
+        set_blocking(client, true).unwrap();
         let (server, peer) = accept(listener).unwrap().unwrap();
         assert_eq!(peer, local_addr(client).unwrap());
         Trio {
@@ -580,23 +597,41 @@ mod tests {
         let (l, port) = listener();
         close(l);
         let c = open_stream(false).unwrap();
-        let err = connect(c, LOOPBACK, 0, port).unwrap_err();
+        let err = match connect(c, LOOPBACK, 0, port) {
+            Err(e) => e,
+            Ok(true) => panic!("connected to a closed port"),
+            Ok(false) => {
+                poll(c, POLLOUT, 5000).unwrap();
+                connect_result(c).unwrap_err()
+            }
+        };
         assert_eq!(err.class, ExceptionClass::Connect);
         assert_eq!(err.message, "Connection refused");
         close(c);
     }
 
     #[test]
-    fn non_blocking_connect_finishes() {
+    fn shutdown_before_connect_makes_the_wait_return_at_once() {
+        // close() may shut a socket down just before its connect starts; the wait
+        // for the connect must then end at once, not when the kernel gives up.
         let (l, port) = listener();
         let c = open_stream(false).unwrap();
-        set_blocking(c, false).unwrap();
-        let mut done = connect(c, LOOPBACK, 0, port).unwrap();
-        while !done {
-            poll(c, POLLOUT, 1000).unwrap();
-            done = finish_connect(c).unwrap();
-        }
-        assert_eq!(peer_addr(c).unwrap().port(), port);
+        let _ = shutdown(c, Shutdown::Both); // ENOTCONN, but the flags are set
+        let _ = connect(c, LOOPBACK, 0, port);
+        let start = Instant::now();
+        assert_ne!(poll(c, POLLOUT, 5000).unwrap(), 0);
+        assert!(start.elapsed() < Duration::from_secs(2));
+        close(c);
+        close(l);
+    }
+
+    #[test]
+    fn client_sockets_start_non_blocking() {
+        let (l, port) = listener();
+        let c = open_stream(false).unwrap();
+        connect_and_wait(c, port);
+        let mut buf = [0u8; 4];
+        assert_eq!(read(c, &mut buf).unwrap(), UNAVAILABLE);
         close(c);
         close(l);
     }
@@ -734,7 +769,10 @@ mod tests {
         listen(l, 4).unwrap();
         let port = local_addr(l).unwrap().port();
         let c = open_stream(false).unwrap();
-        assert!(connect(c, v6, 0, port).unwrap());
+        if !connect(c, v6, 0, port).unwrap() {
+            poll(c, POLLOUT, 5000).unwrap();
+            connect_result(c).unwrap();
+        }
         let (s, peer) = accept(l).unwrap().unwrap();
         assert_eq!(peer.ip(), v6);
         close(s);

@@ -67,7 +67,8 @@ public final class Native {
     /** Returns 1 when connected, 0 when the connection is in progress. */
     static native int connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
-    static native boolean finishConnect(int fd) throws IOException;
+    /** Throws the error of a connect that {@link #poll} reported ready; returns if it connected. */
+    static native void connectResult(int fd) throws IOException;
 
     /** Returns the accepted descriptor, its peer written to {@code peer}, or {@link #UNAVAILABLE}. */
     static native int accept(int fd, byte[] peer) throws IOException;

@@ -157,9 +157,10 @@ public final class RustSocketImpl extends SocketImpl {
 
     /**
      * Waits until the descriptor is ready for {@code event}, the deadline passes, or the socket
-     * is shut down; {@code nanos == 0} means no deadline. The caller re-checks everything.
+     * is shut down; {@code nanos == 0} means no deadline. Returns the events seen (0 when the
+     * wait timed out or was cut short); the caller re-checks everything.
      */
-    private void park(int fd, int event, long nanos) throws IOException {
+    private int park(int fd, int event, long nanos) throws IOException {
         int millis;
         if (nanos <= 0) {
             millis = -1;
@@ -170,7 +171,7 @@ public final class RustSocketImpl extends SocketImpl {
             }
             millis = (int) Math.min(m, Integer.MAX_VALUE);
         }
-        Native.poll(fd, event, millis);
+        return Native.poll(fd, event, millis);
     }
 
     // ---------------------------------------------------------------- reads
@@ -336,7 +337,8 @@ public final class RustSocketImpl extends SocketImpl {
         int newFd = Native.socket(server);
         fd = newFd;
         cleanable = Descriptors.register(this, newFd);
-        nonBlocking = false;
+        // client descriptors start non-blocking so that connect can be woken by close
+        nonBlocking = !server;
     }
 
     @Override
@@ -466,7 +468,8 @@ public final class RustSocketImpl extends SocketImpl {
             boolean connected = false;
             int fd = beginConnect(address, port);
             try {
-                configureNonBlockingIfNeeded(fd, nanos > 0);
+                // The descriptor is non-blocking here (see openDescriptor): the connect is started,
+                // then waited for in poll, which close() can always wake.
                 byte[] ip = address.getAddress();
                 int scope = SocketAddresses.scopeId(address);
                 if (Native.connect(fd, ip, scope, port) > 0) {
@@ -481,10 +484,17 @@ public final class RustSocketImpl extends SocketImpl {
                                 throw new SocketTimeoutException("Connect timed out");
                             }
                         }
-                        park(fd, Native.POLLOUT, remaining);
-                        connected = Native.finishConnect(fd);
+                        if (park(fd, Native.POLLOUT, remaining) != 0) {
+                            Native.connectResult(fd); // throws the connect's error
+                            connected = true;
+                        }
                     }
                     connected = connected && isOpen();
+                }
+                if (connected) {
+                    // untimed reads and writes then cost one system call each
+                    Native.configureBlocking(fd, true);
+                    nonBlocking = false;
                 }
             } finally {
                 endConnect(fd, connected);
