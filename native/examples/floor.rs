@@ -126,12 +126,16 @@ fn main() {
     let run_for = Duration::from_secs_f64(secs);
     for size in [64usize, 4096] {
         let v = ping_pong(size, run_for);
-        println!(r#"{{"scenario": "pingPong", "param": {size}, "value": {v:.1}, "unit": "ns/op"}}"#);
+        println!(
+            r#"{{"scenario": "pingPong", "param": {size}, "value": {v:.1}, "unit": "ns/op"}}"#
+        );
     }
     for size in [1024usize, 65536] {
         let v = bulk(size, run_for);
         println!(r#"{{"scenario": "bulk", "param": {size}, "value": {v:.1}, "unit": "MB/s"}}"#);
     }
     let v = connect_rate(run_for);
-    println!(r#"{{"scenario": "connectAcceptClose", "param": 0, "value": {v:.1}, "unit": "ns/op"}}"#);
+    println!(
+        r#"{{"scenario": "connectAcceptClose", "param": 0, "value": {v:.1}, "unit": "ns/op"}}"#
+    );
 }
