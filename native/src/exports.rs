@@ -1,20 +1,24 @@
 //! The JNI layer: the `native` methods of `io.rustsocket.internal.Native`.
 //!
 //! Each export only converts arguments, calls the socket core and turns a
-//! failure into a pending Java exception. Every body runs inside
-//! [`EnvUnowned::with_env`], which catches panics; [`ThrowJava`] then reports a
-//! panic as `java.lang.Error`, so no unwinding ever reaches the JVM.
+//! failure into a pending Java exception. Bodies run inside
+//! [`EnvUnowned::with_env`], which catches panics, or, for the few calls on the
+//! data path (read, write, poll, available), inside [`hot`], a bare
+//! `catch_unwind` that builds an `Env` only when something failed. Either way
+//! [`ThrowJava`] reports errors as their Java exception and a panic as
+//! `java.lang.Error`, so no unwinding ever reaches the JVM.
 
 use crate::addr;
-use crate::error::{ExceptionClass, NetError};
+use crate::error::{ExceptionClass, NetError, NetResult};
 use crate::sock::{self, IntOption, Shutdown};
 use jni::errors::ErrorPolicy;
 use jni::objects::{JByteArray, JClass};
 use jni::strings::JNIString;
-use jni::sys::{jboolean, jint};
+use jni::sys::{jboolean, jbyteArray, jclass, jint};
 use jni::{jni_mangle, Env, EnvUnowned};
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
@@ -108,6 +112,67 @@ fn run<'local, T: Default>(
     env.with_env(body).resolve::<ThrowJava>()
 }
 
+/// Runs the body of a hot export (read, write, available, poll) under a panic
+/// guard, without `with_env`'s per-call bookkeeping, which the benchmarks show
+/// on calls that cost a few hundred nanoseconds in all. Only a failure or a
+/// panic builds an `Env`, and then goes through [`ThrowJava`] like every other
+/// export.
+fn hot<T: Default>(raw: *mut jni::sys::JNIEnv, body: impl FnOnce() -> NetResult<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(e)) => throw_from_raw(raw, Err(Failure::Net(e))),
+        Err(payload) => throw_from_raw(raw, Ok(payload)),
+    }
+}
+
+/// Throws a failure (`Err`) or re-raises a caught panic (`Ok`) as a Java exception.
+#[cold]
+fn throw_from_raw<T: Default>(
+    raw: *mut jni::sys::JNIEnv,
+    failure: Result<Box<dyn std::any::Any + Send>, Failure>,
+) -> T {
+    // SAFETY: `raw` is the JNIEnv the JVM passed to the current native call.
+    let mut env = unsafe { EnvUnowned::from_raw(raw) };
+    env.with_env(|_| -> Outcome<T> {
+        match failure {
+            Err(f) => Err(f),
+            // with_env catches it again and ThrowJava reports it as java.lang.Error
+            Ok(payload) => std::panic::resume_unwind(payload),
+        }
+    })
+    .resolve::<ThrowJava>()
+}
+
+/// Copies `src` into `array[off..]` with one JNI call. The Java caller has
+/// checked the bounds; a JVM would still throw, not crash, if they were wrong.
+fn set_array_region(raw: *mut jni::sys::JNIEnv, array: jbyteArray, off: jint, src: &[u8]) {
+    // SAFETY: a valid env and a non-null byte[]; `src.len()` fits a jint (<= MAX_CHUNK).
+    unsafe {
+        ((**raw).v1_1.SetByteArrayRegion)(raw, array, off, src.len() as jint, src.as_ptr().cast());
+    }
+}
+
+/// Copies `array[off..off + dst.len()]` into `dst` with one JNI call.
+fn get_array_region(raw: *mut jni::sys::JNIEnv, array: jbyteArray, off: jint, dst: &mut [u8]) {
+    // SAFETY: as for set_array_region.
+    unsafe {
+        ((**raw).v1_1.GetByteArrayRegion)(
+            raw,
+            array,
+            off,
+            dst.len() as jint,
+            dst.as_mut_ptr().cast(),
+        );
+    }
+}
+
+fn non_null(array: jbyteArray) -> NetResult<()> {
+    if array.is_null() {
+        return Err(NetError::new(ExceptionClass::IllegalArgument, "null array"));
+    }
+    Ok(())
+}
+
 thread_local! {
     /// Per-thread staging buffer between the Java heap and the kernel: one copy
     /// each way, as in the JDK, and no allocation once it has grown.
@@ -134,9 +199,12 @@ fn as_jbytes_mut(b: &mut [u8]) -> &mut [i8] {
     unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr().cast(), b.len()) }
 }
 
-fn chunk_len(len: jint) -> Outcome<usize> {
+fn chunk_len(len: jint) -> NetResult<usize> {
     if len < 0 {
-        return Err(NetError::new(ExceptionClass::IllegalArgument, "negative length").into());
+        return Err(NetError::new(
+            ExceptionClass::IllegalArgument,
+            "negative length",
+        ));
     }
     Ok((len as usize).min(MAX_CHUNK))
 }
@@ -286,21 +354,22 @@ pub fn accept<'local>(
 }
 
 /// recv(2) into `b[off..off+len]`: bytes read, -1 at EOF, -2 when unavailable.
-#[jni_mangle("io.rustsocket.internal.Native")]
-pub fn read<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_rustsocket_internal_Native_read(
+    env: *mut jni::sys::JNIEnv,
+    _class: jclass,
     fd: jint,
-    b: JByteArray<'local>,
+    b: jbyteArray,
     off: jint,
     len: jint,
 ) -> jint {
-    run(&mut env, |env| {
+    hot(env, || {
+        non_null(b)?;
         let len = chunk_len(len)?;
         with_staging(len, |buf| {
             let n = sock::read(fd, buf)?;
             if n > 0 {
-                b.set_region(env, off, as_jbytes(&buf[..n as usize]))?;
+                set_array_region(env, b, off, &buf[..n as usize]);
             }
             Ok(n)
         })
@@ -308,20 +377,21 @@ pub fn read<'local>(
 }
 
 /// send(2) from `b[off..off+len]`: bytes written (at most one chunk), or -2 when unavailable.
-#[jni_mangle("io.rustsocket.internal.Native")]
-pub fn write<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_rustsocket_internal_Native_write(
+    env: *mut jni::sys::JNIEnv,
+    _class: jclass,
     fd: jint,
-    b: JByteArray<'local>,
+    b: jbyteArray,
     off: jint,
     len: jint,
 ) -> jint {
-    run(&mut env, |env| {
+    hot(env, || {
+        non_null(b)?;
         let len = chunk_len(len)?;
         with_staging(len, |buf| {
-            b.get_region(env, off, as_jbytes_mut(buf))?;
-            Ok(sock::write(fd, buf)?)
+            get_array_region(env, b, off, buf);
+            sock::write(fd, buf)
         })
     })
 }
@@ -338,15 +408,15 @@ pub fn send_urgent<'local>(
 }
 
 /// poll(2) on one descriptor: the events seen, 0 on timeout or signal.
-#[jni_mangle("io.rustsocket.internal.Native")]
-pub fn poll<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_rustsocket_internal_Native_poll(
+    env: *mut jni::sys::JNIEnv,
+    _class: jclass,
     fd: jint,
     events: jint,
     timeout_ms: jint,
 ) -> jint {
-    run(&mut env, |_| {
+    hot(env, || {
         Ok(jint::from(sock::poll(fd, events as i16, timeout_ms)?))
     })
 }
@@ -369,9 +439,13 @@ pub fn close<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: ji
 }
 
 /// Bytes readable without blocking.
-#[jni_mangle("io.rustsocket.internal.Native")]
-pub fn available<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) -> jint {
-    run(&mut env, |_| Ok(sock::available(fd)?))
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_rustsocket_internal_Native_available(
+    env: *mut jni::sys::JNIEnv,
+    _class: jclass,
+    fd: jint,
+) -> jint {
+    hot(env, || sock::available(fd))
 }
 
 /// Writes the local address into `out` (wire layout of [`addr`]).
