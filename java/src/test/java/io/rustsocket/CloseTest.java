@@ -1,5 +1,11 @@
 package io.rustsocket;
 
+import static io.rustsocket.TestSupport.assertClosedByFailedConnect;
+import static io.rustsocket.TestSupport.assertSocketException;
+import static io.rustsocket.TestSupport.async;
+import static io.rustsocket.TestSupport.asyncStarted;
+import static io.rustsocket.TestSupport.await;
+import static io.rustsocket.TestSupport.describe;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -9,6 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.rustsocket.TestSupport.FullBacklog;
 import io.rustsocket.TestSupport.Pair;
 import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
@@ -26,7 +33,6 @@ import java.net.StandardSocketOptions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
@@ -34,11 +40,9 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -50,28 +54,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 @SuppressWarnings("try") // explicit close() of try-with-resources variables is what is tested
 class CloseTest {
     private static final Duration LIMIT = Duration.ofSeconds(10);
-    /** JDK-8343791 (JDK 24): Socket.connect closes the Socket, not just its SocketImpl, on failure. */
-    private static final boolean SOCKET_CLOSED_BY_FAILED_CONNECT = Runtime.version().feature() >= 24;
 
     // ------------------------------------------------------------------ helpers
-
-    private static <T> FutureTask<T> async(String name, Callable<T> c) {
-        FutureTask<T> f = new FutureTask<>(c);
-        Thread t = new Thread(f, name);
-        t.setDaemon(true);
-        t.start();
-        return f;
-    }
-
-    private static <T> T await(FutureTask<T> f, long millis) throws InterruptedException {
-        try {
-            return f.get(millis, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw new AssertionError("task failed: " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new AssertionError("task still running after " + millis + " ms");
-        }
-    }
 
     /** What the task threw; fails if it returned normally or did not finish in time. */
     private static Throwable awaitFailure(FutureTask<?> f, long millis) throws InterruptedException {
@@ -82,15 +66,6 @@ class CloseTest {
             return e.getCause();
         } catch (TimeoutException e) {
             throw new AssertionError("task still blocked " + millis + " ms after close()");
-        }
-    }
-
-    private static void assertSocketException(Throwable t, String message) {
-        if (t.getClass() != SocketException.class) {
-            throw new AssertionError("expected exactly java.net.SocketException, got " + t, t);
-        }
-        if (message != null) {
-            assertEquals(message, t.getMessage());
         }
     }
 
@@ -110,60 +85,10 @@ class CloseTest {
         }
     }
 
-    /** A loopback listener with backlog 1 whose accept queue is full; see TimeoutTest. */
-    static final class FullBacklog implements AutoCloseable {
-        final ServerSocket listener;
-        final InetSocketAddress address;
-        private final List<Socket> queued = new ArrayList<>();
-
-        FullBacklog() throws IOException {
-            listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-            address = new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
-            boolean full = false;
-            try {
-                for (int i = 0; i < 16 && !full; i++) {
-                    Socket s = new Socket();
-                    try {
-                        s.connect(address, 250);
-                        queued.add(s);
-                    } catch (SocketTimeoutException e) {
-                        s.close();
-                        full = true;
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                close();
-                throw e;
-            }
-            if (!full) {
-                close();
-                throw new AssertionError("setup: a backlog-1 listener kept accepting connections ("
-                        + queued.size() + " queued); connects to a full backlog do not hang here");
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            for (Socket s : queued) {
-                s.close();
-            }
-            listener.close();
-        }
-    }
-
-    static Stream<Arguments> enginesAndTimed() {
-        List<Arguments> args = new ArrayList<>();
-        for (Engine e : Engine.values()) {
-            args.add(Arguments.of(e, false));
-            args.add(Arguments.of(e, true));
-        }
-        return args.stream();
-    }
-
     // ------------------------------------------------------------------ close wakes blocked threads
 
     @ParameterizedTest(name = "{0}, timed: {1}")
-    @MethodSource("enginesAndTimed")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void closeWakesBlockedRead(Engine engine, boolean timed) {
         assertTimeoutPreemptively(LIMIT, () -> {
             int baseline = Descriptors.openCount();
@@ -172,12 +97,7 @@ class CloseTest {
                     p.client.setSoTimeout(30_000);
                 }
                 InputStream in = p.client.getInputStream();
-                CountDownLatch started = new CountDownLatch(1);
-                FutureTask<Integer> reader = async("reader", () -> {
-                    started.countDown();
-                    return in.read(new byte[64]);
-                });
-                started.await();
+                FutureTask<Integer> reader = asyncStarted("reader", () -> in.read(new byte[64]));
                 Thread.sleep(200);
                 assertFalse(reader.isDone(), "read returned with nothing to read");
                 long start = System.nanoTime();
@@ -194,7 +114,7 @@ class CloseTest {
     }
 
     @ParameterizedTest(name = "{0}, timed: {1}")
-    @MethodSource("enginesAndTimed")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void closeWakesBlockedAccept(Engine engine, boolean timed) {
         assertTimeoutPreemptively(LIMIT, () -> {
             int baseline = Descriptors.openCount();
@@ -203,12 +123,7 @@ class CloseTest {
                     listener.setSoTimeout(30_000);
                 }
                 int port = listener.getLocalPort();
-                CountDownLatch started = new CountDownLatch(1);
-                FutureTask<Socket> acceptor = async("acceptor", () -> {
-                    started.countDown();
-                    return listener.accept();
-                });
-                started.await();
+                FutureTask<Socket> acceptor = asyncStarted("acceptor", listener::accept);
                 Thread.sleep(200);
                 assertFalse(acceptor.isDone(), "accept returned with nobody connecting");
                 listener.close();
@@ -226,7 +141,7 @@ class CloseTest {
     }
 
     @ParameterizedTest(name = "{0}, after a timed read: {1}")
-    @MethodSource("enginesAndTimed")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void closeWakesBlockedWrite(Engine engine, boolean afterTimedRead) {
         assertTimeoutPreemptively(LIMIT, () -> {
             int baseline = Descriptors.openCount();
@@ -255,18 +170,30 @@ class CloseTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void closeWakesBlockedConnect(Engine engine) {
+        assertCloseWakesBlockedConnect(engine, false);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void closeWakesBlockedTimedConnect(Engine engine) {
+        assertCloseWakesBlockedConnect(engine, true);
+    }
+
+    /** close() ends a connect to a full backlog, untimed or with a 30 s timeout, with "Socket closed". */
+    private static void assertCloseWakesBlockedConnect(Engine engine, boolean timed) {
         assertTimeoutPreemptively(LIMIT, () -> {
             int baseline = Descriptors.openCount();
             try (FullBacklog full = new FullBacklog()) {
                 Socket s = engine.socket();
                 try {
-                    CountDownLatch started = new CountDownLatch(1);
-                    FutureTask<Void> connector = async("connector", () -> {
-                        started.countDown();
-                        s.connect(full.address); // no timeout
+                    FutureTask<Void> connector = asyncStarted("connector", () -> {
+                        if (timed) {
+                            s.connect(full.address, 30_000);
+                        } else {
+                            s.connect(full.address); // no timeout
+                        }
                         return null;
                     });
-                    started.await();
                     Thread.sleep(300);
                     assertFalse(connector.isDone(), "connect to a full backlog finished: " + describe(connector));
                     s.close();
@@ -280,46 +207,6 @@ class CloseTest {
             }
             assertDescriptorsReleased(engine, baseline);
         });
-    }
-
-    @ParameterizedTest
-    @EnumSource(Engine.class)
-    void closeWakesBlockedTimedConnect(Engine engine) {
-        assertTimeoutPreemptively(LIMIT, () -> {
-            int baseline = Descriptors.openCount();
-            try (FullBacklog full = new FullBacklog()) {
-                Socket s = engine.socket();
-                try {
-                    FutureTask<Void> connector = async("connector", () -> {
-                        s.connect(full.address, 30_000);
-                        return null;
-                    });
-                    Thread.sleep(300);
-                    assertFalse(connector.isDone(), "connect to a full backlog finished: " + describe(connector));
-                    s.close();
-                    Throwable t = awaitFailure(connector, 2_000);
-                    assertSocketException(t, "Socket closed");
-                    assertTrue(s.isClosed());
-                } finally {
-                    s.close();
-                }
-            }
-            assertDescriptorsReleased(engine, baseline);
-        });
-    }
-
-    private static String describe(FutureTask<?> f) {
-        if (!f.isDone()) {
-            return "still running";
-        }
-        try {
-            f.get();
-            return "completed normally";
-        } catch (ExecutionException e) {
-            return String.valueOf(e.getCause());
-        } catch (InterruptedException e) {
-            return "interrupted";
-        }
     }
 
     // ------------------------------------------------------------------ idempotence
@@ -563,13 +450,8 @@ class CloseTest {
                     ce = assertThrowsExactly(ConnectException.class, () -> s.connect(target, timeout));
                     assertEquals("Connection refused", ce.getMessage());
                     assertFalse(s.isConnected());
-                    // closed: java.net.Socket itself from JDK 24 on, its SocketImpl on every version
-                    assertEquals(SOCKET_CLOSED_BY_FAILED_CONNECT, s.isClosed(), "isClosed() after a refused connect");
-                    String closedMessage = SOCKET_CLOSED_BY_FAILED_CONNECT ? "Socket is closed" : "Socket closed";
-                    SocketException e = assertThrowsExactly(SocketException.class, () -> s.connect(target, timeout));
-                    assertEquals(closedMessage, e.getMessage(), "connecting again");
-                    e = assertThrowsExactly(SocketException.class, () -> s.getReceiveBufferSize());
-                    assertEquals(closedMessage, e.getMessage(), "an option");
+                    assertClosedByFailedConnect(s, "a refused connect",
+                            () -> s.connect(target, timeout), () -> s.getReceiveBufferSize());
                 } finally {
                     s.close();
                 }

@@ -11,61 +11,56 @@ import java.net.Socket;
  */
 public enum Engine {
     /** java.net.Socket / ServerSocket. */
-    JDK {
-        @Override
-        public Socket socket() {
-            return new Socket();
-        }
-
-        @Override
-        public ServerSocket serverSocket() throws IOException {
-            return new ServerSocket();
-        }
-
-        @Override
-        public Socket connect(InetAddress address, int port) throws IOException {
-            return new Socket(address, port);
-        }
-
-        @Override
-        public ServerSocket listen(InetAddress address) throws IOException {
-            return new ServerSocket(0, 50, address);
-        }
-    },
+    JDK(Socket::new, ServerSocket::new, Socket::new, address -> new ServerSocket(0, 50, address)),
     /** io.rustsocket.RustSocket / RustServerSocket. */
-    RUST {
-        @Override
-        public Socket socket() throws IOException {
-            return new RustSocket();
-        }
+    RUST(RustSocket::new, RustServerSocket::new, RustSocket::new, address -> new RustServerSocket(0, 50, address));
 
-        @Override
-        public ServerSocket serverSocket() throws IOException {
-            return new RustServerSocket();
-        }
+    /** Makes a new object of the engine's; may fail as the constructor does. */
+    private interface Factory<T> {
+        T create() throws IOException;
+    }
 
-        @Override
-        public Socket connect(InetAddress address, int port) throws IOException {
-            return new RustSocket(address, port);
-        }
+    /** The engine's connecting constructor. */
+    private interface Connector {
+        Socket connect(InetAddress address, int port) throws IOException;
+    }
 
-        @Override
-        public ServerSocket listen(InetAddress address) throws IOException {
-            return new RustServerSocket(0, 50, address);
-        }
-    };
+    /** The engine's listening constructor (port 0, backlog 50). */
+    private interface Listener {
+        ServerSocket listen(InetAddress address) throws IOException;
+    }
+
+    private final Factory<Socket> socket;
+    private final Factory<ServerSocket> serverSocket;
+    private final Connector connector;
+    private final Listener listener;
+
+    Engine(Factory<Socket> socket, Factory<ServerSocket> serverSocket, Connector connector, Listener listener) {
+        this.socket = socket;
+        this.serverSocket = serverSocket;
+        this.connector = connector;
+        this.listener = listener;
+    }
 
     /** An unconnected socket. */
-    public abstract Socket socket() throws IOException;
+    public Socket socket() throws IOException {
+        return socket.create();
+    }
 
     /** An unbound server socket. */
-    public abstract ServerSocket serverSocket() throws IOException;
+    public ServerSocket serverSocket() throws IOException {
+        return serverSocket.create();
+    }
 
     /** A socket connected to address:port. */
-    public abstract Socket connect(InetAddress address, int port) throws IOException;
+    public Socket connect(InetAddress address, int port) throws IOException {
+        return connector.connect(address, port);
+    }
 
     /** A server socket on an ephemeral port of address. */
-    public abstract ServerSocket listen(InetAddress address) throws IOException;
+    public ServerSocket listen(InetAddress address) throws IOException {
+        return listener.listen(address);
+    }
 
     /** A server socket on an ephemeral loopback (127.0.0.1) port. */
     public ServerSocket listen() throws IOException {

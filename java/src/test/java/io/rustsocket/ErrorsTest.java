@@ -1,8 +1,9 @@
 package io.rustsocket;
 
+import static io.rustsocket.TestSupport.assertSocketException;
+import static io.rustsocket.TestSupport.assertThrowsExactly;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -18,7 +19,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.UnknownHostException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -43,24 +43,12 @@ class ErrorsTest {
 
     @BeforeAll
     static void startPool() {
-        pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "ErrorsTest-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        pool = TestSupport.daemonPool("ErrorsTest-worker");
     }
 
     @AfterAll
     static void stopPool() {
         pool.shutdownNow();
-    }
-
-    /** Asserts that {@code body} throws exactly {@code type} (no subclass) with {@code message}. */
-    static <T extends Throwable> T assertThrowsExactly(Class<T> type, String message, Executable body) {
-        T e = assertThrows(type, body);
-        assertEquals(type, e.getClass(), () -> "exception class; got " + e);
-        assertEquals(message, e.getMessage(), () -> "message of " + e);
-        return e;
     }
 
     /**
@@ -93,6 +81,24 @@ class ErrorsTest {
         return engine == Engine.JDK ? new Socket(address, port) : new RustSocket(address, port);
     }
 
+    /** Runs {@code body} on the pool; the future gives what it threw, or null if it returned normally. */
+    private static Future<Throwable> failureOf(Executable body) {
+        return pool.submit(() -> {
+            try {
+                body.execute();
+                return null;
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+    }
+
+    /** The peer (the pair's server side) closes with SO_LINGER 0, which sends a reset. */
+    private static void resetByPeer(TestSupport.Pair p) throws IOException {
+        p.server.setSoLinger(true, 0);
+        p.server.close();
+    }
+
     // ---------------------------------------------------------------- connect
 
     @ParameterizedTest
@@ -113,21 +119,26 @@ class ErrorsTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void connectRefusedByConnectMethod(Engine engine) throws Exception {
-        int port = TestSupport.closedPort();
-        try (Socket s = engine.socket()) {
-            assertThrowsExactly(ConnectException.class, "Connection refused",
-                    () -> s.connect(new InetSocketAddress(LOOPBACK, port)));
-            assertFalse(s.isConnected());
-        }
+        assertConnectMethodRefused(engine, false);
     }
 
     @ParameterizedTest
     @EnumSource(Engine.class)
     void connectRefusedWithTimeout(Engine engine) throws Exception {
-        int port = TestSupport.closedPort();
+        assertConnectMethodRefused(engine, true);
+    }
+
+    /** connect(address), or connect(address, 1500) if {@code timed}, to a closed port is refused. */
+    private static void assertConnectMethodRefused(Engine engine, boolean timed) throws Exception {
+        InetSocketAddress target = new InetSocketAddress(LOOPBACK, TestSupport.closedPort());
         try (Socket s = engine.socket()) {
-            assertThrowsExactly(ConnectException.class, "Connection refused",
-                    () -> s.connect(new InetSocketAddress(LOOPBACK, port), 1500));
+            assertThrowsExactly(ConnectException.class, "Connection refused", () -> {
+                if (timed) {
+                    s.connect(target, 1500);
+                } else {
+                    s.connect(target);
+                }
+            });
             assertFalse(s.isConnected());
         }
     }
@@ -217,8 +228,7 @@ class ErrorsTest {
         // the reader is the engine under test; the peer that resets is always the JDK's
         try (TestSupport.Pair p = new TestSupport.Pair(engine, Engine.JDK)) {
             p.client.setSoTimeout(5000);
-            p.server.setSoLinger(true, 0);
-            p.server.close();
+            resetByPeer(p);
             InputStream in = p.client.getInputStream();
             assertThrowsExactly(SocketException.class, "Connection reset", () -> in.read());
             // sticky, as in the JDK: every later read reports the reset again
@@ -233,26 +243,15 @@ class ErrorsTest {
     void untimedReadAfterPeerResetThrowsConnectionReset(Engine engine) throws Exception {
         // no SO_TIMEOUT: the blocking (untimed) read path
         try (TestSupport.Pair p = new TestSupport.Pair(engine, Engine.JDK)) {
-            Future<Throwable> reader = pool.submit(() -> {
-                InputStream in = p.client.getInputStream();
-                try {
-                    in.read();
-                    return null;
-                } catch (Throwable t) {
-                    return t;
-                }
-            });
+            InputStream in = p.client.getInputStream();
+            Future<Throwable> reader = failureOf(() -> in.read());
             Thread.sleep(50);
-            p.server.setSoLinger(true, 0);
-            p.server.close();
-            Throwable t = reader.get(5, TimeUnit.SECONDS);
-            assertNotNull(t, "read returned instead of throwing");
-            assertEquals(SocketException.class, t.getClass(), () -> "got " + t);
-            assertEquals("Connection reset", t.getMessage());
+            resetByPeer(p);
+            assertSocketException(reader.get(5, TimeUnit.SECONDS), "Connection reset");
         }
     }
 
-    /** Writes one byte at a time until a write fails (bounded); returns that failure. */
+    /** Writes {@code chunk} bytes at a time until a write fails, and returns that failure; fails after 3 s. */
     private static IOException writeUntilFailure(OutputStream out, int chunk) throws InterruptedException {
         byte[] b = new byte[chunk];
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(3);
@@ -264,26 +263,19 @@ class ErrorsTest {
             }
             Thread.sleep(5);
         }
-        return null;
+        throw new AssertionError("writes of " + chunk + " bytes kept succeeding for 3 s");
     }
 
     @ParameterizedTest
     @EnumSource(Engine.class)
     void writeAfterPeerResetThrowsSocketExceptionAndDoesNotKillTheJvm(Engine engine) throws Exception {
         try (TestSupport.Pair p = new TestSupport.Pair(engine, Engine.JDK)) {
-            p.server.setSoLinger(true, 0);
-            p.server.close();
+            resetByPeer(p);
             Thread.sleep(100); // let the reset arrive before the first write
             OutputStream out = p.client.getOutputStream();
-            IOException first = writeUntilFailure(out, 1);
-            assertNotNull(first, "writes kept succeeding after the peer reset");
-            assertEquals(SocketException.class, first.getClass(), () -> "got " + first);
             // What the JDK reports on Linux for the first write after a reset arrived.
-            assertEquals("Connection reset by peer", first.getMessage());
-            IOException second = writeUntilFailure(out, 1);
-            assertNotNull(second);
-            assertEquals(SocketException.class, second.getClass(), () -> "got " + second);
-            assertEquals("Broken pipe", second.getMessage());
+            assertSocketException(writeUntilFailure(out, 1), "Connection reset by peer");
+            assertSocketException(writeUntilFailure(out, 1), "Broken pipe");
         }
         // Still here: no SIGPIPE killed the JVM. Prove the process still works.
         try (TestSupport.Pair p = new TestSupport.Pair(engine)) {
@@ -298,13 +290,9 @@ class ErrorsTest {
     void writeAfterReadSawResetThrowsBrokenPipe(Engine engine) throws Exception {
         try (TestSupport.Pair p = new TestSupport.Pair(engine, Engine.JDK)) {
             p.client.setSoTimeout(5000);
-            p.server.setSoLinger(true, 0);
-            p.server.close();
+            resetByPeer(p);
             assertThrowsExactly(SocketException.class, "Connection reset", () -> p.client.getInputStream().read());
-            IOException e = writeUntilFailure(p.client.getOutputStream(), 1);
-            assertNotNull(e, "writes kept succeeding after the peer reset");
-            assertEquals(SocketException.class, e.getClass(), () -> "got " + e);
-            assertEquals("Broken pipe", e.getMessage());
+            assertSocketException(writeUntilFailure(p.client.getOutputStream(), 1), "Broken pipe");
         }
     }
 
@@ -314,10 +302,7 @@ class ErrorsTest {
         try (TestSupport.Pair p = new TestSupport.Pair(engine, Engine.JDK)) {
             p.server.close(); // an orderly close: FIN, then a reset answers our data
             OutputStream out = p.client.getOutputStream();
-            IOException e = writeUntilFailure(out, 1024);
-            assertNotNull(e, "writes kept succeeding after the peer closed");
-            assertEquals(SocketException.class, e.getClass(), () -> "got " + e);
-            assertEquals("Broken pipe", e.getMessage());
+            assertSocketException(writeUntilFailure(out, 1024), "Broken pipe");
             // and the JVM is still alive to run this line
             assertFalse(p.client.isClosed());
         }
@@ -488,20 +473,10 @@ class ErrorsTest {
     @EnumSource(Engine.class)
     void acceptWokenByCloseFromAnotherThread(Engine engine) throws Exception {
         ServerSocket s = engine.listen();
-        Future<Throwable> acceptor = pool.submit(() -> {
-            try {
-                s.accept().close();
-                return null;
-            } catch (Throwable t) {
-                return t;
-            }
-        });
+        Future<Throwable> acceptor = failureOf(() -> s.accept().close());
         Thread.sleep(100);
         s.close();
-        Throwable t = acceptor.get(5, TimeUnit.SECONDS);
-        assertNotNull(t, "accept returned a connection");
-        assertEquals(SocketException.class, t.getClass(), () -> "got " + t);
-        assertEquals("Socket closed", t.getMessage());
+        assertSocketException(acceptor.get(5, TimeUnit.SECONDS), "Socket closed");
     }
 
     @ParameterizedTest

@@ -27,7 +27,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import javax.net.ServerSocketFactory;
@@ -51,11 +50,7 @@ class InteropTest {
 
     @BeforeAll
     static void startPool() {
-        pool = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "InteropTest-worker");
-            t.setDaemon(true);
-            return t;
-        });
+        pool = TestSupport.daemonPool("InteropTest-worker");
     }
 
     @AfterAll
@@ -234,13 +229,7 @@ class InteropTest {
     private static void echo(Socket s) {
         try (Socket socket = s) {
             socket.setSoTimeout(15_000);
-            InputStream in = socket.getInputStream();
-            OutputStream out = socket.getOutputStream();
-            byte[] buf = new byte[16 * 1024];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                out.write(buf, 0, n);
-            }
+            TestSupport.copyUntilEof(socket.getInputStream(), socket.getOutputStream(), 16 * 1024);
         } catch (IOException e) {
             // the client reports the failure
         }

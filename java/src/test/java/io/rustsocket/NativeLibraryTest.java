@@ -11,7 +11,6 @@ import io.rustsocket.internal.Descriptors;
 import io.rustsocket.internal.NativeLibrary;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.net.InetAddress;
@@ -88,11 +87,7 @@ class NativeLibraryTest {
         Assumptions.assumeTrue(System.getProperty(PATH_PROPERTY) == null,
                 "-D" + PATH_PROPERTY + " is set, so this JVM does not load from the jar");
         new RustSocket().close();
-        byte[] bundled;
-        try (InputStream in = NativeLibrary.class.getResourceAsStream(RESOURCE)) {
-            assertNotNull(in);
-            bundled = in.readAllBytes();
-        }
+        byte[] bundled = bundledLibrary();
         String hash = sha256(bundled);
         Path expected = Paths.get(System.getProperty("java.io.tmpdir"), "rustsocket-" + System.getProperty("user.name"),
                 hash.substring(0, 16), "librustsocket.so");
@@ -112,6 +107,14 @@ class NativeLibraryTest {
         InvocationTargetException e = org.junit.jupiter.api.Assertions.assertThrows(InvocationTargetException.class,
                 () -> m.invoke(null));
         assertSame(UnsatisfiedLinkError.class, e.getCause().getClass(), () -> "got " + e.getCause());
+    }
+
+    /** The library as the jar holds it. */
+    private static byte[] bundledLibrary() throws IOException {
+        try (InputStream in = NativeLibrary.class.getResourceAsStream(RESOURCE)) {
+            assertNotNull(in);
+            return in.readAllBytes();
+        }
     }
 
     /** Paths of the librustsocket copies mapped into this process. */
@@ -202,13 +205,22 @@ class NativeLibraryTest {
         return finish(startChild(out, jvmArgs, args), out);
     }
 
-    @Test
-    void missingLibraryIsAClearUnsatisfiedLinkErrorEveryTime(@TempDir Path dir) throws Exception {
-        String path = "/nonexistent/librustsocket.so";
+    /**
+     * Runs a child JVM told to load the library from {@code path}, which makes three attempts to
+     * create a socket; returns what each attempt printed, once the child exited normally.
+     */
+    private static List<String> loadAttempts(Path dir, String path) throws Exception {
         ChildResult r = runChild(dir, List.of("-D" + PATH_PROPERTY + "=" + path), "load-twice");
         assertEquals(0, r.exit, r::toString);
         List<String> attempts = r.lines("ATTEMPT");
         assertEquals(3, attempts.size(), r::toString);
+        return attempts;
+    }
+
+    @Test
+    void missingLibraryIsAClearUnsatisfiedLinkErrorEveryTime(@TempDir Path dir) throws Exception {
+        String path = "/nonexistent/librustsocket.so";
+        List<String> attempts = loadAttempts(dir, path);
         for (String a : attempts) {
             assertTrue(a.startsWith("java.lang.UnsatisfiedLinkError|"), () -> "not an UnsatisfiedLinkError: " + a);
             assertTrue(a.contains(PLATFORM), () -> "does not name the platform: " + a);
@@ -222,10 +234,7 @@ class NativeLibraryTest {
     @Test
     void relativeLibraryPathIsRefused(@TempDir Path dir) throws Exception {
         String relative = "build/librustsocket.so";
-        ChildResult r = runChild(dir, List.of("-D" + PATH_PROPERTY + "=" + relative), "load-twice");
-        assertEquals(0, r.exit, r::toString);
-        List<String> attempts = r.lines("ATTEMPT");
-        assertEquals(3, attempts.size(), r::toString);
+        List<String> attempts = loadAttempts(dir, relative);
         String first = attempts.get(0);
         assertTrue(first.startsWith("java.lang.UnsatisfiedLinkError|"), first);
         assertTrue(first.contains(PATH_PROPERTY + " must be an absolute path: " + relative), first);
@@ -248,11 +257,7 @@ class NativeLibraryTest {
         for (int i = 0; i < 4; i++) {
             results.add(finish(children.get(i), outputs.get(i)));
         }
-        byte[] bundled;
-        try (InputStream in = NativeLibrary.class.getResourceAsStream(RESOURCE)) {
-            assertNotNull(in);
-            bundled = in.readAllBytes();
-        }
+        byte[] bundled = bundledLibrary();
         Path expected = tmp.resolve("rustsocket-" + System.getProperty("user.name"))
                 .resolve(sha256(bundled).substring(0, 16)).resolve("librustsocket.so");
         for (ChildResult r : results) {
@@ -348,13 +353,7 @@ class NativeLibraryTest {
                 Thread t = new Thread(() -> {
                     try (Socket s = server.accept()) {
                         s.setSoTimeout(10_000);
-                        InputStream in = s.getInputStream();
-                        OutputStream out = s.getOutputStream();
-                        byte[] buf = new byte[8192];
-                        int n;
-                        while ((n = in.read(buf)) > 0) {
-                            out.write(buf, 0, n);
-                        }
+                        TestSupport.copyUntilEof(s.getInputStream(), s.getOutputStream(), 8192);
                     } catch (IOException e) {
                         e.printStackTrace();
                     }

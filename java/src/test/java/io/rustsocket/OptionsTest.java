@@ -1,11 +1,12 @@
 package io.rustsocket;
 
-import static io.rustsocket.ErrorsTest.assertThrowsExactly;
+import static io.rustsocket.TestSupport.assertThrowsExactly;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Field;
@@ -31,6 +32,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Socket options: values read back, defaults, supported sets, bad values and their effects
@@ -50,6 +52,44 @@ class OptionsTest {
         Map<String, Object> jdk = record(Engine.JDK, connected, exercise);
         Map<String, Object> ours = record(engine, connected, exercise);
         assertEquals(jdk, ours, "read-back values differ from the JDK's");
+    }
+
+    /** Makes a fresh socket or server socket. */
+    private interface Fresh<S> {
+        S create() throws IOException;
+    }
+
+    /** Reads values off a socket or server socket, asserting along the way. */
+    private interface Recorder<S> {
+        Map<String, Object> record(S s) throws IOException;
+    }
+
+    /** What {@code recorder} makes of a fresh object from {@code fresh}, which is closed afterwards. */
+    private static <S extends Closeable> Map<String, Object> recordOnFresh(Fresh<S> fresh, Recorder<S> recorder)
+            throws IOException {
+        try (S s = fresh.create()) {
+            return recorder.record(s);
+        }
+    }
+
+    /** A legacy boolean getter of Socket, such as getTcpNoDelay. */
+    private interface BooleanGetter {
+        boolean get() throws IOException;
+    }
+
+    /**
+     * Sets boolean {@code option} on, then off, reading it back through getOption each time, and
+     * while on through {@code legacyGetter} too (unless null).
+     */
+    private static void assertSetsOnThenOff(Socket s, SocketOption<Boolean> option, BooleanGetter legacyGetter)
+            throws IOException {
+        s.setOption(option, true);
+        assertEquals(Boolean.TRUE, s.getOption(option));
+        if (legacyGetter != null) {
+            assertTrue(legacyGetter.get());
+        }
+        s.setOption(option, false);
+        assertEquals(Boolean.FALSE, s.getOption(option));
     }
 
     private static Map<String, Object> record(Engine engine, boolean connected, Exercise exercise) throws IOException {
@@ -120,16 +160,10 @@ class OptionsTest {
         assertEquals(0, s.getSoTimeout());
     }
 
-    @ParameterizedTest
-    @EnumSource(Engine.class)
-    void legacySettersOnUnconnectedSocket(Engine engine) throws Exception {
-        assertSameAsJdk(engine, false, OptionsTest::legacyExercise);
-    }
-
-    @ParameterizedTest
-    @EnumSource(Engine.class)
-    void legacySettersOnConnectedSocket(Engine engine) throws Exception {
-        assertSameAsJdk(engine, true, OptionsTest::legacyExercise);
+    @ParameterizedTest(name = "{0}, connected: {1}")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
+    void legacySetters(Engine engine, boolean connected) throws Exception {
+        assertSameAsJdk(engine, connected, OptionsTest::legacyExercise);
     }
 
     @ParameterizedTest
@@ -145,17 +179,8 @@ class OptionsTest {
     // ---------------------------------------------------------------- setOption / getOption
 
     private static void optionExercise(Socket s, Map<String, Object> out) throws IOException {
-        s.setOption(StandardSocketOptions.TCP_NODELAY, true);
-        assertEquals(Boolean.TRUE, s.getOption(StandardSocketOptions.TCP_NODELAY));
-        assertTrue(s.getTcpNoDelay());
-        s.setOption(StandardSocketOptions.TCP_NODELAY, false);
-        assertEquals(Boolean.FALSE, s.getOption(StandardSocketOptions.TCP_NODELAY));
-
-        s.setOption(StandardSocketOptions.SO_KEEPALIVE, true);
-        assertEquals(Boolean.TRUE, s.getOption(StandardSocketOptions.SO_KEEPALIVE));
-        assertTrue(s.getKeepAlive());
-        s.setOption(StandardSocketOptions.SO_KEEPALIVE, false);
-        assertEquals(Boolean.FALSE, s.getOption(StandardSocketOptions.SO_KEEPALIVE));
+        assertSetsOnThenOff(s, StandardSocketOptions.TCP_NODELAY, s::getTcpNoDelay);
+        assertSetsOnThenOff(s, StandardSocketOptions.SO_KEEPALIVE, s::getKeepAlive);
 
         for (int size : new int[] {0, 4096, 65536, 300_000}) {
             s.setOption(StandardSocketOptions.SO_RCVBUF, size);
@@ -177,16 +202,8 @@ class OptionsTest {
         assertEquals(-1, s.getOption(StandardSocketOptions.SO_LINGER));
         assertEquals(-1, s.getSoLinger());
 
-        s.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-        assertEquals(Boolean.TRUE, s.getOption(StandardSocketOptions.SO_REUSEADDR));
-        assertTrue(s.getReuseAddress());
-        s.setOption(StandardSocketOptions.SO_REUSEADDR, false);
-        assertEquals(Boolean.FALSE, s.getOption(StandardSocketOptions.SO_REUSEADDR));
-
-        s.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-        assertEquals(Boolean.TRUE, s.getOption(StandardSocketOptions.SO_REUSEPORT));
-        s.setOption(StandardSocketOptions.SO_REUSEPORT, false);
-        assertEquals(Boolean.FALSE, s.getOption(StandardSocketOptions.SO_REUSEPORT));
+        assertSetsOnThenOff(s, StandardSocketOptions.SO_REUSEADDR, s::getReuseAddress);
+        assertSetsOnThenOff(s, StandardSocketOptions.SO_REUSEPORT, null);
 
         s.setOption(StandardSocketOptions.IP_TOS, 0x20);
         out.put("IP_TOS 0x20", s.getOption(StandardSocketOptions.IP_TOS));
@@ -195,16 +212,10 @@ class OptionsTest {
         assertEquals(0, s.getOption(StandardSocketOptions.IP_TOS));
     }
 
-    @ParameterizedTest
-    @EnumSource(Engine.class)
-    void setOptionOnUnconnectedSocket(Engine engine) throws Exception {
-        assertSameAsJdk(engine, false, OptionsTest::optionExercise);
-    }
-
-    @ParameterizedTest
-    @EnumSource(Engine.class)
-    void setOptionOnConnectedSocket(Engine engine) throws Exception {
-        assertSameAsJdk(engine, true, OptionsTest::optionExercise);
+    @ParameterizedTest(name = "{0}, connected: {1}")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
+    void setOption(Engine engine, boolean connected) throws Exception {
+        assertSameAsJdk(engine, connected, OptionsTest::optionExercise);
     }
 
     @ParameterizedTest
@@ -250,13 +261,8 @@ class OptionsTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void serverSocketOptions(Engine engine) throws Exception {
-        Map<String, Object> jdk;
-        try (ServerSocket s = Engine.JDK.serverSocket()) {
-            jdk = serverExercise(s);
-        }
-        try (ServerSocket s = engine.serverSocket()) {
-            assertEquals(jdk, serverExercise(s));
-        }
+        Map<String, Object> jdk = recordOnFresh(Engine.JDK::serverSocket, OptionsTest::serverExercise);
+        assertEquals(jdk, recordOnFresh(engine::serverSocket, OptionsTest::serverExercise));
         try (ServerSocket jdkBound = Engine.JDK.listen(); ServerSocket s = engine.listen()) {
             assertEquals(Boolean.TRUE, s.getOption(StandardSocketOptions.SO_REUSEADDR));
             jdkBound.setOption(StandardSocketOptions.SO_RCVBUF, 32768);
@@ -306,15 +312,10 @@ class OptionsTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void clientDefaultsAreTheJdks(Engine engine) throws Exception {
-        Map<String, Object> jdk;
-        try (Socket s = Engine.JDK.socket()) {
-            jdk = clientDefaults(s);
-        }
-        try (Socket s = engine.socket()) {
-            Map<String, Object> ours = clientDefaults(s);
-            assertFixedClientDefaults(ours);
-            assertEquals(jdk, ours);
-        }
+        Map<String, Object> jdk = recordOnFresh(Engine.JDK::socket, OptionsTest::clientDefaults);
+        Map<String, Object> ours = recordOnFresh(engine::socket, OptionsTest::clientDefaults);
+        assertFixedClientDefaults(ours);
+        assertEquals(jdk, ours);
     }
 
     @ParameterizedTest
@@ -335,10 +336,9 @@ class OptionsTest {
             assertEquals(Boolean.FALSE, accepted.get("getTcpNoDelay"));
             assertEquals(-1, accepted.get("getSoLinger"));
             // buffer sizes grow with the connection on some kernels; compare the fixed ones
-            client.keySet().removeIf(k -> k.contains("Buffer") || k.contains("BUF"));
-            accepted.keySet().removeIf(k -> k.contains("Buffer") || k.contains("BUF"));
-            jdkClient.keySet().removeIf(k -> k.contains("Buffer") || k.contains("BUF"));
-            jdkAccepted.keySet().removeIf(k -> k.contains("Buffer") || k.contains("BUF"));
+            for (Map<String, Object> m : List.of(client, accepted, jdkClient, jdkAccepted)) {
+                m.keySet().removeIf(k -> k.contains("Buffer") || k.contains("BUF"));
+            }
             assertEquals(jdkClient, client);
             assertEquals(jdkAccepted, accepted);
         }

@@ -1,5 +1,8 @@
 package io.rustsocket;
 
+import static io.rustsocket.TestSupport.async;
+import static io.rustsocket.TestSupport.asyncStarted;
+import static io.rustsocket.TestSupport.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -20,12 +23,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -42,26 +41,6 @@ class StreamsTest {
     private static final Duration LIMIT = Duration.ofSeconds(10);
 
     // ------------------------------------------------------------------ helpers
-
-    /** Runs {@code c} on a daemon thread; the caller bounds every wait on the result. */
-    private static <T> FutureTask<T> async(String name, Callable<T> c) {
-        FutureTask<T> f = new FutureTask<>(c);
-        Thread t = new Thread(f, name);
-        t.setDaemon(true);
-        t.start();
-        return f;
-    }
-
-    /** The task's result, failing if it threw or did not finish in time. */
-    private static <T> T await(FutureTask<T> f, long millis) throws InterruptedException {
-        try {
-            return f.get(millis, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw new AssertionError("task failed: " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new AssertionError("task still running after " + millis + " ms");
-        }
-    }
 
     /** Sends {@code data} from {@code from} and reads it back on {@code to}, writing on another thread. */
     private static void transfer(Socket from, Socket to, byte[] data) throws Exception {
@@ -311,29 +290,32 @@ class StreamsTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void closingInputStreamClosesSocket(Engine engine) {
-        assertTimeoutPreemptively(LIMIT, () -> {
-            try (Pair p = new Pair(engine)) {
-                InputStream in = p.client.getInputStream();
-                OutputStream out = p.client.getOutputStream();
-                in.close();
-                assertTrue(p.client.isClosed());
-                assertClosedStreams(p.client, in, out);
-                // the peer sees EOF
-                assertEquals(-1, p.server.getInputStream().read());
-            }
-        });
+        assertClosingAStreamClosesSocket(engine, true);
     }
 
     @ParameterizedTest
     @EnumSource(Engine.class)
     void closingOutputStreamClosesSocket(Engine engine) {
+        assertClosingAStreamClosesSocket(engine, false);
+    }
+
+    /**
+     * Closing the client's input stream (or, if not {@code input}, its output stream) closes the
+     * socket: both streams then refuse, and the peer sees EOF.
+     */
+    private static void assertClosingAStreamClosesSocket(Engine engine, boolean input) {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pair p = new Pair(engine)) {
                 InputStream in = p.client.getInputStream();
                 OutputStream out = p.client.getOutputStream();
-                out.close();
+                if (input) {
+                    in.close();
+                } else {
+                    out.close();
+                }
                 assertTrue(p.client.isClosed());
                 assertClosedStreams(p.client, in, out);
+                // the peer sees EOF
                 assertEquals(-1, p.server.getInputStream().read());
                 // closing the other stream, or the socket, again is harmless
                 in.close();
@@ -392,42 +374,30 @@ class StreamsTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void shutdownInputWakesBlockedReader(Engine engine) {
+        assertShutdownInputWakesBlockedReader(engine, 0);
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void shutdownInputWakesBlockedTimedReader(Engine engine) {
+        assertShutdownInputWakesBlockedReader(engine, 10_000);
+    }
+
+    /** With SO_TIMEOUT {@code soTimeout} (0: none), shutdownInput() ends a blocked read with -1. */
+    private static void assertShutdownInputWakesBlockedReader(Engine engine, int soTimeout) {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pair p = new Pair(engine)) {
+                if (soTimeout != 0) {
+                    p.client.setSoTimeout(soTimeout);
+                }
                 InputStream in = p.client.getInputStream();
-                CountDownLatch started = new CountDownLatch(1);
-                FutureTask<Integer> reader = async("reader", () -> {
-                    started.countDown();
-                    return in.read(new byte[100]);
-                });
-                started.await();
+                FutureTask<Integer> reader = asyncStarted("reader", () -> in.read(new byte[100]));
                 Thread.sleep(200);
                 assertFalse(reader.isDone(), "read returned with nothing to read");
                 p.client.shutdownInput();
                 assertEquals(-1, await(reader, 2_000));
                 assertEquals(-1, in.read());
                 assertFalse(p.client.isClosed());
-            }
-        });
-    }
-
-    @ParameterizedTest
-    @EnumSource(Engine.class)
-    void shutdownInputWakesBlockedTimedReader(Engine engine) {
-        assertTimeoutPreemptively(LIMIT, () -> {
-            try (Pair p = new Pair(engine)) {
-                p.client.setSoTimeout(10_000);
-                InputStream in = p.client.getInputStream();
-                CountDownLatch started = new CountDownLatch(1);
-                FutureTask<Integer> reader = async("reader", () -> {
-                    started.countDown();
-                    return in.read(new byte[100]);
-                });
-                started.await();
-                Thread.sleep(200);
-                assertFalse(reader.isDone(), "read returned with nothing to read");
-                p.client.shutdownInput();
-                assertEquals(-1, await(reader, 2_000));
             }
         });
     }
@@ -513,22 +483,13 @@ class StreamsTest {
         return m;
     }
 
-    static Stream<Arguments> enginesAndSmallBuffers() {
-        List<Arguments> args = new ArrayList<>();
-        for (Engine e : Engine.values()) {
-            args.add(Arguments.of(e, false));
-            args.add(Arguments.of(e, true));
-        }
-        return args.stream();
-    }
-
     /**
      * With {@code smallBuffers}, the send buffer is small, the reader pauses now and then and a
      * timed read has come first (the RUST engine then has a non-blocking descriptor): the kernel
      * takes most writes in several pieces, so only the write lock keeps a message contiguous.
      */
     @ParameterizedTest(name = "{0}, small send buffer: {1}")
-    @MethodSource("enginesAndSmallBuffers")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void concurrentWritesAreNeverInterleaved(Engine engine, boolean smallBuffers) {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pair p = new Pair(engine)) {

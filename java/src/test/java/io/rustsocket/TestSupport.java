@@ -1,17 +1,41 @@
 package io.rustsocket;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.function.Executable;
+import org.junit.jupiter.params.provider.Arguments;
 
 /** Helpers shared by the tests. */
 public final class TestSupport {
     private TestSupport() {}
+
+    /** JDK-8343791 (JDK 24): Socket.connect closes the Socket, not just its SocketImpl, on failure. */
+    public static final boolean SOCKET_CLOSED_BY_FAILED_CONNECT = Runtime.version().feature() >= 24;
 
     /** Descriptors open in this process right now (Linux: entries of /proc/self/fd). */
     public static int processFdCount() {
@@ -33,6 +57,15 @@ public final class TestSupport {
             throw new IOException("EOF after " + b.length + " of " + n + " bytes");
         }
         return b;
+    }
+
+    /** Writes back everything read from {@code in}, through a buffer of {@code bufferSize}, until EOF. */
+    public static void copyUntilEof(InputStream in, OutputStream out, int bufferSize) throws IOException {
+        byte[] buf = new byte[bufferSize];
+        int n;
+        while ((n = in.read(buf)) > 0) {
+            out.write(buf, 0, n);
+        }
     }
 
     /** A connected pair: client made by one engine, server side accepted by another. */
@@ -59,6 +92,51 @@ public final class TestSupport {
         }
     }
 
+    /**
+     * A loopback listener with backlog 1 that never accepts, with its accept queue filled by JDK
+     * sockets, so that a further connect gets no answer (Linux drops the SYN). The constructor
+     * proves the setup works on this machine: it fills until a JDK connect times out.
+     */
+    public static final class FullBacklog implements AutoCloseable {
+        public final ServerSocket listener;
+        public final InetSocketAddress address;
+        private final List<Socket> queued = new ArrayList<>();
+
+        public FullBacklog() throws IOException {
+            listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+            address = new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            boolean full = false;
+            try {
+                for (int i = 0; i < 16 && !full; i++) {
+                    Socket s = new Socket();
+                    try {
+                        s.connect(address, 250);
+                        queued.add(s);
+                    } catch (SocketTimeoutException e) {
+                        s.close();
+                        full = true;
+                    }
+                }
+            } catch (IOException | RuntimeException e) {
+                close();
+                throw e;
+            }
+            if (!full) {
+                close();
+                throw new AssertionError("setup: a backlog-1 listener kept accepting connections ("
+                        + queued.size() + " queued); connects to a full backlog do not hang here");
+            }
+        }
+
+        @Override
+        public void close() throws IOException {
+            for (Socket s : queued) {
+                s.close();
+            }
+            listener.close();
+        }
+    }
+
     /** A port on 127.0.0.1 with nothing listening (bound briefly, then released). */
     public static int closedPort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
@@ -76,5 +154,119 @@ public final class TestSupport {
             Thread.sleep(5);
         }
         return condition.getAsBoolean();
+    }
+
+    // ---------------------------------------------------------------- parameters
+
+    /**
+     * Every engine with {@code false}, then {@code true}: the arguments of a test parameterized by
+     * an engine and a flag. Use as {@code @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")}.
+     */
+    public static Stream<Arguments> enginesAndBooleans() {
+        return Stream.of(Engine.values()).flatMap(e -> Stream.of(Arguments.of(e, false), Arguments.of(e, true)));
+    }
+
+    // ---------------------------------------------------------------- threads
+
+    /** Runs {@code c} on a daemon thread; the caller bounds every wait on the result. */
+    public static <T> FutureTask<T> async(String name, Callable<T> c) {
+        FutureTask<T> f = new FutureTask<>(c);
+        Thread t = new Thread(f, name);
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    /**
+     * Like {@link #async}, but returns only once the daemon thread has started running {@code c}
+     * (it counts down a latch just before calling it).
+     */
+    public static <T> FutureTask<T> asyncStarted(String name, Callable<T> c) throws InterruptedException {
+        CountDownLatch started = new CountDownLatch(1);
+        FutureTask<T> f = async(name, () -> {
+            started.countDown();
+            return c.call();
+        });
+        started.await();
+        return f;
+    }
+
+    /** The task's result, failing if it threw or did not finish within {@code millis}. */
+    public static <T> T await(FutureTask<T> f, long millis) throws InterruptedException {
+        try {
+            return f.get(millis, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            throw new AssertionError("task failed: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new AssertionError("task still running after " + millis + " ms");
+        }
+    }
+
+    /** How the task ended, for failure messages: "still running", "completed normally" or what it threw. */
+    public static String describe(FutureTask<?> f) {
+        if (!f.isDone()) {
+            return "still running";
+        }
+        try {
+            f.get();
+            return "completed normally";
+        } catch (ExecutionException e) {
+            return String.valueOf(e.getCause());
+        } catch (InterruptedException e) {
+            return "interrupted";
+        }
+    }
+
+    /** A cached thread pool of daemon threads, each named {@code threadName}. */
+    public static ExecutorService daemonPool(String threadName) {
+        return Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    // ---------------------------------------------------------------- assertions
+
+    /**
+     * Asserts that {@code body} throws exactly {@code type} (no subclass) with {@code message}
+     * (which may be null). Note the order: unlike JUnit's three-argument
+     * {@code assertThrowsExactly}, the expected message comes before the body.
+     */
+    public static <T extends Throwable> T assertThrowsExactly(Class<T> type, String message, Executable body) {
+        T e = assertThrows(type, body);
+        assertEquals(type, e.getClass(), () -> "exception class; got " + e);
+        assertEquals(message, e.getMessage(), () -> "message of " + e);
+        return e;
+    }
+
+    /**
+     * {@code t}, what an operation threw, is exactly a java.net.SocketException (no subclass) with
+     * {@code message}; fails too if {@code t} is null (nothing was thrown).
+     */
+    public static void assertSocketException(Throwable t, String message) {
+        if (t == null) {
+            throw new AssertionError("nothing was thrown; expected java.net.SocketException: " + message);
+        }
+        if (t.getClass() != SocketException.class) {
+            throw new AssertionError("expected exactly java.net.SocketException, got " + t, t);
+        }
+        assertEquals(message, t.getMessage());
+    }
+
+    /**
+     * After a connect of {@code s} failed ({@code after} says how, for the messages): the socket is
+     * closed, java.net.Socket itself only from JDK 24 on (JDK-8343791), its SocketImpl on every
+     * version; so {@code connectAgain} and {@code option} must both throw exactly SocketException
+     * with the message of that JDK.
+     */
+    public static void assertClosedByFailedConnect(Socket s, String after, Executable connectAgain,
+            Executable option) {
+        assertEquals(SOCKET_CLOSED_BY_FAILED_CONNECT, s.isClosed(), "isClosed() after " + after);
+        String closedMessage = SOCKET_CLOSED_BY_FAILED_CONNECT ? "Socket is closed" : "Socket closed";
+        SocketException e = Assertions.assertThrowsExactly(SocketException.class, connectAgain);
+        assertEquals(closedMessage, e.getMessage(), "connecting again");
+        e = Assertions.assertThrowsExactly(SocketException.class, option);
+        assertEquals(closedMessage, e.getMessage(), "an option");
     }
 }

@@ -1,5 +1,9 @@
 package io.rustsocket;
 
+import static io.rustsocket.TestSupport.assertClosedByFailedConnect;
+import static io.rustsocket.TestSupport.async;
+import static io.rustsocket.TestSupport.await;
+import static io.rustsocket.TestSupport.describe;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,28 +12,19 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import io.rustsocket.TestSupport.FullBacklog;
 import io.rustsocket.TestSupport.Pair;
-import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -40,72 +35,35 @@ import org.junit.jupiter.params.provider.MethodSource;
 class TimeoutTest {
     private static final Duration LIMIT = Duration.ofSeconds(10);
     private static final long MS = 1_000_000L;
-    /** JDK-8343791 (JDK 24): Socket.connect closes the Socket, not just its SocketImpl, on failure. */
-    private static final boolean SOCKET_CLOSED_BY_FAILED_CONNECT = Runtime.version().feature() >= 24;
 
     // ------------------------------------------------------------------ helpers
 
-    private static <T> FutureTask<T> async(String name, Callable<T> c) {
-        FutureTask<T> f = new FutureTask<>(c);
-        Thread t = new Thread(f, name);
-        t.setDaemon(true);
-        t.start();
-        return f;
-    }
-
-    private static <T> T await(FutureTask<T> f, long millis) throws InterruptedException {
-        try {
-            return f.get(millis, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw new AssertionError("task failed: " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new AssertionError("task still running after " + millis + " ms");
+    /**
+     * A connection made {@code delayMillis} after the call (by the engine, on another thread) is
+     * accepted by a blocking accept() on {@code listener}.
+     */
+    private static void assertAcceptsLateConnection(Engine engine, ServerSocket listener, long delayMillis)
+            throws Exception {
+        FutureTask<Socket> late = async("late-connect", () -> {
+            Thread.sleep(delayMillis);
+            return engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+        });
+        try (Socket s = listener.accept(); Socket c = await(late, 2_000)) {
+            assertEquals(c.getLocalPort(), s.getPort());
         }
     }
 
     /**
-     * A loopback listener with backlog 1 that never accepts, with its accept queue filled by JDK
-     * sockets, so that a further connect gets no answer (Linux drops the SYN). The constructor
-     * proves the setup works on this machine: it fills until a JDK connect times out.
+     * {@code timedOp} (a read or accept with SO_TIMEOUT {@code millis} set) throws exactly
+     * SocketTimeoutException, no sooner than {@code millis} and within 3 s.
      */
-    static final class FullBacklog implements AutoCloseable {
-        final ServerSocket listener;
-        final InetSocketAddress address;
-        private final List<Socket> queued = new ArrayList<>();
-
-        FullBacklog() throws IOException {
-            listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-            address = new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
-            boolean full = false;
-            try {
-                for (int i = 0; i < 16 && !full; i++) {
-                    Socket s = new Socket();
-                    try {
-                        s.connect(address, 250);
-                        queued.add(s);
-                    } catch (SocketTimeoutException e) {
-                        s.close();
-                        full = true;
-                    }
-                }
-            } catch (IOException | RuntimeException e) {
-                close();
-                throw e;
-            }
-            if (!full) {
-                close();
-                throw new AssertionError("setup: a backlog-1 listener kept accepting connections ("
-                        + queued.size() + " queued); connects to a full backlog do not hang here");
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            for (Socket s : queued) {
-                s.close();
-            }
-            listener.close();
-        }
+    private static void assertTimesOutNoSooner(int millis, String what, Executable timedOp) {
+        long start = System.nanoTime();
+        assertThrowsExactly(SocketTimeoutException.class, timedOp);
+        long elapsed = System.nanoTime() - start;
+        assertTrue(elapsed >= millis * MS,
+                "a " + millis + " ms " + what + " timeout ended after " + elapsed / 1000 + " us");
+        assertTrue(elapsed < 3_000 * MS, "a " + millis + " ms timeout took " + elapsed / MS + " ms");
     }
 
     // ------------------------------------------------------------------ read timeout
@@ -199,13 +157,7 @@ class TimeoutTest {
                 }
                 // and without a timeout, a connection made a little later is accepted
                 listener.setSoTimeout(0);
-                FutureTask<Socket> late = async("late-connect", () -> {
-                    Thread.sleep(100);
-                    return engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
-                });
-                try (Socket s = listener.accept(); Socket c = await(late, 2_000)) {
-                    assertEquals(c.getLocalPort(), s.getPort());
-                }
+                assertAcceptsLateConnection(engine, listener, 100);
             }
         });
     }
@@ -228,14 +180,8 @@ class TimeoutTest {
                     assertTrue(elapsed < 5_000 * MS, "timed out only after " + elapsed / MS + " ms");
                     assertFalse(s.isConnected());
                     assertFalse(s.isBound());
-                    // the socket is then closed: java.net.Socket itself only from JDK 24 on
-                    assertEquals(SOCKET_CLOSED_BY_FAILED_CONNECT, s.isClosed(), "isClosed() after a connect timeout");
-                    String closedMessage = SOCKET_CLOSED_BY_FAILED_CONNECT ? "Socket is closed" : "Socket closed";
-                    SocketException again = assertThrowsExactly(SocketException.class,
-                            () -> s.connect(full.address, 300));
-                    assertEquals(closedMessage, again.getMessage(), "a second connect");
-                    SocketException opt = assertThrowsExactly(SocketException.class, () -> s.setTcpNoDelay(true));
-                    assertEquals(closedMessage, opt.getMessage(), "an option");
+                    assertClosedByFailedConnect(s, "a connect timeout",
+                            () -> s.connect(full.address, 300), () -> s.setTcpNoDelay(true));
                 } finally {
                     s.close();
                 }
@@ -326,13 +272,7 @@ class TimeoutTest {
             try (ServerSocket listener = engine.listen()) {
                 listener.setSoTimeout(Integer.MAX_VALUE);
                 assertEquals(Integer.MAX_VALUE, listener.getSoTimeout());
-                FutureTask<Socket> late = async("late-connect", () -> {
-                    Thread.sleep(150);
-                    return engine.connect(InetAddress.getLoopbackAddress(), listener.getLocalPort());
-                });
-                try (Socket s = listener.accept(); Socket c = await(late, 2_000)) {
-                    assertEquals(c.getLocalPort(), s.getPort());
-                }
+                assertAcceptsLateConnection(engine, listener, 150);
             }
         });
     }
@@ -398,12 +338,7 @@ class TimeoutTest {
                 InputStream in = p.client.getInputStream();
                 for (int millis : new int[] {200, 1, 7, 50, 200}) {
                     p.client.setSoTimeout(millis);
-                    long start = System.nanoTime();
-                    assertThrowsExactly(SocketTimeoutException.class, () -> in.read(new byte[8]));
-                    long elapsed = System.nanoTime() - start;
-                    assertTrue(elapsed >= millis * MS,
-                            "a " + millis + " ms read timeout ended after " + elapsed / 1000 + " us");
-                    assertTrue(elapsed < 3_000 * MS, "a " + millis + " ms timeout took " + elapsed / MS + " ms");
+                    assertTimesOutNoSooner(millis, "read", () -> in.read(new byte[8]));
                 }
             }
         });
@@ -416,12 +351,7 @@ class TimeoutTest {
             try (ServerSocket listener = engine.listen()) {
                 for (int millis : new int[] {200, 3, 50}) {
                     listener.setSoTimeout(millis);
-                    long start = System.nanoTime();
-                    assertThrowsExactly(SocketTimeoutException.class, listener::accept);
-                    long elapsed = System.nanoTime() - start;
-                    assertTrue(elapsed >= millis * MS,
-                            "a " + millis + " ms accept timeout ended after " + elapsed / 1000 + " us");
-                    assertTrue(elapsed < 3_000 * MS, "a " + millis + " ms timeout took " + elapsed / MS + " ms");
+                    assertTimesOutNoSooner(millis, "accept", listener::accept);
                 }
             }
         });
@@ -456,7 +386,7 @@ class TimeoutTest {
     // ------------------------------------------------------------------ interrupts
 
     @ParameterizedTest(name = "{0}, timed: {1}")
-    @MethodSource("enginesAndModes")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void interruptDoesNotEndAReadOnAPlatformThread(Engine engine, boolean timed) {
         // platform threads: socket reads ignore Thread.interrupt() and keep the interrupt status
         assertTimeoutPreemptively(LIMIT, () -> {
@@ -469,7 +399,7 @@ class TimeoutTest {
                     return Thread.currentThread().isInterrupted();
                 });
                 Thread.sleep(200);
-                assertFalse(reader.isDone(), "read ended early: " + (reader.isDone() ? describe(reader) : ""));
+                assertFalse(reader.isDone(), "read ended early: " + describe(reader));
                 p.server.getOutputStream().write(33);
                 assertTrue(await(reader, 2_000), "the interrupt status was lost");
                 if (timed) {
@@ -490,17 +420,8 @@ class TimeoutTest {
 
     // ------------------------------------------------------------------ writes are never timed
 
-    static Stream<Arguments> enginesAndModes() {
-        List<Arguments> args = new ArrayList<>();
-        for (Engine e : Engine.values()) {
-            args.add(Arguments.of(e, false));
-            args.add(Arguments.of(e, true));
-        }
-        return args.stream();
-    }
-
     @ParameterizedTest(name = "{0}, after a timed read: {1}")
-    @MethodSource("enginesAndModes")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void soTimeoutNeverAppliesToWrites(Engine engine, boolean afterTimedRead) {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pair p = new Pair(engine)) {
@@ -516,24 +437,12 @@ class TimeoutTest {
                     return null;
                 });
                 Thread.sleep(500);
-                assertFalse(writer.isDone(), "write ended while the peer was not reading: "
-                        + (writer.isDone() ? describe(writer) : ""));
+                assertFalse(writer.isDone(), "write ended while the peer was not reading: " + describe(writer));
                 byte[] got = TestSupport.readExactly(p.server.getInputStream(), data.length);
                 await(writer, 5_000);
                 assertArrayEquals(data, got);
                 assertFalse(p.client.isClosed());
             }
         });
-    }
-
-    private static String describe(FutureTask<?> f) {
-        try {
-            f.get();
-            return "completed normally";
-        } catch (ExecutionException e) {
-            return String.valueOf(e.getCause());
-        } catch (InterruptedException e) {
-            return "interrupted";
-        }
     }
 }
