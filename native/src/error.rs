@@ -26,6 +26,8 @@ pub enum ExceptionClass {
     /// `io.rustsocket.internal.ConnectionResetException`: a read saw a reset;
     /// the Java side makes it sticky and reports `SocketException("Connection reset")`.
     ConnectionReset,
+    /// `java.io.IOException`: what the JDK throws when accept(2) fails.
+    Io,
     /// `java.lang.IllegalArgumentException`: a bad argument that Java did not catch first.
     IllegalArgument,
     /// `java.lang.UnsupportedOperationException`: an option this kernel or family lacks.
@@ -43,6 +45,7 @@ impl ExceptionClass {
             ExceptionClass::Protocol => "java/net/ProtocolException",
             ExceptionClass::SocketTimeout => "java/net/SocketTimeoutException",
             ExceptionClass::ConnectionReset => "io/rustsocket/internal/ConnectionResetException",
+            ExceptionClass::Io => "java/io/IOException",
             ExceptionClass::IllegalArgument => "java/lang/IllegalArgumentException",
             ExceptionClass::UnsupportedOperation => "java/lang/UnsupportedOperationException",
         }
@@ -152,6 +155,8 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
         // Reads and writes: everything else is a SocketException with the OS text
         // ("Broken pipe", "Connection reset by peer", ...), as in the JDK.
         (Op::Read | Op::Write | Op::Control, _) => (C::Socket, strerror(errno)),
+        // The JDK's accept throws a plain IOException with the OS text ("Too many open files").
+        (Op::Accept, _) => (C::Io, strerror(errno)),
         (Op::Option, libc::ENOPROTOOPT) => (C::UnsupportedOperation, strerror(errno)),
         (Op::Option, libc::EINVAL) => (C::Socket, strerror(errno)),
         // The JDK's handleSocketError table, used for connect, bind, accept and set-up.
@@ -219,6 +224,18 @@ mod tests {
     }
 
     #[test]
+    fn accept_errors_are_plain_io_exceptions() {
+        let e = NetError::from_errno(Op::Accept, libc::EMFILE);
+        assert_eq!(e.class, ExceptionClass::Io);
+        assert_eq!(e.message, "Too many open files");
+        // creating a socket is set-up, which the JDK reports as a SocketException
+        assert_eq!(
+            NetError::from_errno(Op::Setup, libc::EMFILE).class,
+            ExceptionClass::Socket
+        );
+    }
+
+    #[test]
     fn unknown_option_is_unsupported() {
         assert_eq!(
             NetError::from_errno(Op::Option, libc::ENOPROTOOPT).class,
@@ -236,6 +253,7 @@ mod tests {
             ExceptionClass::Protocol,
             ExceptionClass::SocketTimeout,
             ExceptionClass::ConnectionReset,
+            ExceptionClass::Io,
             ExceptionClass::IllegalArgument,
             ExceptionClass::UnsupportedOperation,
         ] {
