@@ -12,7 +12,7 @@ use crate::addr;
 use crate::error::{ExceptionClass, NetError, NetResult};
 use crate::sock::{self, IntOption, Shutdown};
 use jni::errors::ErrorPolicy;
-use jni::objects::{JByteArray, JClass};
+use jni::objects::{JByteArray, JClass, JIntArray};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jbyteArray, jclass, jint};
 use jni::{jni_mangle, Env, EnvUnowned};
@@ -498,6 +498,42 @@ pub fn set_option<'local>(
 ) {
     run(&mut env, |_| {
         Ok(sock::set_option(fd, IntOption::from_java(opt)?, value)?)
+    })
+}
+
+/// epoll_create1(2) for the virtual-thread poller.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn epoll_create<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
+    run(&mut env, |_| Ok(sock::epoll_create()?))
+}
+
+/// Arms `fd` for one `POLLIN` or `POLLOUT` event.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_rustsocket_internal_Native_epollArm(
+    env: *mut jni::sys::JNIEnv,
+    _class: jclass,
+    epfd: jint,
+    fd: jint,
+    events: jint,
+) {
+    hot(env, || sock::epoll_arm(epfd, fd, events as i16))
+}
+
+/// epoll_wait(2): writes ready descriptors into `ready`, returns how many.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn epoll_wait<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    epfd: jint,
+    ready: JIntArray<'local>,
+    timeout_ms: jint,
+) -> jint {
+    run(&mut env, |env| {
+        let len = ready.len(env)?;
+        let mut buf = vec![0i32; len.min(256)];
+        let n = sock::epoll_wait(epfd, &mut buf, timeout_ms)?;
+        ready.set_region(env, 0, &buf[..n])?;
+        Ok(n as jint)
     })
 }
 

@@ -466,6 +466,69 @@ pub fn set_option(fd: RawFd, opt: IntOption, value: i32) -> NetResult<()> {
     }
 }
 
+/// Creates an epoll instance (close-on-exec) for the virtual-thread poller.
+pub fn epoll_create() -> NetResult<RawFd> {
+    // SAFETY: plain system call.
+    let epfd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if epfd < 0 {
+        return Err(NetError::last_os_error(Op::Setup));
+    }
+    log::debug!("epoll {epfd}: created");
+    Ok(epfd)
+}
+
+/// Arms `fd` in `epfd` for one readiness event (`POLLIN` or `POLLOUT`), one-shot:
+/// after it fires, the registration stays but is disarmed until armed again. A
+/// socket shut down before it is armed reports ready at once (epoll checks the
+/// current state when it arms), which is what lets close() wake a parked thread.
+pub fn epoll_arm(epfd: RawFd, fd: RawFd, events: i16) -> NetResult<()> {
+    borrow(epfd)?;
+    borrow(fd)?;
+    let mut ev = libc::epoll_event {
+        events: (events as u16 as u32) | libc::EPOLLONESHOT as u32,
+        u64: fd as u64,
+    };
+    // SAFETY: valid descriptors and event.
+    let rc = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_MOD, fd, &mut ev) };
+    if rc == 0 {
+        return Ok(());
+    }
+    if last_errno() != libc::ENOENT {
+        return Err(NetError::last_os_error(Op::Control));
+    }
+    // SAFETY: as above.
+    let rc = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Control));
+    }
+    Ok(())
+}
+
+/// Waits up to `timeout_ms` (negative: forever) for armed descriptors and writes
+/// the ready ones into `ready`. Returns how many; 0 on timeout or signal.
+pub fn epoll_wait(epfd: RawFd, ready: &mut [i32], timeout_ms: i32) -> NetResult<usize> {
+    borrow(epfd)?;
+    const BATCH: usize = 256;
+    let mut events = [libc::epoll_event { events: 0, u64: 0 }; BATCH];
+    let max = ready.len().min(BATCH) as i32;
+    if max == 0 {
+        return Ok(0);
+    }
+    // SAFETY: `events` has room for `max` entries.
+    let n = unsafe { libc::epoll_wait(epfd, events.as_mut_ptr(), max, timeout_ms) };
+    if n < 0 {
+        return match last_errno() {
+            libc::EINTR => Ok(0),
+            errno => Err(NetError::from_errno(Op::Control, errno)),
+        };
+    }
+    let n = n as usize;
+    for (slot, ev) in ready.iter_mut().zip(&events[..n]) {
+        *slot = ev.u64 as i32;
+    }
+    Ok(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -741,6 +804,34 @@ mod tests {
             got.extend_from_slice(&buf[..n as usize]);
         }
         assert_eq!(got, b"ab!");
+    }
+
+    #[test]
+    fn epoll_reports_readiness_once_per_arming() {
+        let t = trio();
+        let ep = epoll_create().unwrap();
+        let mut ready = [0i32; 8];
+        epoll_arm(ep, t.server, POLLIN).unwrap();
+        assert_eq!(epoll_wait(ep, &mut ready, 0).unwrap(), 0);
+        write(t.client, b"x").unwrap();
+        assert_eq!(epoll_wait(ep, &mut ready, 2000).unwrap(), 1);
+        assert_eq!(ready[0], t.server);
+        // one-shot: still readable, but not reported again until re-armed
+        assert_eq!(epoll_wait(ep, &mut ready, 0).unwrap(), 0);
+        epoll_arm(ep, t.server, POLLIN).unwrap();
+        assert_eq!(epoll_wait(ep, &mut ready, 0).unwrap(), 1);
+        close(ep);
+    }
+
+    #[test]
+    fn epoll_armed_after_shutdown_is_ready_at_once() {
+        let t = trio();
+        let ep = epoll_create().unwrap();
+        shutdown(t.server, Shutdown::Read).unwrap();
+        epoll_arm(ep, t.server, POLLIN).unwrap();
+        let mut ready = [0i32; 8];
+        assert_eq!(epoll_wait(ep, &mut ready, 2000).unwrap(), 1);
+        close(ep);
     }
 
     #[test]

@@ -95,6 +95,14 @@ public final class Native {
 
     static native void setOption(int fd, int option, int value) throws IOException;
 
+    static native int epollCreate() throws IOException;
+
+    /** Arms {@code fd} in {@code epfd} for one {@link #POLLIN} or {@link #POLLOUT} event. */
+    static native void epollArm(int epfd, int fd, int events) throws IOException;
+
+    /** Waits for armed descriptors; writes the ready ones into {@code ready}; returns how many. */
+    static native int epollWait(int epfd, int[] ready, int timeoutMillis) throws IOException;
+
     /** Panics inside Rust; exists only in libraries built with the {@code test-hooks} feature. */
     static native int panicForTest();
 }

@@ -2,6 +2,7 @@ package io.rustsocket.internal;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.lang.ref.Cleaner;
 import java.net.InetAddress;
@@ -50,6 +51,9 @@ public final class RustSocketImpl extends SocketImpl {
     private static final int ST_CONNECTED = 3;
     private static final int ST_CLOSING = 4;
     private static final int ST_CLOSED = 5;
+
+    /** What {@link #park} returns when it does not know which events occurred. */
+    private static final int READINESS_UNKNOWN = -1;
 
     /** Largest chunk handed to one native read or write, as in the JDK. */
     private static final int MAX_BUFFER_SIZE = 128 * 1024;
@@ -147,9 +151,12 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    /** Switches to non-blocking mode the first time a timed operation needs it. */
+    /**
+     * Switches to non-blocking mode the first time a timed operation, or any operation on a
+     * virtual thread, needs it; it stays so (as in the JDK).
+     */
     private void configureNonBlockingIfNeeded(int fd, boolean timed) throws IOException {
-        if (timed && !nonBlocking) {
+        if (!nonBlocking && (timed || Poller.currentIsVirtual())) {
             Native.configureBlocking(fd, false);
             nonBlocking = true;
         }
@@ -158,9 +165,16 @@ public final class RustSocketImpl extends SocketImpl {
     /**
      * Waits until the descriptor is ready for {@code event}, the deadline passes, or the socket
      * is shut down; {@code nanos == 0} means no deadline. Returns the events seen (0 when the
-     * wait timed out or was cut short); the caller re-checks everything.
+     * wait timed out or was cut short, {@link #READINESS_UNKNOWN} after a virtual thread was
+     * unparked); the caller re-checks everything. On a virtual thread, throws
+     * {@link java.io.InterruptedIOException} if the thread is interrupted.
      */
     private int park(int fd, int event, long nanos) throws IOException {
+        if (Poller.currentIsVirtual()) {
+            // park the virtual thread, never its carrier; readiness is re-checked by the caller
+            Poller.park(fd, event, nanos, this::isOpen);
+            return READINESS_UNKNOWN;
+        }
         int millis;
         if (nanos <= 0) {
             millis = -1;
@@ -277,6 +291,8 @@ public final class RustSocketImpl extends SocketImpl {
                 readEOF = true;
             }
             return n;
+        } catch (InterruptedIOException e) {
+            throw closedByInterrupt(e);
         } finally {
             readLock.unlock();
         }
@@ -288,6 +304,7 @@ public final class RustSocketImpl extends SocketImpl {
         int n = 0;
         int fd = beginIO(false);
         try {
+            configureNonBlockingIfNeeded(fd, false);
             n = Native.write(fd, b, off, len);
             while (n == Native.UNAVAILABLE && isOpen()) {
                 park(fd, Native.POLLOUT, 0);
@@ -311,6 +328,8 @@ public final class RustSocketImpl extends SocketImpl {
             while (pos < end) {
                 pos += implWrite(b, pos, Math.min(end - pos, MAX_BUFFER_SIZE));
             }
+        } catch (InterruptedIOException e) {
+            throw closedByInterrupt(e);
         } finally {
             writeLock.unlock();
         }
@@ -391,6 +410,8 @@ public final class RustSocketImpl extends SocketImpl {
                     return;
                 } catch (SocketTimeoutException e) {
                     throw e;
+                } catch (InterruptedIOException e) {
+                    throw closedByInterrupt(e);
                 } catch (IOException e) {
                     if (i + 1 >= candidates.size() || !isOpen()) {
                         throw e;
@@ -484,15 +505,19 @@ public final class RustSocketImpl extends SocketImpl {
                                 throw new SocketTimeoutException("Connect timed out");
                             }
                         }
-                        if (park(fd, Native.POLLOUT, remaining) != 0) {
+                        int events = park(fd, Native.POLLOUT, remaining);
+                        if (events == READINESS_UNKNOWN) {
+                            events = Native.poll(fd, Native.POLLOUT, 0);
+                        }
+                        if (events != 0) {
                             Native.connectResult(fd); // throws the connect's error
                             connected = true;
                         }
                     }
                     connected = connected && isOpen();
                 }
-                if (connected) {
-                    // untimed reads and writes then cost one system call each
+                if (connected && !Poller.currentIsVirtual()) {
+                    // untimed reads and writes on platform threads then cost one system call each
                     Native.configureBlocking(fd, true);
                     nonBlocking = false;
                 }
@@ -593,6 +618,8 @@ public final class RustSocketImpl extends SocketImpl {
                     throw closed;
                 }
             }
+        } catch (InterruptedIOException e) {
+            throw closedByInterrupt(e);
         } finally {
             readLock.unlock();
         }
@@ -1005,6 +1032,20 @@ public final class RustSocketImpl extends SocketImpl {
             Thread.currentThread().interrupt();
         }
         return remaining;
+    }
+
+    /**
+     * A virtual thread interrupted while parked in a socket operation closes the socket and gets
+     * {@code SocketException("Closed by interrupt")}, as with the JDK's sockets; timeouts pass through.
+     */
+    private InterruptedIOException closedByInterrupt(InterruptedIOException e) throws IOException {
+        if (e instanceof SocketTimeoutException) {
+            return e;
+        }
+        close();
+        SocketException se = new SocketException("Closed by interrupt");
+        se.initCause(e);
+        throw se;
     }
 
     private static SocketException asSocketException(Exception e) {
