@@ -429,6 +429,12 @@ pub fn shutdown<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd:
     })
 }
 
+/// Resets the connection now (connect with AF_UNSPEC), waking blocked threads.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn abort<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
+    run(&mut env, |_| Ok(sock::abort(fd)?))
+}
+
 /// close(2).
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn close<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {

@@ -336,6 +336,31 @@ pub fn shutdown(fd: RawFd, how: Shutdown) -> NetResult<()> {
     Ok(())
 }
 
+/// Resets the connection now: connect(2) with `AF_UNSPEC` makes Linux drop the
+/// connection, send RST and wake every thread blocked on the socket with
+/// ECONNRESET. This is how close() with SO_LINGER 0 wakes threads in flight: a
+/// shutdown(2) would queue a FIN behind unsent data, and a peer that drained the
+/// data first would see a clean end of stream instead of the reset.
+pub fn abort(fd: RawFd) -> NetResult<()> {
+    borrow(fd)?;
+    // SAFETY: zeroed is a valid sockaddr; only the family is read.
+    let mut unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
+    unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
+    // SAFETY: a valid sockaddr of the given length.
+    let rc = unsafe {
+        libc::connect(
+            fd,
+            &unspec,
+            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Control));
+    }
+    log::debug!("fd {fd}: aborted (reset sent)");
+    Ok(())
+}
+
 /// Closes a descriptor. Errors are logged, not returned: after close(2) the
 /// descriptor is gone whatever it says (retrying on EINTR could close a reused number).
 pub fn close(fd: RawFd) {
@@ -804,6 +829,34 @@ mod tests {
             got.extend_from_slice(&buf[..n as usize]);
         }
         assert_eq!(got, b"ab!");
+    }
+
+    #[test]
+    fn abort_wakes_a_blocked_writer_and_the_peer_sees_a_reset_not_eof() {
+        let t = trio();
+        set_option(t.client, IntOption::SndBuf, 4096).unwrap();
+        let fd = t.client;
+        let writer = std::thread::spawn(move || {
+            let chunk = [7u8; 65536];
+            loop {
+                if let Err(e) = write(fd, &chunk) {
+                    return e;
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(200)); // the writer is now blocked
+        abort(t.client).unwrap();
+        let err = writer.join().unwrap();
+        assert_eq!(err.class, ExceptionClass::Socket, "{err}");
+        let mut buf = [0u8; 65536];
+        let end = loop {
+            match read(t.server, &mut buf) {
+                Ok(n) if n > 0 => continue,
+                other => break other,
+            }
+        };
+        let err = end.expect_err("the peer must see the reset, not EOF");
+        assert_eq!(err.class, ExceptionClass::ConnectionReset);
     }
 
     #[test]

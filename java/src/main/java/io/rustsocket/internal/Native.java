@@ -83,6 +83,9 @@ public final class Native {
 
     static native void shutdown(int fd, int how) throws IOException;
 
+    /** Resets the connection now (RST), waking every thread blocked on it. */
+    static native void abort(int fd) throws IOException;
+
     static native void close(int fd);
 
     static native int available(int fd) throws IOException;

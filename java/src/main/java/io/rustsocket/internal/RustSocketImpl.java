@@ -291,8 +291,6 @@ public final class RustSocketImpl extends SocketImpl {
                 readEOF = true;
             }
             return n;
-        } catch (InterruptedIOException e) {
-            throw closedByInterrupt(e);
         } finally {
             readLock.unlock();
         }
@@ -328,8 +326,6 @@ public final class RustSocketImpl extends SocketImpl {
             while (pos < end) {
                 pos += implWrite(b, pos, Math.min(end - pos, MAX_BUFFER_SIZE));
             }
-        } catch (InterruptedIOException e) {
-            throw closedByInterrupt(e);
         } finally {
             writeLock.unlock();
         }
@@ -618,8 +614,6 @@ public final class RustSocketImpl extends SocketImpl {
                     throw closed;
                 }
             }
-        } catch (InterruptedIOException e) {
-            throw closedByInterrupt(e);
         } finally {
             readLock.unlock();
         }
@@ -730,9 +724,11 @@ public final class RustSocketImpl extends SocketImpl {
             boolean connected = s == ST_CONNECTED;
             state = ST_CLOSING;
             // send FIN now unless linger is 0 (which must reset instead), as the JDK does
+            boolean reset = false;
             if (connected) {
                 try {
-                    if (Native.getOption(fd, Native.OPT_SO_LINGER) != 0) {
+                    reset = Native.getOption(fd, Native.OPT_SO_LINGER) == 0;
+                    if (!reset) {
                         Native.shutdown(fd, Native.SHUT_WR);
                     }
                 } catch (IOException ignore) {
@@ -741,10 +737,14 @@ public final class RustSocketImpl extends SocketImpl {
             }
             if (!tryClose()) {
                 // Wake the threads inside system calls; the last one out releases the descriptor.
-                // A reader alone needs only SHUT_RD, which sends nothing to the peer.
-                int how = (connected && !writerInFlight) ? Native.SHUT_RD : Native.SHUT_RDWR;
                 try {
-                    Native.shutdown(fd, how);
+                    if (reset) {
+                        // linger 0: reset now; a shutdown would queue a FIN behind unsent data
+                        Native.abort(fd);
+                    } else {
+                        // a reader alone needs only SHUT_RD, which sends nothing to the peer
+                        Native.shutdown(fd, connected && !writerInFlight ? Native.SHUT_RD : Native.SHUT_RDWR);
+                    }
                 } catch (IOException ignore) {
                     // not connected (yet): the flags are set and waiters woken all the same
                 }
@@ -1035,8 +1035,11 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     /**
-     * A virtual thread interrupted while parked in a socket operation closes the socket and gets
-     * {@code SocketException("Closed by interrupt")}, as with the JDK's sockets; timeouts pass through.
+     * A virtual thread interrupted while parked in connect closes the socket and gets
+     * {@code SocketException("Closed by interrupt")}, as with the JDK's sockets; timeouts pass
+     * through. Reads, writes and accepts instead let the {@link java.io.InterruptedIOException}
+     * from {@link #park} reach {@code java.net.Socket}'s streams and {@code ServerSocket.accept}
+     * (JDK 21+), which close the {@code Socket} itself, so that its {@code isClosed()} is true.
      */
     private InterruptedIOException closedByInterrupt(InterruptedIOException e) throws IOException {
         if (e instanceof SocketTimeoutException) {
