@@ -47,8 +47,10 @@ public final class Demo {
                     b.bytes, b.medianRoundTripMicros);
         }
 
-        try (KeyValueServer kv = new KeyValueServer(loopback, 0)) {
-            System.out.println("key-value server listening on 127.0.0.1:" + kv.port());
+        boolean virtual = Runtime.version().feature() >= 21;
+        try (KeyValueServer kv = new KeyValueServer(loopback, 0, virtual)) {
+            System.out.println("key-value server listening on 127.0.0.1:" + kv.port()
+                    + (virtual ? " (a virtual thread per client)" : " (a platform thread per client)"));
             int clients = 20;
             ExecutorService pool = Executors.newFixedThreadPool(clients);
             List<Future<Integer>> results = new ArrayList<>();

@@ -27,6 +27,8 @@ public final class KeyValueServer implements AutoCloseable {
     private final RustServerSocket server;
     private final Thread acceptor;
     private final AtomicInteger clientsServed = new AtomicInteger();
+    // Executors.newVirtualThreadPerTaskExecutor(), found at run time so the sample compiles with --release 17
+    private final java.util.concurrent.ExecutorService virtualThreads;
 
     /**
      * Starts serving on {@code address}:{@code port} (port 0 picks a free one).
@@ -36,6 +38,22 @@ public final class KeyValueServer implements AutoCloseable {
      * @throws IOException if the port cannot be bound
      */
     public KeyValueServer(InetAddress address, int port) throws IOException {
+        this(address, port, false);
+    }
+
+    /**
+     * Starts serving on {@code address}:{@code port}, each client on a virtual thread when
+     * {@code virtualThreads} is set (JDK 21+; a blocked client then parks instead of holding a
+     * carrier thread).
+     *
+     * @param address the local address
+     * @param port the port, or 0
+     * @param virtualThreads serve each client on a virtual thread
+     * @throws IOException if the port cannot be bound
+     * @throws UnsupportedOperationException if virtual threads are asked for on JDK 17-20
+     */
+    public KeyValueServer(InetAddress address, int port, boolean virtualThreads) throws IOException {
+        this.virtualThreads = virtualThreads ? virtualThreadBuilder() : null;
         server = new RustServerSocket(port, 128, address);
         acceptor = new Thread(this::acceptLoop, "kv-acceptor");
         acceptor.setDaemon(true);
@@ -57,9 +75,14 @@ public final class KeyValueServer implements AutoCloseable {
             try {
                 RustSocket client = server.accept();
                 clientsServed.incrementAndGet();
-                Thread t = new Thread(() -> serve(client), "kv-" + client.getPort());
-                t.setDaemon(true);
-                t.start();
+                Runnable task = () -> serve(client);
+                if (virtualThreads != null) {
+                    virtualThreads.execute(task);
+                } else {
+                    Thread t = new Thread(task, "kv-" + client.getPort());
+                    t.setDaemon(true);
+                    t.start();
+                }
             } catch (SocketException closed) {
                 return;
             } catch (IOException e) {
@@ -83,6 +106,15 @@ public final class KeyValueServer implements AutoCloseable {
             }
         } catch (IOException e) {
             // client vanished; its connection is closed by try-with-resources
+        }
+    }
+
+    private static java.util.concurrent.ExecutorService virtualThreadBuilder() {
+        try {
+            return (java.util.concurrent.ExecutorService) java.util.concurrent.Executors.class
+                    .getMethod("newVirtualThreadPerTaskExecutor").invoke(null);
+        } catch (ReflectiveOperationException e) {
+            throw new UnsupportedOperationException("virtual threads need JDK 21 or newer", e);
         }
     }
 
@@ -119,18 +151,23 @@ public final class KeyValueServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        if (virtualThreads != null) {
+            virtualThreads.shutdown();
+        }
     }
 
     /**
      * Serves until killed.
      *
-     * @param args {@code [port]}, default 7008
+     * @param args {@code [port] [--virtual-threads]}, default port 7008
      * @throws Exception if the server cannot start
      */
     public static void main(String[] args) throws Exception {
-        int port = args.length > 0 ? Integer.parseInt(args[0]) : 7008;
-        try (KeyValueServer s = new KeyValueServer(InetAddress.getLoopbackAddress(), port)) {
-            System.out.println("key-value server on 127.0.0.1:" + s.port() + " (Ctrl-C to stop)");
+        boolean virtual = java.util.Arrays.asList(args).contains("--virtual-threads");
+        int port = args.length > 0 && !args[0].startsWith("--") ? Integer.parseInt(args[0]) : 7008;
+        try (KeyValueServer s = new KeyValueServer(InetAddress.getLoopbackAddress(), port, virtual)) {
+            System.out.println("key-value server on 127.0.0.1:" + s.port()
+                    + (virtual ? ", a virtual thread per client" : "") + " (Ctrl-C to stop)");
             s.acceptor.join();
         }
     }
