@@ -323,15 +323,18 @@ pub fn poll(fd: RawFd, events: i16, timeout_ms: i32) -> NetResult<i16> {
 }
 
 /// Shuts down one or both directions; also wakes every thread blocked on the socket.
+/// ENOTCONN (the peer already reset the connection) is not an error, as in the JDK.
 pub fn shutdown(fd: RawFd, how: Shutdown) -> NetResult<()> {
     let how_os = match how {
         Shutdown::Read => std::net::Shutdown::Read,
         Shutdown::Write => std::net::Shutdown::Write,
         Shutdown::Both => std::net::Shutdown::Both,
     };
-    SockRef::from(&borrow(fd)?)
-        .shutdown(how_os)
-        .map_err(|e| NetError::from_io(Op::Control, &e))?;
+    match SockRef::from(&borrow(fd)?).shutdown(how_os) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {}
+        Err(e) => return Err(NetError::from_io(Op::Control, &e)),
+    }
     log::debug!("fd {fd}: shutdown {how:?}");
     Ok(())
 }
@@ -857,6 +860,19 @@ mod tests {
         };
         let err = end.expect_err("the peer must see the reset, not EOF");
         assert_eq!(err.class, ExceptionClass::ConnectionReset);
+    }
+
+    #[test]
+    fn shutdown_after_the_peer_reset_is_not_an_error() {
+        let mut t = trio();
+        set_option(t.server, IntOption::Linger, 0).unwrap();
+        close(t.server);
+        t.server = -1;
+        std::thread::sleep(Duration::from_millis(50));
+        let mut buf = [0u8; 4];
+        assert!(read(t.client, &mut buf).is_err()); // sees the reset
+        shutdown(t.client, Shutdown::Read).unwrap();
+        shutdown(t.client, Shutdown::Write).unwrap();
     }
 
     #[test]

@@ -75,6 +75,9 @@ public final class RustSocketImpl extends SocketImpl {
     private Cleaner.Cleanable cleanable;
     private boolean readerInFlight;
     private boolean writerInFlight;
+    // the last thread out resets the connection: close() found unread bytes, or a reader in
+    // flight consumed bytes after close() (close(2) at close() time would have sent RST)
+    private volatile boolean resetOnRelease;
 
     // set once, under readLock or writeLock, when a timed operation first needs it
     private volatile boolean nonBlocking;
@@ -257,6 +260,12 @@ public final class RustSocketImpl extends SocketImpl {
                     park(fd, Native.POLLIN, 0);
                     n = Native.read(fd, b, off, len);
                 }
+            }
+            if (n > 0 && !isOpen()) {
+                // close() came first: as with the JDK, bytes still unread at close are discarded,
+                // and the socket must then be released with a reset, not a FIN (see tryClose)
+                resetOnRelease = true;
+                n = 0;
             }
             return n;
         } catch (ConnectionResetException e) {
@@ -705,6 +714,13 @@ public final class RustSocketImpl extends SocketImpl {
         if (readerInFlight || writerInFlight) {
             return false;
         }
+        if (resetOnRelease) {
+            try {
+                Native.abort(fd);
+            } catch (IOException ignore) {
+                // already reset or gone; close(2) follows
+            }
+        }
         cleanable.clean();
         state = ST_CLOSED;
         return true;
@@ -723,11 +739,15 @@ public final class RustSocketImpl extends SocketImpl {
             }
             boolean connected = s == ST_CONNECTED;
             state = ST_CLOSING;
-            // send FIN now unless linger is 0 (which must reset instead), as the JDK does
+            boolean inFlight = readerInFlight || writerInFlight;
+            // send FIN now unless linger is 0 (which must reset instead), as the JDK does; with a
+            // thread in flight, unread bytes also mean a reset, since the JDK's close releases the
+            // socket at once and close(2) resets a connection with unread data
             boolean reset = false;
             if (connected) {
                 try {
-                    reset = Native.getOption(fd, Native.OPT_SO_LINGER) == 0;
+                    reset = Native.getOption(fd, Native.OPT_SO_LINGER) == 0
+                            || (inFlight && !inputClosed && Native.available(fd) > 0);
                     if (!reset) {
                         Native.shutdown(fd, Native.SHUT_WR);
                     }
