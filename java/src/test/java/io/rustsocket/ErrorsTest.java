@@ -240,6 +240,22 @@ class ErrorsTest {
 
     @ParameterizedTest
     @EnumSource(Engine.class)
+    void shutdownAfterPeerResetReturnsNormally(Engine engine) throws Exception {
+        // the kernel answers ENOTCONN once the connection is reset; the JDK ignores it
+        try (TestSupport.Pair p = new TestSupport.Pair(engine, Engine.JDK)) {
+            p.client.setSoTimeout(5000);
+            resetByPeer(p);
+            InputStream in = p.client.getInputStream();
+            assertThrowsExactly(SocketException.class, "Connection reset", () -> in.read());
+            p.client.shutdownInput();
+            p.client.shutdownOutput();
+            assertTrue(p.client.isInputShutdown());
+            assertTrue(p.client.isOutputShutdown());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
     void untimedReadAfterPeerResetThrowsConnectionReset(Engine engine) throws Exception {
         // no SO_TIMEOUT: the blocking (untimed) read path
         try (TestSupport.Pair p = new TestSupport.Pair(engine, Engine.JDK)) {
