@@ -166,10 +166,10 @@ final class FtpServerProcess implements AutoCloseable {
             try (Socket s = new Socket()) {
                 s.connect(new InetSocketAddress(loopback, port), 500);
                 s.setSoTimeout(2000);
-                String greeting = readLine(s.getInputStream());
+                String greeting = ServerProcesses.readLine(s.getInputStream());
                 if (greeting.startsWith("220")) {
                     s.getOutputStream().write("QUIT\r\n".getBytes(StandardCharsets.US_ASCII));
-                    readLine(s.getInputStream());
+                    ServerProcesses.readLine(s.getInputStream());
                     return;
                 }
                 last = new IOException("unexpected greeting: " + greeting);
@@ -181,29 +181,9 @@ final class FtpServerProcess implements AutoCloseable {
         throw new IOException("vsftpd did not greet on 127.0.0.1:" + port + " within " + timeoutMillis + " ms", last);
     }
 
-    private static String readLine(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        int c;
-        while ((c = in.read()) != -1 && c != '\n') {
-            if (c != '\r') {
-                sb.append((char) c);
-            }
-        }
-        return sb.toString();
-    }
-
     /** Stops vsftpd and its session processes (SIGTERM, SIGKILL after 5 s), waits, deletes its directory. */
     @Override
     public void close() {
-        try {
-            ServerProcesses.stop(process);
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(shutdownHook);
-            } catch (IllegalStateException ignored) {
-                // the JVM is already shutting down; the hook does the same
-            }
-            ServerProcesses.deleteTree(dir);
-        }
+        ServerProcesses.stopAndCleanUp(process, shutdownHook, dir);
     }
 }

@@ -103,7 +103,7 @@ final class RedisServerProcess implements AutoCloseable {
                 s.connect(new InetSocketAddress(LOOPBACK_V4, port), 500);
                 s.setSoTimeout(1000);
                 s.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
-                String reply = readLine(s.getInputStream());
+                String reply = ServerProcesses.readLine(s.getInputStream());
                 if (reply.equals("+PONG")) {
                     return;
                 }
@@ -117,30 +117,10 @@ final class RedisServerProcess implements AutoCloseable {
                 + timeoutMillis + " ms", last);
     }
 
-    private static String readLine(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
-        int c;
-        while ((c = in.read()) != -1 && c != '\n') {
-            if (c != '\r') {
-                sb.append((char) c);
-            }
-        }
-        return sb.toString();
-    }
-
     /** Stops the server (SIGTERM, then SIGKILL after 5 s), waits for it, and deletes its directory. */
     @Override
     public void close() {
-        try {
-            ServerProcesses.stop(process);
-        } finally {
-            try {
-                Runtime.getRuntime().removeShutdownHook(shutdownHook);
-            } catch (IllegalStateException ignored) {
-                // the JVM is already shutting down; the hook does the same
-            }
-            ServerProcesses.deleteTree(dir);
-        }
+        ServerProcesses.stopAndCleanUp(process, shutdownHook, dir);
     }
 
     private static InetAddress loopbackV4() {
@@ -154,6 +134,32 @@ final class RedisServerProcess implements AutoCloseable {
     /** Process, port and file helpers shared by the server wrappers. */
     static final class ServerProcesses {
         private ServerProcesses() {}
+
+        /** One protocol line (CRLF or LF ended) read byte by byte from a plain JDK socket. */
+        static String readLine(InputStream in) throws IOException {
+            StringBuilder sb = new StringBuilder();
+            int c;
+            while ((c = in.read()) != -1 && c != '\n') {
+                if (c != '\r') {
+                    sb.append((char) c);
+                }
+            }
+            return sb.toString();
+        }
+
+        /** Stops a server started by a test, removes its shutdown hook and deletes its directory. */
+        static void stopAndCleanUp(Process process, Thread shutdownHook, Path dir) {
+            try {
+                stop(process);
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(shutdownHook);
+                } catch (IllegalStateException ignored) {
+                    // the JVM is already shutting down; the hook does the same
+                }
+                deleteTree(dir);
+            }
+        }
 
         static Optional<Path> find(String name, String preferred) {
             Path p = Path.of(preferred);
