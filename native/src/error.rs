@@ -70,6 +70,8 @@ pub enum Op {
     Read,
     /// send(2).
     Write,
+    /// send(2) of urgent data, which the JDK reports as plain IOExceptions.
+    Urgent,
     /// getsockopt(2)/setsockopt(2) for a user-visible option.
     Option,
     /// shutdown(2), close(2), poll(2), ioctl(2).
@@ -155,8 +157,9 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
         // Reads and writes: everything else is a SocketException with the OS text
         // ("Broken pipe", "Connection reset by peer", ...), as in the JDK.
         (Op::Read | Op::Write | Op::Control, _) => (C::Socket, strerror(errno)),
-        // The JDK's accept throws a plain IOException with the OS text ("Too many open files").
-        (Op::Accept, _) => (C::Io, strerror(errno)),
+        // The JDK's accept and sendUrgentData throw a plain IOException with the OS text
+        // ("Too many open files", "Broken pipe").
+        (Op::Accept | Op::Urgent, _) => (C::Io, strerror(errno)),
         (Op::Option, libc::ENOPROTOOPT) => (C::UnsupportedOperation, strerror(errno)),
         (Op::Option, libc::EINVAL) => (C::Socket, strerror(errno)),
         // The JDK's handleSocketError table, used for connect, bind, accept and set-up.

@@ -76,6 +76,16 @@ pub enum IntOption {
     IpTos = 8,
     /// SO_OOBINLINE, 0 or 1.
     OobInline = 9,
+    /// TCP_KEEPIDLE, seconds (jdk.net.ExtendedSocketOptions.TCP_KEEPIDLE).
+    TcpKeepIdle = 10,
+    /// TCP_KEEPINTVL, seconds.
+    TcpKeepInterval = 11,
+    /// TCP_KEEPCNT, probes.
+    TcpKeepCount = 12,
+    /// TCP_QUICKACK, 0 or 1.
+    TcpQuickAck = 13,
+    /// SO_INCOMING_NAPI_ID, read only.
+    IncomingNapiId = 14,
 }
 
 impl IntOption {
@@ -91,6 +101,11 @@ impl IntOption {
             7 => IntOption::ReusePort,
             8 => IntOption::IpTos,
             9 => IntOption::OobInline,
+            10 => IntOption::TcpKeepIdle,
+            11 => IntOption::TcpKeepInterval,
+            12 => IntOption::TcpKeepCount,
+            13 => IntOption::TcpQuickAck,
+            14 => IntOption::IncomingNapiId,
             _ => return Err(bad_argument(format!("unknown option id {id}"))),
         })
     }
@@ -277,15 +292,15 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> NetResult<i32> {
 /// Sends from `buf` without raising SIGPIPE. Returns the byte count, or
 /// [`UNAVAILABLE`] when a non-blocking descriptor's send buffer is full.
 pub fn write(fd: RawFd, buf: &[u8]) -> NetResult<i32> {
-    send_with_flags(fd, buf, libc::MSG_NOSIGNAL)
+    send_with_flags(fd, buf, libc::MSG_NOSIGNAL, Op::Write)
 }
 
 /// Sends one byte of urgent (out-of-band) data.
 pub fn send_urgent(fd: RawFd, byte: u8) -> NetResult<i32> {
-    send_with_flags(fd, &[byte], libc::MSG_NOSIGNAL | libc::MSG_OOB)
+    send_with_flags(fd, &[byte], libc::MSG_NOSIGNAL | libc::MSG_OOB, Op::Urgent)
 }
 
-fn send_with_flags(fd: RawFd, buf: &[u8], flags: i32) -> NetResult<i32> {
+fn send_with_flags(fd: RawFd, buf: &[u8], flags: i32, op: Op) -> NetResult<i32> {
     borrow(fd)?;
     loop {
         // SAFETY: send reads at most buf.len() bytes from buf.
@@ -296,7 +311,7 @@ fn send_with_flags(fd: RawFd, buf: &[u8], flags: i32) -> NetResult<i32> {
         match last_errno() {
             libc::EINTR => continue,
             libc::EAGAIN => return Ok(UNAVAILABLE),
-            errno => return Err(NetError::from_errno(Op::Write, errno)),
+            errno => return Err(NetError::from_errno(op, errno)),
         }
     }
 }
@@ -417,6 +432,14 @@ fn opt_err(e: std::io::Error) -> NetError {
 /// Reads an option as an int (see [`IntOption`] for the encoding).
 pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
     let bfd = borrow(fd)?;
+    if let Some((level, name)) = raw_option(opt) {
+        let v = get_raw(fd, level, name)?;
+        return Ok(if opt == IntOption::TcpQuickAck {
+            i32::from(v != 0)
+        } else {
+            v
+        });
+    }
     let s = SockRef::from(&bfd);
     let flag = |b: bool| i32::from(b);
     Ok(match opt {
@@ -440,7 +463,60 @@ pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
             }
         }
         IntOption::OobInline => flag(s.out_of_band_inline().map_err(opt_err)?),
+        IntOption::TcpKeepIdle
+        | IntOption::TcpKeepInterval
+        | IntOption::TcpKeepCount
+        | IntOption::TcpQuickAck
+        | IntOption::IncomingNapiId => unreachable!("handled by raw_option"),
     })
+}
+
+/// The options socket2 has no single getter/setter for, as (level, name).
+fn raw_option(opt: IntOption) -> Option<(libc::c_int, libc::c_int)> {
+    match opt {
+        IntOption::TcpKeepIdle => Some((libc::IPPROTO_TCP, libc::TCP_KEEPIDLE)),
+        IntOption::TcpKeepInterval => Some((libc::IPPROTO_TCP, libc::TCP_KEEPINTVL)),
+        IntOption::TcpKeepCount => Some((libc::IPPROTO_TCP, libc::TCP_KEEPCNT)),
+        IntOption::TcpQuickAck => Some((libc::IPPROTO_TCP, libc::TCP_QUICKACK)),
+        IntOption::IncomingNapiId => Some((libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID)),
+        _ => None,
+    }
+}
+
+fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: one int of storage and its length.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    Ok(value)
+}
+
+fn set_raw(fd: RawFd, level: libc::c_int, name: libc::c_int, value: i32) -> NetResult<()> {
+    // SAFETY: one int and its length.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    Ok(())
 }
 
 fn clamp_i32(v: usize) -> i32 {
@@ -451,6 +527,9 @@ fn clamp_i32(v: usize) -> i32 {
 /// does in Java are done in Java; the kernel has the last word on the rest.
 pub fn set_option(fd: RawFd, opt: IntOption, value: i32) -> NetResult<()> {
     let bfd = borrow(fd)?;
+    if let Some((level, name)) = raw_option(opt) {
+        return set_raw(fd, level, name, value);
+    }
     let s = SockRef::from(&bfd);
     let on = value != 0;
     let non_negative = |v: i32| -> NetResult<usize> {
@@ -491,6 +570,11 @@ pub fn set_option(fd: RawFd, opt: IntOption, value: i32) -> NetResult<()> {
             }
         }
         IntOption::OobInline => s.set_out_of_band_inline(on).map_err(opt_err),
+        IntOption::TcpKeepIdle
+        | IntOption::TcpKeepInterval
+        | IntOption::TcpKeepCount
+        | IntOption::TcpQuickAck
+        | IntOption::IncomingNapiId => unreachable!("handled by raw_option"),
     }
 }
 
@@ -806,6 +890,21 @@ mod tests {
             ExceptionClass::IllegalArgument
         );
         assert!(IntOption::from_java(99).is_err());
+        for (opt, v) in [
+            (IntOption::TcpKeepIdle, 30),
+            (IntOption::TcpKeepInterval, 5),
+            (IntOption::TcpKeepCount, 4),
+        ] {
+            set_option(fd, opt, v).unwrap();
+            assert_eq!(get_option(fd, opt).unwrap(), v, "{opt:?}");
+        }
+        assert_eq!(
+            set_option(fd, IntOption::TcpKeepIdle, -1)
+                .unwrap_err()
+                .message,
+            "Invalid argument"
+        );
+        assert!(get_option(fd, IntOption::IncomingNapiId).unwrap() >= 0);
     }
 
     #[test]

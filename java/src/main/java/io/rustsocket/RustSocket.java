@@ -47,7 +47,7 @@ public class RustSocket extends Socket {
      * @throws IllegalArgumentException if the port is outside 0..65535
      */
     public RustSocket(String host, int port) throws IOException {
-        this(new RustSocketImpl(false), checkPort(port), resolve(host), null);
+        this(new RustSocketImpl(false), checkPort(port), new Resolution(host), null);
     }
 
     /**
@@ -60,7 +60,7 @@ public class RustSocket extends Socket {
      * @throws NullPointerException if {@code address} is null
      */
     public RustSocket(InetAddress address, int port) throws IOException {
-        this(new RustSocketImpl(false), checkPort(port), new InetAddress[] {requireAddress(address)}, null);
+        this(new RustSocketImpl(false), remote(address, port), null);
     }
 
     /**
@@ -75,7 +75,7 @@ public class RustSocket extends Socket {
      * @throws IllegalArgumentException if a port is outside 0..65535
      */
     public RustSocket(String host, int port, InetAddress localAddr, int localPort) throws IOException {
-        this(new RustSocketImpl(false), checkPort(port), resolve(host), new InetSocketAddress(localAddr, localPort));
+        this(new RustSocketImpl(false), checkPort(port), new Resolution(host), new InetSocketAddress(localAddr, localPort));
     }
 
     /**
@@ -91,8 +91,7 @@ public class RustSocket extends Socket {
      * @throws NullPointerException if {@code address} is null
      */
     public RustSocket(InetAddress address, int port, InetAddress localAddr, int localPort) throws IOException {
-        this(new RustSocketImpl(false), checkPort(port), new InetAddress[] {requireAddress(address)},
-                new InetSocketAddress(localAddr, localPort));
+        this(new RustSocketImpl(false), remote(address, port), new InetSocketAddress(localAddr, localPort));
     }
 
     /** An unconnected socket over the given implementation; used by accept. */
@@ -100,13 +99,23 @@ public class RustSocket extends Socket {
         super(impl);
     }
 
-    private RustSocket(RustSocketImpl impl, int port, InetAddress[] addresses, SocketAddress local)
+    /**
+     * Connects to a literal address. Arguments are checked in the JDK's order: the remote port
+     * (when there is an address), then the local address and port, then a null remote address.
+     */
+    private RustSocket(RustSocketImpl impl, InetSocketAddress remote, SocketAddress local) throws IOException {
+        this(impl, requireRemote(remote).getPort(), new Resolution(remote.getAddress()), local);
+    }
+
+    private RustSocket(RustSocketImpl impl, int port, Resolution target, SocketAddress local)
             throws IOException {
         super(impl);
         try {
             if (local != null) {
                 bind(local);
             }
+            // as in the JDK, a name that does not resolve fails at connect, after the bind
+            InetAddress[] addresses = target.addresses();
             impl.setConnectCandidates(addresses);
             connect(new InetSocketAddress(addresses[0], port));
         } catch (IOException | RuntimeException e) {
@@ -119,13 +128,49 @@ public class RustSocket extends Socket {
         }
     }
 
-    private static InetAddress[] resolve(String host) throws UnknownHostException {
-        return InetAddress.getAllByName(host);
+    /** The remote end for the InetAddress constructors; null when the address is null. */
+    private static InetSocketAddress remote(InetAddress address, int port) {
+        return address != null ? new InetSocketAddress(address, port) : null;
     }
 
-    private static InetAddress requireAddress(InetAddress address) {
+    private static InetSocketAddress requireRemote(InetSocketAddress remote) {
         // the JDK's NullPointerException here has no message
-        return Objects.requireNonNull(address);
+        return Objects.requireNonNull(remote);
+    }
+
+    /**
+     * A host name resolved to all its addresses through {@link InetAddress} (the JVM's resolver
+     * and cache). A name that does not resolve is reported when the addresses are asked for, with
+     * the JDK's message (just the host name).
+     */
+    private static final class Resolution {
+        private final InetAddress[] addresses;
+        private final UnknownHostException failure;
+
+        Resolution(String host) {
+            InetAddress[] found = null;
+            UnknownHostException error = null;
+            try {
+                found = InetAddress.getAllByName(host);
+            } catch (UnknownHostException e) {
+                error = new UnknownHostException(host);
+                error.initCause(e);
+            }
+            this.addresses = found;
+            this.failure = error;
+        }
+
+        Resolution(InetAddress address) {
+            this.addresses = new InetAddress[] {address};
+            this.failure = null;
+        }
+
+        InetAddress[] addresses() throws UnknownHostException {
+            if (failure != null) {
+                throw failure;
+            }
+            return addresses;
+        }
     }
 
     private static int checkPort(int port) {

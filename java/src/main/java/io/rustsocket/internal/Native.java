@@ -49,6 +49,16 @@ public final class Native {
     public static final int OPT_IP_TOS = 8;
     /** SO_OOBINLINE. */
     public static final int OPT_SO_OOBINLINE = 9;
+    /** TCP_KEEPIDLE (seconds). */
+    public static final int OPT_TCP_KEEPIDLE = 10;
+    /** TCP_KEEPINTVL (seconds). */
+    public static final int OPT_TCP_KEEPINTERVAL = 11;
+    /** TCP_KEEPCNT. */
+    public static final int OPT_TCP_KEEPCOUNT = 12;
+    /** TCP_QUICKACK. */
+    public static final int OPT_TCP_QUICKACK = 13;
+    /** SO_INCOMING_NAPI_ID (read only). */
+    public static final int OPT_SO_INCOMING_NAPI_ID = 14;
 
     private Native() {}
 

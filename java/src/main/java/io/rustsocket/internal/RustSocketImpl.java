@@ -22,6 +22,7 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * The {@link SocketImpl} behind {@code RustSocket} and {@code RustServerSocket}: one object owns
@@ -111,6 +112,12 @@ public final class RustSocketImpl extends SocketImpl {
         set.add(StandardSocketOptions.SO_REUSEADDR);
         set.add(StandardSocketOptions.SO_REUSEPORT);
         set.add(StandardSocketOptions.IP_TOS);
+        // the jdk.net options the JDK's own sockets support on Linux
+        set.add(ExtendedSocketOptions.TCP_KEEPIDLE);
+        set.add(ExtendedSocketOptions.TCP_KEEPINTERVAL);
+        set.add(ExtendedSocketOptions.TCP_KEEPCOUNT);
+        set.add(ExtendedSocketOptions.TCP_QUICKACK);
+        set.add(ExtendedSocketOptions.SO_INCOMING_NAPI_ID);
         if (!server) {
             set.add(StandardSocketOptions.SO_KEEPALIVE);
             set.add(StandardSocketOptions.SO_SNDBUF);
@@ -219,7 +226,7 @@ public final class RustSocketImpl extends SocketImpl {
             }
             int s = state;
             if (s == ST_CLOSING) {
-                tryClose();
+                tryCloseAsLastOut();
             }
             if (!completed && s >= ST_CLOSING) {
                 throw new SocketException("Socket closed");
@@ -475,7 +482,7 @@ public final class RustSocketImpl extends SocketImpl {
             readerInFlight = false;
             int s = state;
             if (s == ST_CLOSING) {
-                tryClose();
+                tryCloseAsLastOut();
             }
             if (completed && s == ST_CONNECTING) {
                 state = ST_CONNECTED;
@@ -708,8 +715,21 @@ public final class RustSocketImpl extends SocketImpl {
 
     // ---------------------------------------------------------------- close
 
-    /** Releases the descriptor if no thread is inside a system call on it. */
+    /**
+     * Releases the descriptor if no thread is inside a system call on it. Called by close(), or
+     * by the last thread to leave a system call after close() began; that thread must not wait
+     * out SO_LINGER in close(2) (it would report "Socket closed" seconds late), so the linger
+     * is dropped and the kernel finishes the graceful close in the background.
+     */
     private boolean tryClose() {
+        return tryClose(false);
+    }
+
+    private boolean tryCloseAsLastOut() {
+        return tryClose(true);
+    }
+
+    private boolean tryClose(boolean lastOut) {
         assert Thread.holdsLock(stateLock) && state == ST_CLOSING;
         if (readerInFlight || writerInFlight) {
             return false;
@@ -719,6 +739,14 @@ public final class RustSocketImpl extends SocketImpl {
                 Native.abort(fd);
             } catch (IOException ignore) {
                 // already reset or gone; close(2) follows
+            }
+        } else if (lastOut) {
+            try {
+                if (Native.getOption(fd, Native.OPT_SO_LINGER) > 0) {
+                    Native.setOption(fd, Native.OPT_SO_LINGER, -1);
+                }
+            } catch (IOException ignore) {
+                // not a connected TCP socket any more; close(2) follows
             }
         }
         cleanable.clean();
@@ -842,6 +870,16 @@ public final class RustSocketImpl extends SocketImpl {
             return Native.OPT_SO_REUSEPORT;
         } else if (opt == StandardSocketOptions.IP_TOS) {
             return Native.OPT_IP_TOS;
+        } else if (opt == ExtendedSocketOptions.TCP_KEEPIDLE) {
+            return Native.OPT_TCP_KEEPIDLE;
+        } else if (opt == ExtendedSocketOptions.TCP_KEEPINTERVAL) {
+            return Native.OPT_TCP_KEEPINTERVAL;
+        } else if (opt == ExtendedSocketOptions.TCP_KEEPCOUNT) {
+            return Native.OPT_TCP_KEEPCOUNT;
+        } else if (opt == ExtendedSocketOptions.TCP_QUICKACK) {
+            return Native.OPT_TCP_QUICKACK;
+        } else if (opt == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
+            return Native.OPT_SO_INCOMING_NAPI_ID;
         }
         throw new UnsupportedOperationException("'" + opt + "' not supported");
     }
@@ -860,19 +898,22 @@ public final class RustSocketImpl extends SocketImpl {
         } else {
             v = (Integer) value;
         }
-        if (opt == StandardSocketOptions.SO_RCVBUF || opt == StandardSocketOptions.SO_SNDBUF) {
-            if (v < 0) {
-                throw new IllegalArgumentException("Invalid send/receive buffer size");
-            }
-        } else if (opt == StandardSocketOptions.SO_LINGER) {
-            v = v < 0 ? -1 : Math.min(v, 65535);
-        } else if (opt == StandardSocketOptions.IP_TOS) {
-            if (v < 0 || v > 255) {
-                throw new IllegalArgumentException("Invalid IP_TOS value");
-            }
-        }
         synchronized (stateLock) {
+            // as in the JDK, a closed socket is reported before a bad value
             ensureOpen();
+            if (opt == StandardSocketOptions.SO_RCVBUF || opt == StandardSocketOptions.SO_SNDBUF) {
+                if (v < 0) {
+                    throw new IllegalArgumentException("Invalid send/receive buffer size");
+                }
+            } else if (opt == StandardSocketOptions.SO_LINGER) {
+                v = v < 0 ? -1 : Math.min(v, 65535);
+            } else if (opt == StandardSocketOptions.IP_TOS) {
+                if (v < 0 || v > 255) {
+                    throw new IllegalArgumentException("Invalid IP_TOS value");
+                }
+            } else if (opt == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
+                throw new SocketException("Attempt to set read only option " + opt);
+            }
             Native.setOption(fd, nativeId(opt), v);
         }
     }
