@@ -536,8 +536,8 @@ pub fn epoll_wait<'local>(
 ) -> jint {
     run(&mut env, |env| {
         let len = ready.len(env)?;
-        let mut buf = vec![0i32; len.min(256)];
-        let n = sock::epoll_wait(epfd, &mut buf, timeout_ms)?;
+        let mut buf = [0i32; 256];
+        let n = sock::epoll_wait(epfd, &mut buf[..len.min(256)], timeout_ms)?;
         ready.set_region(env, 0, &buf[..n])?;
         Ok(n as jint)
     })

@@ -432,14 +432,6 @@ fn opt_err(e: std::io::Error) -> NetError {
 /// Reads an option as an int (see [`IntOption`] for the encoding).
 pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
     let bfd = borrow(fd)?;
-    if let Some((level, name)) = raw_option(opt) {
-        let v = get_raw(fd, level, name)?;
-        return Ok(if opt == IntOption::TcpQuickAck {
-            i32::from(v != 0)
-        } else {
-            v
-        });
-    }
     let s = SockRef::from(&bfd);
     let flag = |b: bool| i32::from(b);
     Ok(match opt {
@@ -463,26 +455,15 @@ pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
             }
         }
         IntOption::OobInline => flag(s.out_of_band_inline().map_err(opt_err)?),
-        IntOption::TcpKeepIdle
-        | IntOption::TcpKeepInterval
-        | IntOption::TcpKeepCount
-        | IntOption::TcpQuickAck
-        | IntOption::IncomingNapiId => unreachable!("handled by raw_option"),
+        IntOption::TcpKeepIdle => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE)?,
+        IntOption::TcpKeepInterval => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL)?,
+        IntOption::TcpKeepCount => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT)?,
+        IntOption::TcpQuickAck => flag(get_raw(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0),
+        IntOption::IncomingNapiId => get_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID)?,
     })
 }
 
-/// The options socket2 has no single getter/setter for, as (level, name).
-fn raw_option(opt: IntOption) -> Option<(libc::c_int, libc::c_int)> {
-    match opt {
-        IntOption::TcpKeepIdle => Some((libc::IPPROTO_TCP, libc::TCP_KEEPIDLE)),
-        IntOption::TcpKeepInterval => Some((libc::IPPROTO_TCP, libc::TCP_KEEPINTVL)),
-        IntOption::TcpKeepCount => Some((libc::IPPROTO_TCP, libc::TCP_KEEPCNT)),
-        IntOption::TcpQuickAck => Some((libc::IPPROTO_TCP, libc::TCP_QUICKACK)),
-        IntOption::IncomingNapiId => Some((libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID)),
-        _ => None,
-    }
-}
-
+// socket2 has no single getter/setter for the keepalive, quick-ack and NAPI options.
 fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
     let mut value: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -527,9 +508,6 @@ fn clamp_i32(v: usize) -> i32 {
 /// does in Java are done in Java; the kernel has the last word on the rest.
 pub fn set_option(fd: RawFd, opt: IntOption, value: i32) -> NetResult<()> {
     let bfd = borrow(fd)?;
-    if let Some((level, name)) = raw_option(opt) {
-        return set_raw(fd, level, name, value);
-    }
     let s = SockRef::from(&bfd);
     let on = value != 0;
     let non_negative = |v: i32| -> NetResult<usize> {
@@ -570,11 +548,13 @@ pub fn set_option(fd: RawFd, opt: IntOption, value: i32) -> NetResult<()> {
             }
         }
         IntOption::OobInline => s.set_out_of_band_inline(on).map_err(opt_err),
-        IntOption::TcpKeepIdle
-        | IntOption::TcpKeepInterval
-        | IntOption::TcpKeepCount
-        | IntOption::TcpQuickAck
-        | IntOption::IncomingNapiId => unreachable!("handled by raw_option"),
+        IntOption::TcpKeepIdle => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, value),
+        IntOption::TcpKeepInterval => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, value),
+        IntOption::TcpKeepCount => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, value),
+        IntOption::TcpQuickAck => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK, value),
+        IntOption::IncomingNapiId => {
+            set_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID, value)
+        }
     }
 }
 

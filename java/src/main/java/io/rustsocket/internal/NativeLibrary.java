@@ -33,7 +33,8 @@ public final class NativeLibrary {
     public static final String PATH_PROPERTY = "io.rustsocket.library.path";
 
     private static final Object LOCK = new Object();
-    private static boolean loaded;
+    // volatile: every socket construction checks it without taking LOCK
+    private static volatile boolean loaded;
     private static String failure;
 
     private NativeLibrary() {}
@@ -45,6 +46,9 @@ public final class NativeLibrary {
      *     every location tried
      */
     public static void ensureLoaded() {
+        if (loaded) {
+            return;
+        }
         synchronized (LOCK) {
             if (loaded) {
                 return;
