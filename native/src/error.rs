@@ -160,8 +160,14 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
         // The JDK's accept and sendUrgentData throw a plain IOException with the OS text
         // ("Too many open files", "Broken pipe").
         (Op::Accept | Op::Urgent, _) => (C::Io, strerror(errno)),
-        (Op::Option, libc::ENOPROTOOPT) => (C::UnsupportedOperation, strerror(errno)),
-        (Op::Option, libc::EINVAL) => (C::Socket, strerror(errno)),
+        (Op::Option, libc::ENOPROTOOPT | libc::EOPNOTSUPP) => {
+            (C::UnsupportedOperation, strerror(errno))
+        }
+        // A name the kernel does not know: TCP_CONGESTION's algorithm, SO_BINDTODEVICE's device.
+        (Op::Option, libc::ENOENT | libc::ENODEV) => (C::IllegalArgument, strerror(errno)),
+        // Missing privilege (SO_MARK, a congestion control not in
+        // tcp_allowed_congestion_control) and everything else: the OS's reason as a SocketException.
+        (Op::Option, _) => (C::Socket, strerror(errno)),
         // The JDK's handleSocketError table, used for connect, bind, accept and set-up.
         (_, libc::EPROTO) => (C::Protocol, strerror(errno)),
         (_, libc::ECONNREFUSED | libc::ETIMEDOUT | libc::ENOTCONN) => (C::Connect, strerror(errno)),
@@ -242,6 +248,27 @@ mod tests {
     fn unknown_option_is_unsupported() {
         assert_eq!(
             NetError::from_errno(Op::Option, libc::ENOPROTOOPT).class,
+            ExceptionClass::UnsupportedOperation
+        );
+    }
+
+    #[test]
+    fn option_errors_say_what_went_wrong() {
+        let perm = NetError::from_errno(Op::Option, libc::EPERM);
+        assert_eq!(perm.class, ExceptionClass::Socket);
+        assert_eq!(perm.message, "Operation not permitted");
+        assert_eq!(
+            NetError::from_errno(Op::Option, libc::EACCES).class,
+            ExceptionClass::Socket
+        );
+        for errno in [libc::ENOENT, libc::ENODEV] {
+            assert_eq!(
+                NetError::from_errno(Op::Option, errno).class,
+                ExceptionClass::IllegalArgument
+            );
+        }
+        assert_eq!(
+            NetError::from_errno(Op::Option, libc::EOPNOTSUPP).class,
             ExceptionClass::UnsupportedOperation
         );
     }

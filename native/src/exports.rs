@@ -10,9 +10,10 @@
 
 use crate::addr;
 use crate::error::{ExceptionClass, NetError, NetResult};
-use crate::sock::{self, IntOption, Shutdown};
+use crate::sock::{self, IntOption, Shutdown, StringOption};
+use crate::tcp_ext;
 use jni::errors::ErrorPolicy;
-use jni::objects::{JByteArray, JClass, JIntArray};
+use jni::objects::{JByteArray, JClass, JIntArray, JLongArray};
 use jni::strings::JNIString;
 use jni::sys::{jboolean, jbyteArray, jclass, jint};
 use jni::{jni_mangle, Env, EnvUnowned};
@@ -504,6 +505,69 @@ pub fn set_option<'local>(
 ) {
     run(&mut env, |_| {
         Ok(sock::set_option(fd, IntOption::from_java(opt)?, value)?)
+    })
+}
+
+/// getsockopt(2) for one of [`StringOption`]: writes the ASCII name into `out`
+/// (at most its length) and returns the name's length.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn get_string_option<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    opt: jint,
+    out: JByteArray<'local>,
+) -> jint {
+    run(&mut env, |env| {
+        let value = tcp_ext::get_string_option(fd, StringOption::from_java(opt)?)?;
+        let n = value.len().min(out.len(env)?);
+        out.set_region(env, 0, as_jbytes(&value.as_bytes()[..n]))?;
+        Ok(value.len() as jint)
+    })
+}
+
+/// setsockopt(2) for one of [`StringOption`], the value as ASCII bytes.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn set_string_option<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    opt: jint,
+    value: JByteArray<'local>,
+) {
+    run(&mut env, |env| {
+        let mut bytes = vec![0u8; value.len(env)?];
+        value.get_region(env, 0, as_jbytes_mut(&mut bytes))?;
+        let text = String::from_utf8_lossy(&bytes);
+        Ok(tcp_ext::set_string_option(
+            fd,
+            StringOption::from_java(opt)?,
+            &text,
+        )?)
+    })
+}
+
+/// getsockopt(TCP_INFO): writes the snapshot's values into `out` in the order of
+/// [`tcp_ext::KernelTcpInfo::to_java`] and returns how many there are.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn tcp_info<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    out: JLongArray<'local>,
+) -> jint {
+    run(&mut env, |env| {
+        let (info, filled) = tcp_ext::tcp_info(fd)?;
+        let values = info.to_java(filled);
+        if out.len(env)? < values.len() {
+            return Err(NetError::new(
+                ExceptionClass::IllegalArgument,
+                format!("TCP_INFO needs {} values", values.len()),
+            )
+            .into());
+        }
+        out.set_region(env, 0, &values)?;
+        Ok(values.len() as jint)
     })
 }
 

@@ -86,6 +86,56 @@ pub enum IntOption {
     TcpQuickAck = 13,
     /// SO_INCOMING_NAPI_ID, read only.
     IncomingNapiId = 14,
+    // Ids 15..99: the Linux options of `io.rustsocket.RustSocketOptions` (see `tcp_ext`).
+    /// TCP_USER_TIMEOUT, milliseconds (0: the kernel's default).
+    TcpUserTimeout = 15,
+    /// TCP_CORK, 0 or 1.
+    TcpCork = 16,
+    /// TCP_NOTSENT_LOWAT, bytes (0: the sysctl's default).
+    TcpNotSentLowat = 17,
+    /// TCP_MAXSEG, bytes.
+    TcpMaxSeg = 18,
+    /// TCP_FASTOPEN on a listener: queue length of pending fast-open requests.
+    TcpFastOpen = 19,
+    /// TCP_FASTOPEN_CONNECT, 0 or 1: the first write rides on the SYN.
+    TcpFastOpenConnect = 20,
+    /// TCP_DEFER_ACCEPT, seconds (the kernel rounds to its retransmission steps).
+    TcpDeferAccept = 21,
+    /// IP_TTL (and IPV6_UNICAST_HOPS on IPv6 sockets), hops.
+    IpTtl = 22,
+    /// IPV6_V6ONLY, 0 or 1; IPv6 sockets only, before bind.
+    Ipv6V6Only = 23,
+    /// IP_FREEBIND, 0 or 1.
+    IpFreeBind = 24,
+    /// IP_BIND_ADDRESS_NO_PORT, 0 or 1.
+    IpBindAddressNoPort = 25,
+    /// SO_MARK (needs CAP_NET_ADMIN or CAP_NET_RAW to set).
+    SoMark = 26,
+    /// SO_INCOMING_CPU, a CPU number.
+    SoIncomingCpu = 27,
+    /// SO_BUSY_POLL, microseconds.
+    SoBusyPoll = 28,
+}
+
+/// Socket options whose values are strings (ASCII names); ids shared with
+/// `io.rustsocket.internal.Native`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringOption {
+    /// TCP_CONGESTION: the congestion control algorithm's name.
+    TcpCongestion = 50,
+    /// SO_BINDTODEVICE: the interface's name; empty when unbound.
+    BindToDevice = 51,
+}
+
+impl StringOption {
+    /// From the Java constant.
+    pub fn from_java(id: i32) -> NetResult<Self> {
+        match id {
+            50 => Ok(StringOption::TcpCongestion),
+            51 => Ok(StringOption::BindToDevice),
+            _ => Err(bad_argument(format!("unknown option id {id}"))),
+        }
+    }
 }
 
 impl IntOption {
@@ -106,6 +156,20 @@ impl IntOption {
             12 => IntOption::TcpKeepCount,
             13 => IntOption::TcpQuickAck,
             14 => IntOption::IncomingNapiId,
+            15 => IntOption::TcpUserTimeout,
+            16 => IntOption::TcpCork,
+            17 => IntOption::TcpNotSentLowat,
+            18 => IntOption::TcpMaxSeg,
+            19 => IntOption::TcpFastOpen,
+            20 => IntOption::TcpFastOpenConnect,
+            21 => IntOption::TcpDeferAccept,
+            22 => IntOption::IpTtl,
+            23 => IntOption::Ipv6V6Only,
+            24 => IntOption::IpFreeBind,
+            25 => IntOption::IpBindAddressNoPort,
+            26 => IntOption::SoMark,
+            27 => IntOption::SoIncomingCpu,
+            28 => IntOption::SoBusyPoll,
             _ => return Err(bad_argument(format!("unknown option id {id}"))),
         })
     }
@@ -116,7 +180,7 @@ fn bad_argument(message: String) -> NetError {
 }
 
 /// Borrows a descriptor for socket2 without taking ownership of it.
-fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
+pub(crate) fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
     if fd < 0 {
         return Err(NetError::from_errno(Op::Control, libc::EBADF));
     }
@@ -310,7 +374,9 @@ fn send_with_flags(fd: RawFd, buf: &[u8], flags: i32, op: Op) -> NetResult<i32> 
         }
         match last_errno() {
             libc::EINTR => continue,
-            libc::EAGAIN => return Ok(UNAVAILABLE),
+            // EINPROGRESS: a TCP_FASTOPEN_CONNECT socket sent its SYN without data;
+            // it becomes writable when the handshake completes.
+            libc::EAGAIN | libc::EINPROGRESS => return Ok(UNAVAILABLE),
             errno => return Err(NetError::from_errno(op, errno)),
         }
     }
@@ -460,11 +526,13 @@ pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
         IntOption::TcpKeepCount => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT)?,
         IntOption::TcpQuickAck => flag(get_raw(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0),
         IntOption::IncomingNapiId => get_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID)?,
+        // ids 15..99: the Linux options of `tcp_ext`
+        _ => crate::tcp_ext::get_option(fd, opt)?,
     })
 }
 
 // socket2 has no single getter/setter for the keepalive, quick-ack and NAPI options.
-fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
+pub(crate) fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
     let mut value: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: one int of storage and its length.
@@ -483,7 +551,12 @@ fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
     Ok(value)
 }
 
-fn set_raw(fd: RawFd, level: libc::c_int, name: libc::c_int, value: i32) -> NetResult<()> {
+pub(crate) fn set_raw(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: i32,
+) -> NetResult<()> {
     // SAFETY: one int and its length.
     let rc = unsafe {
         libc::setsockopt(
@@ -555,6 +628,8 @@ pub fn set_option(fd: RawFd, opt: IntOption, value: i32) -> NetResult<()> {
         IntOption::IncomingNapiId => {
             set_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID, value)
         }
+        // ids 15..99: the Linux options of `tcp_ext`
+        _ => crate::tcp_ext::set_option(fd, opt, value),
     }
 }
 
@@ -622,7 +697,7 @@ pub fn epoll_wait(epfd: RawFd, ready: &mut [i32], timeout_ms: i32) -> NetResult<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::net::Ipv4Addr;
     use std::time::Instant;
@@ -630,10 +705,10 @@ mod tests {
     const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     /// A listener on an ephemeral loopback port, a client connected to it and the accepted side.
-    struct Trio {
-        listener: RawFd,
-        client: RawFd,
-        server: RawFd,
+    pub(crate) struct Trio {
+        pub(crate) listener: RawFd,
+        pub(crate) client: RawFd,
+        pub(crate) server: RawFd,
     }
 
     impl Drop for Trio {
@@ -664,7 +739,7 @@ mod tests {
         }
     }
 
-    fn trio() -> Trio {
+    pub(crate) fn trio() -> Trio {
         let (listener, port) = listener();
         let client = open_stream(false).unwrap();
         connect_and_wait(client, port);

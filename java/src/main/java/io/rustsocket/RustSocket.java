@@ -25,6 +25,7 @@ import java.util.Objects;
  * }</pre>
  */
 public class RustSocket extends Socket {
+    private final RustSocketImpl impl;
 
     /**
      * Creates an unconnected socket; connect it with {@link #connect(SocketAddress, int)}.
@@ -97,6 +98,26 @@ public class RustSocket extends Socket {
     /** An unconnected socket over the given implementation; used by accept. */
     RustSocket(RustSocketImpl impl) throws SocketException {
         super(impl);
+        this.impl = impl;
+    }
+
+    /**
+     * A snapshot of the kernel's state of this connection ({@code getsockopt(TCP_INFO)}): round-trip
+     * times, congestion window, retransmissions, bytes sent, acknowledged and received, and more.
+     *
+     * @return the snapshot, immutable
+     * @throws SocketException if the socket is closed ({@code "Socket is closed"}) or not yet
+     *         connected ({@code "Socket is not connected"})
+     * @throws IOException if the kernel refuses
+     */
+    public TcpInfo tcpInfo() throws IOException {
+        if (isClosed()) {
+            throw new SocketException("Socket is closed");
+        }
+        if (!isConnected()) {
+            throw new SocketException("Socket is not connected");
+        }
+        return TcpInfo.of(impl.tcpInfo(TcpInfo.FIELDS));
     }
 
     /**
@@ -110,6 +131,7 @@ public class RustSocket extends Socket {
     private RustSocket(RustSocketImpl impl, int port, Resolution target, SocketAddress local)
             throws IOException {
         super(impl);
+        this.impl = impl;
         try {
             if (local != null) {
                 bind(local);

@@ -59,6 +59,39 @@ public final class Native {
     public static final int OPT_TCP_QUICKACK = 13;
     /** SO_INCOMING_NAPI_ID (read only). */
     public static final int OPT_SO_INCOMING_NAPI_ID = 14;
+    // 15..99: the Linux options of io.rustsocket.RustSocketOptions
+    /** TCP_USER_TIMEOUT (milliseconds). */
+    public static final int OPT_TCP_USER_TIMEOUT = 15;
+    /** TCP_CORK. */
+    public static final int OPT_TCP_CORK = 16;
+    /** TCP_NOTSENT_LOWAT (bytes). */
+    public static final int OPT_TCP_NOTSENT_LOWAT = 17;
+    /** TCP_MAXSEG (bytes). */
+    public static final int OPT_TCP_MAXSEG = 18;
+    /** TCP_FASTOPEN (listener queue length). */
+    public static final int OPT_TCP_FASTOPEN = 19;
+    /** TCP_FASTOPEN_CONNECT. */
+    public static final int OPT_TCP_FASTOPEN_CONNECT = 20;
+    /** TCP_DEFER_ACCEPT (seconds). */
+    public static final int OPT_TCP_DEFER_ACCEPT = 21;
+    /** IP_TTL / IPV6_UNICAST_HOPS. */
+    public static final int OPT_IP_TTL = 22;
+    /** IPV6_V6ONLY. */
+    public static final int OPT_IPV6_V6ONLY = 23;
+    /** IP_FREEBIND. */
+    public static final int OPT_IP_FREEBIND = 24;
+    /** IP_BIND_ADDRESS_NO_PORT. */
+    public static final int OPT_IP_BIND_ADDRESS_NO_PORT = 25;
+    /** SO_MARK. */
+    public static final int OPT_SO_MARK = 26;
+    /** SO_INCOMING_CPU. */
+    public static final int OPT_SO_INCOMING_CPU = 27;
+    /** SO_BUSY_POLL (microseconds). */
+    public static final int OPT_SO_BUSY_POLL = 28;
+    /** TCP_CONGESTION, a string option ({@link #getStringOption}). */
+    public static final int OPT_TCP_CONGESTION = 50;
+    /** SO_BINDTODEVICE, a string option. */
+    public static final int OPT_SO_BINDTODEVICE = 51;
 
     private Native() {}
 
@@ -107,6 +140,14 @@ public final class Native {
     static native int getOption(int fd, int option) throws IOException;
 
     static native void setOption(int fd, int option, int value) throws IOException;
+
+    /** Writes a string option's ASCII value into {@code out} (truncated to fit); returns its length. */
+    static native int getStringOption(int fd, int option, byte[] out) throws IOException;
+
+    static native void setStringOption(int fd, int option, byte[] value) throws IOException;
+
+    /** Writes the TCP_INFO values into {@code out} in {@code io.rustsocket.TcpInfo}'s order; returns how many. */
+    static native int tcpInfo(int fd, long[] out) throws IOException;
 
     static native int epollCreate() throws IOException;
 

@@ -850,7 +850,17 @@ public final class RustSocketImpl extends SocketImpl {
 
     @Override
     protected Set<SocketOption<?>> supportedOptions() {
-        return server ? SERVER_OPTIONS : CLIENT_OPTIONS;
+        return server ? ServerOptions.ALL : ClientOptions.ALL;
+    }
+
+    // The io.rustsocket.RustSocketOptions this kernel supports are found by asking it, once per
+    // kind, when first needed (the native library is loaded by then).
+    private static final class ClientOptions {
+        static final Set<SocketOption<?>> ALL = ExtendedOptions.withSupported(CLIENT_OPTIONS, false);
+    }
+
+    private static final class ServerOptions {
+        static final Set<SocketOption<?>> ALL = ExtendedOptions.withSupported(SERVER_OPTIONS, true);
     }
 
     private static int nativeId(SocketOption<?> opt) {
@@ -881,6 +891,10 @@ public final class RustSocketImpl extends SocketImpl {
         } else if (opt == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
             return Native.OPT_SO_INCOMING_NAPI_ID;
         }
+        int extended = ExtendedOptions.id(opt);
+        if (extended >= 0) {
+            return extended;
+        }
         throw new UnsupportedOperationException("'" + opt + "' not supported");
     }
 
@@ -892,6 +906,13 @@ public final class RustSocketImpl extends SocketImpl {
         if (!opt.type().isInstance(value)) {
             throw new IllegalArgumentException("Invalid value '" + value + "'");
         }
+        if (value instanceof String) {
+            synchronized (stateLock) {
+                ensureOpen();
+                Native.setStringOption(fd, nativeId(opt), ExtendedOptions.ascii(opt, (String) value));
+            }
+            return;
+        }
         int v;
         if (value instanceof Boolean) {
             v = ((Boolean) value) ? 1 : 0;
@@ -901,6 +922,7 @@ public final class RustSocketImpl extends SocketImpl {
         synchronized (stateLock) {
             // as in the JDK, a closed socket is reported before a bad value
             ensureOpen();
+            ExtendedOptions.checkValue(opt, v);
             if (opt == StandardSocketOptions.SO_RCVBUF || opt == StandardSocketOptions.SO_SNDBUF) {
                 if (v < 0) {
                     throw new IllegalArgumentException("Invalid send/receive buffer size");
@@ -927,12 +949,36 @@ public final class RustSocketImpl extends SocketImpl {
         int v;
         synchronized (stateLock) {
             ensureOpen();
+            if (opt.type() == String.class) {
+                return (T) ExtendedOptions.getString(fd, nativeId(opt));
+            }
             v = Native.getOption(fd, nativeId(opt));
         }
         if (opt.type() == Boolean.class) {
             return (T) Boolean.valueOf(v != 0);
         }
         return (T) Integer.valueOf(v);
+    }
+
+    /**
+     * Reads {@code getsockopt(TCP_INFO)}: the values of {@code io.rustsocket.TcpInfo}'s
+     * components, in order.
+     *
+     * @param fields how many values the caller expects
+     * @return the values
+     * @throws SocketException if the socket is closed
+     * @throws IOException if the kernel refuses
+     */
+    public long[] tcpInfo(int fields) throws IOException {
+        long[] values = new long[fields];
+        synchronized (stateLock) {
+            ensureOpen();
+            int n = Native.tcpInfo(fd, values);
+            if (n != fields) {
+                throw new IllegalStateException("native library reports " + n + " TCP_INFO values, not " + fields);
+            }
+        }
+        return values;
     }
 
     private static boolean booleanValue(Object value, String desc) throws SocketException {
