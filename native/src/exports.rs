@@ -23,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 1;
+pub const ABI_VERSION: jint = 2;
 
 /// Largest chunk one read or write call moves; the JDK uses the same bound.
 const MAX_CHUNK: usize = 128 * 1024;

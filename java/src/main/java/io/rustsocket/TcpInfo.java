@@ -46,7 +46,7 @@ package io.rustsocket;
  * @param totalRetransSegments segments retransmitted over the connection's life
  * @param pacingRateBytesPerSecond current pacing rate, bytes per second
  * @param maxPacingRateBytesPerSecond pacing rate cap ({@code SO_MAX_PACING_RATE}), bytes per second
- * @param bytesAcked bytes the peer acknowledged
+ * @param bytesAcked bytes the peer acknowledged (Linux counts the SYN as one)
  * @param bytesReceived bytes received in order
  * @param segmentsOut segments sent, including pure ACKs and retransmissions
  * @param segmentsIn segments received, including pure ACKs

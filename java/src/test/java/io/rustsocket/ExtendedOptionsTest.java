@@ -46,6 +46,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class ExtendedOptionsTest {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+    /** SO_MARK needs CAP_NET_ADMIN or CAP_NET_RAW: the suite runs as root (CI does). */
+    private static final boolean ROOT = "root".equals(System.getProperty("user.name"));
 
     /** Options for client sockets only, server sockets only, and both. */
     private static final Set<SocketOption<?>> CLIENT_ONLY = Set.of(RustSocketOptions.TCP_CORK,
@@ -163,7 +165,9 @@ class ExtendedOptionsTest {
         values.put(RustSocketOptions.IP_TTL, 17);
         values.put(RustSocketOptions.IP_FREEBIND, true);
         values.put(RustSocketOptions.IP_BIND_ADDRESS_NO_PORT, true);
-        values.put(RustSocketOptions.SO_MARK, 0x5eed);
+        if (ROOT) {
+            values.put(RustSocketOptions.SO_MARK, 0x5eed);
+        }
         values.put(RustSocketOptions.SO_BINDTODEVICE, "lo");
         values.put(RustSocketOptions.SO_INCOMING_CPU, 0);
         values.put(RustSocketOptions.SO_BUSY_POLL, 50);
@@ -179,8 +183,10 @@ class ExtendedOptionsTest {
                     assertEquals(false, s.getOption(RustSocketOptions.TCP_CORK));
                     s.setOption(RustSocketOptions.SO_BINDTODEVICE, "");
                     assertEquals("", s.getOption(RustSocketOptions.SO_BINDTODEVICE));
-                    s.setOption(RustSocketOptions.SO_MARK, -1); // a 32-bit pattern
-                    assertEquals(-1, s.getOption(RustSocketOptions.SO_MARK));
+                    if (ROOT) {
+                        s.setOption(RustSocketOptions.SO_MARK, -1); // a 32-bit pattern
+                        assertEquals(-1, s.getOption(RustSocketOptions.SO_MARK));
+                    }
                 }
                 fresh.setOption(RustSocketOptions.TCP_FASTOPEN_CONNECT, true);
                 assertEquals(true, fresh.getOption(RustSocketOptions.TCP_FASTOPEN_CONNECT));
@@ -208,7 +214,10 @@ class ExtendedOptionsTest {
             ss.setOption(RustSocketOptions.TCP_USER_TIMEOUT, 4321);
             ss.setOption(RustSocketOptions.TCP_NOTSENT_LOWAT, 65536);
             ss.setOption(RustSocketOptions.IP_TTL, 33);
-            ss.setOption(RustSocketOptions.SO_MARK, 99);
+            int mark = ROOT ? 99 : 0;
+            if (ROOT) {
+                ss.setOption(RustSocketOptions.SO_MARK, mark);
+            }
             ss.setOption(RustSocketOptions.SO_BINDTODEVICE, "lo");
             ss.setOption(RustSocketOptions.TCP_MAXSEG, 1200);
             assertEquals(1200, ss.getOption(RustSocketOptions.TCP_MAXSEG));
@@ -220,7 +229,7 @@ class ExtendedOptionsTest {
                 assertEquals(4321, c.server.getOption(RustSocketOptions.TCP_USER_TIMEOUT));
                 assertEquals(65536, c.server.getOption(RustSocketOptions.TCP_NOTSENT_LOWAT));
                 assertEquals(33, c.server.getOption(RustSocketOptions.IP_TTL));
-                assertEquals(99, c.server.getOption(RustSocketOptions.SO_MARK));
+                assertEquals(mark, c.server.getOption(RustSocketOptions.SO_MARK));
                 // the listener's MSS was announced: the client sends segments of at most 1200 bytes
                 assertTrue(c.client.tcpInfo().sendMssBytes() <= 1200, c.client.tcpInfo()::toString);
                 assertTrue(c.client.getOption(RustSocketOptions.TCP_MAXSEG) <= 1200);
@@ -395,7 +404,8 @@ class ExtendedOptionsTest {
         // TCP_NODELAY alone sends each 100-byte write at once; with the cork they leave together
         // (two at most, should the 200 ms cork timer fire between writes on a busy machine)
         assertTrue(corked <= 2, "corked: " + corked + " data segments");
-        assertTrue(plain >= 5, "uncorked: " + plain + " data segments");
+        // (the kernel's own autocorking may merge a few of these on a busy machine)
+        assertTrue(plain >= 3 && plain > corked, "uncorked: " + plain + " data segments, corked: " + corked);
     }
 
     private static long segmentsForTenSmallWrites(boolean cork) throws Exception {
@@ -436,6 +446,21 @@ class ExtendedOptionsTest {
             // a keepalive-less connection shows no keepalive timer
             c.client.setKeepAlive(false);
             assertFalse(ssLine(c.client.getLocalPort()).contains("keepalive"));
+        }
+    }
+
+    @Test
+    void keepaliveProbesGoOutOnAnIdleConnection() throws Exception {
+        try (Conn c = new Conn()) {
+            c.client.setOption(RustSocketOptions.TCP_KEEPIDLE, 1);
+            c.client.setOption(RustSocketOptions.TCP_KEEPINTERVAL, 1);
+            TcpInfo before = c.client.tcpInfo();
+            c.client.setKeepAlive(true);
+            // nothing is written, yet segments leave: the probes (the peer answers each)
+            assertTrue(TestSupport.eventually(() -> info(c.client).segmentsOut() >= before.segmentsOut() + 2),
+                    () -> "segments out " + before.segmentsOut() + " -> " + info(c.client).segmentsOut());
+            assertEquals(before.dataSegmentsOut(), c.client.tcpInfo().dataSegmentsOut());
+            assertEquals(TcpInfo.State.ESTABLISHED, c.client.tcpInfo().state());
         }
     }
 
@@ -683,7 +708,10 @@ class ExtendedOptionsTest {
             c.client.getOutputStream().write(1);
             assertEquals(1, c.server.getInputStream().read());
             int cpu = c.server.getOption(RustSocketOptions.SO_INCOMING_CPU);
-            assertTrue(cpu >= 0 && cpu < Runtime.getRuntime().availableProcessors() * 64, "cpu " + cpu);
+            // "0-1" on a 2-CPU machine: the highest CPU number the kernel may use
+            String possible = Files.readString(Path.of("/sys/devices/system/cpu/possible")).trim();
+            int highest = Integer.parseInt(possible.substring(possible.lastIndexOf('-') + 1));
+            assertTrue(cpu >= 0 && cpu <= highest, "cpu " + cpu + ", possible " + possible);
         }
     }
 

@@ -12,7 +12,7 @@ import java.io.IOException;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 1;
+    static final int ABI_VERSION = 2;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
