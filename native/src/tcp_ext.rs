@@ -388,6 +388,18 @@ mod tests {
     const ESTABLISHED: u8 = 1;
 
     #[test]
+    fn java_ids_map_to_the_variants_that_carry_them() {
+        for id in 15..=28 {
+            assert_eq!(IntOption::from_java(id).unwrap() as i32, id);
+        }
+        for id in [50, 51] {
+            assert_eq!(StringOption::from_java(id).unwrap() as i32, id);
+        }
+        assert!(IntOption::from_java(29).is_err());
+        assert!(StringOption::from_java(15).is_err());
+    }
+
+    #[test]
     fn the_structure_has_the_kernel_layout() {
         assert_eq!(std::mem::size_of::<KernelTcpInfo>(), 248);
         assert_eq!(std::mem::offset_of!(KernelTcpInfo, rto), 8);

@@ -336,10 +336,10 @@ class ExtendedOptionsTest {
 
     @Test
     void missingPrivilegeIsASocketExceptionWithTheOsReason() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "setpriv is not installed");
+        Assumptions.assumeTrue(onPath("setpriv"), "setpriv (util-linux) is not installed");
         // The tests run as root; drop CAP_NET_ADMIN and CAP_NET_RAW (either allows SO_MARK since
         // Linux 5.17) from the bounding set so that the child JVM has neither.
-        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--bounding-set=-net_admin,-net_raw",
+        List<String> cmd = new ArrayList<>(List.of("setpriv", "--bounding-set=-net_admin,-net_raw",
                 "--inh-caps=-net_admin,-net_raw", "--"));
         cmd.addAll(childCommand("privilege"));
         Map<String, String> out = runChild(cmd);
@@ -427,8 +427,7 @@ class ExtendedOptionsTest {
 
     @Test
     void keepaliveTimerFollowsTcpKeepIdleInSs() throws Exception {
-        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/ss")) || Files.isExecutable(Path.of("/bin/ss")),
-                "ss (iproute2) is not installed");
+        Assumptions.assumeTrue(onPath("ss"), "ss (iproute2) is not installed");
         try (Conn c = new Conn()) {
             c.client.setKeepAlive(true);
             c.client.setOption(RustSocketOptions.TCP_KEEPIDLE, 600);
@@ -741,6 +740,7 @@ class ExtendedOptionsTest {
      * up (and, if asked, Fast Open enabled for servers too), so the test changes nothing on the host.
      */
     private static List<String> inFreshNetworkNamespace(boolean fastOpen, String scenario) throws Exception {
+        Assumptions.assumeTrue(onPath("ip") && onPath("unshare"), "ip (iproute2) or unshare (util-linux) is missing");
         Process probe = new ProcessBuilder("unshare", "-n", "true").redirectErrorStream(true).start();
         probe.getInputStream().readAllBytes();
         Assumptions.assumeTrue(probe.waitFor(30, TimeUnit.SECONDS) && probe.exitValue() == 0,
@@ -750,6 +750,15 @@ class ExtendedOptionsTest {
         List<String> cmd = new ArrayList<>(List.of("unshare", "-n", "sh", "-c", setup, "sh"));
         cmd.addAll(childCommand(scenario));
         return cmd;
+    }
+
+    private static boolean onPath(String command) {
+        for (String dir : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(dir, command))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Map<String, String> runChild(List<String> cmd) throws Exception {
