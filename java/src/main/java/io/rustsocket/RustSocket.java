@@ -176,6 +176,7 @@ public class RustSocket extends Socket {
      */
     public void connect(String host, int port, int timeout) throws IOException {
         checkPort(port);
+        checkTimeout(timeout);
         connectRacing(endpoints(new Resolution(host).addresses(), port), timeout);
     }
 
@@ -207,6 +208,7 @@ public class RustSocket extends Socket {
      */
     public void connectAny(List<InetSocketAddress> endpoints, int timeout) throws IOException {
         List<InetSocketAddress> copy = new ArrayList<>(Objects.requireNonNull(endpoints, "endpoints"));
+        checkTimeout(timeout);
         if (copy.isEmpty()) {
             throw new IllegalArgumentException("no endpoint to connect to");
         }
@@ -228,6 +230,13 @@ public class RustSocket extends Socket {
             connect(endpoints.get(0), timeout);
         } finally {
             impl.setConnectCandidates(null, 0); // Socket refused before reaching the implementation
+        }
+    }
+
+    /** Socket.connect's own check, made before any name is resolved or endpoint checked. */
+    private static void checkTimeout(int timeout) {
+        if (timeout < 0) {
+            throw new IllegalArgumentException("connect: timeout can't be negative");
         }
     }
 

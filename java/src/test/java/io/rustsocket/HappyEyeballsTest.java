@@ -313,7 +313,12 @@ class HappyEyeballsTest {
             // Socket's own check, with its message
             IllegalArgumentException negative = assertThrowsExactly(IllegalArgumentException.class,
                     () -> s.connectAny(Arrays.asList(at(good), at(good)), -1));
-            assertEquals("connect: timeout can't be negative", negative.getMessage());
+            try (Socket jdk = new Socket()) {
+                IllegalArgumentException expected = assertThrowsExactly(IllegalArgumentException.class,
+                        () -> jdk.connect(at(good), -1));
+                assertEquals(expected.getMessage(), negative.getMessage());
+            }
+            assertThrowsExactly(IllegalArgumentException.class, () -> s.connect("no-such-host.invalid", 80, -1));
             assertThrowsExactly(IllegalArgumentException.class, () -> s.setConnectionAttemptDelay(9));
             assertThrowsExactly(IllegalArgumentException.class, () -> s.connect("localhost", 70_000, 0));
             assertEquals(RustSocket.DEFAULT_CONNECTION_ATTEMPT_DELAY, s.getConnectionAttemptDelay());
