@@ -72,6 +72,8 @@ pub enum Op {
     Write,
     /// send(2) of urgent data, which the JDK reports as plain IOExceptions.
     Urgent,
+    /// sendfile(2) from a file to a socket, and the file-descriptor calls around it.
+    SendFile,
     /// getsockopt(2)/setsockopt(2) for a user-visible option.
     Option,
     /// shutdown(2), close(2), poll(2), ioctl(2).
@@ -160,6 +162,21 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
         // The JDK's accept and sendUrgentData throw a plain IOException with the OS text
         // ("Too many open files", "Broken pipe").
         (Op::Accept | Op::Urgent, _) => (C::Io, strerror(errno)),
+        // sendfile: a failure on the socket side reads as a write's would ("Broken pipe",
+        // "Connection reset by peer"); one on the file side ("Input/output error") as a file
+        // read's, a plain IOException, as FileChannel.transferTo reports it.
+        (
+            Op::SendFile,
+            libc::EPIPE
+            | libc::ECONNRESET
+            | libc::ENOTCONN
+            | libc::ETIMEDOUT
+            | libc::EHOSTUNREACH
+            | libc::ENETUNREACH
+            | libc::ENETDOWN
+            | libc::ENOTSOCK,
+        ) => (C::Socket, strerror(errno)),
+        (Op::SendFile, _) => (C::Io, strerror(errno)),
         (Op::Option, libc::ENOPROTOOPT | libc::EOPNOTSUPP) => {
             (C::UnsupportedOperation, strerror(errno))
         }
@@ -241,6 +258,22 @@ mod tests {
         assert_eq!(
             NetError::from_errno(Op::Setup, libc::EMFILE).class,
             ExceptionClass::Socket
+        );
+    }
+
+    #[test]
+    fn sendfile_errors_split_between_socket_and_file() {
+        let pipe = NetError::from_errno(Op::SendFile, libc::EPIPE);
+        assert_eq!(
+            (pipe.class, pipe.message.as_str()),
+            (ExceptionClass::Socket, "Broken pipe")
+        );
+        let reset = NetError::from_errno(Op::SendFile, libc::ECONNRESET);
+        assert_eq!(reset.class, ExceptionClass::Socket);
+        let io = NetError::from_errno(Op::SendFile, libc::EIO);
+        assert_eq!(
+            (io.class, io.message.as_str()),
+            (ExceptionClass::Io, "Input/output error")
         );
     }
 

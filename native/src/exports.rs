@@ -15,7 +15,7 @@ use crate::tcp_ext;
 use jni::errors::ErrorPolicy;
 use jni::objects::{JByteArray, JClass, JIntArray, JLongArray};
 use jni::strings::JNIString;
-use jni::sys::{jboolean, jbyteArray, jclass, jint};
+use jni::sys::{jboolean, jbyteArray, jclass, jint, jlong, jobject};
 use jni::{jni_mangle, Env, EnvUnowned};
 use std::cell::RefCell;
 use std::net::SocketAddr;
@@ -568,6 +568,126 @@ pub fn tcp_info<'local>(
         }
         out.set_region(env, 0, &values)?;
         Ok(values.len() as jint)
+    })
+}
+
+/// sendfile(2): up to `count` bytes of `file_fd` from `position` on socket `fd`. Returns
+/// the bytes sent (0 at end of file), -2 when the send buffer is full, -3 when the file
+/// cannot be spliced.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn send_file<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    file_fd: jint,
+    position: jlong,
+    count: jlong,
+) -> jlong {
+    run(&mut env, |_| {
+        Ok(sock::send_file(fd, file_fd, position, count)?)
+    })
+}
+
+/// A duplicate of the descriptor inside a JDK `FileChannel` (`sun.nio.ch.FileChannelImpl`,
+/// the class behind `FileChannel.open`, `FileInputStream.getChannel` and
+/// `RandomAccessFile.getChannel`), read through JNI, which is not subject to the
+/// module system's access checks. Returns -1 when the channel is another class, the JDK
+/// has renamed the fields, or the descriptor is closed; -3 when it is write-only.
+#[unsafe(no_mangle)]
+pub extern "system" fn Java_io_rustsocket_internal_Native_fileChannelDescriptor(
+    env: *mut jni::sys::JNIEnv,
+    _class: jclass,
+    channel: jobject,
+) -> jint {
+    hot(env, || {
+        sock::dup_readable_file(file_channel_raw_fd(env, channel))
+    })
+}
+
+/// The int inside `channel.fd.fd`, or -1 when any step does not apply. Clears the
+/// exception a failed lookup leaves pending (NoSuchFieldError), so the caller can fall back.
+fn file_channel_raw_fd(env: *mut jni::sys::JNIEnv, channel: jobject) -> jint {
+    // SAFETY: `env` is the JNIEnv of the current native call and `channel` a local
+    // reference it passed (or null, checked first); every reference made here is deleted.
+    unsafe { file_channel_raw_fd_unchecked(env, channel) }
+}
+
+unsafe fn file_channel_raw_fd_unchecked(env: *mut jni::sys::JNIEnv, channel: jobject) -> jint {
+    let f = &(**env).v1_1;
+    let fail = || {
+        if ((**env).v1_2.ExceptionCheck)(env) {
+            ((**env).v1_1.ExceptionClear)(env);
+        }
+        sock::FILE_CLOSED
+    };
+    if channel.is_null() {
+        return fail();
+    }
+    let impl_class = (f.FindClass)(env, c"sun/nio/ch/FileChannelImpl".as_ptr());
+    if impl_class.is_null() {
+        return fail();
+    }
+    let is_impl = (f.IsInstanceOf)(env, channel, impl_class);
+    let fd_field = if is_impl {
+        (f.GetFieldID)(
+            env,
+            impl_class,
+            c"fd".as_ptr(),
+            c"Ljava/io/FileDescriptor;".as_ptr(),
+        )
+    } else {
+        std::ptr::null_mut()
+    };
+    (f.DeleteLocalRef)(env, impl_class);
+    if fd_field.is_null() {
+        return fail();
+    }
+    let descriptor = (f.GetObjectField)(env, channel, fd_field);
+    if descriptor.is_null() {
+        return fail();
+    }
+    let descriptor_class = (f.FindClass)(env, c"java/io/FileDescriptor".as_ptr());
+    let int_field = if descriptor_class.is_null() {
+        std::ptr::null_mut()
+    } else {
+        (f.GetFieldID)(env, descriptor_class, c"fd".as_ptr(), c"I".as_ptr())
+    };
+    let raw = if int_field.is_null() {
+        fail()
+    } else {
+        (f.GetIntField)(env, descriptor, int_field)
+    };
+    if !descriptor_class.is_null() {
+        (f.DeleteLocalRef)(env, descriptor_class);
+    }
+    (f.DeleteLocalRef)(env, descriptor);
+    raw
+}
+
+/// poll(2) on the first `count` descriptors of `fds`; each one's events go into `revents`.
+/// Returns how many are ready, 0 on timeout or signal.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn poll_any<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fds: JIntArray<'local>,
+    count: jint,
+    events: jint,
+    timeout_ms: jint,
+    revents: JIntArray<'local>,
+) -> jint {
+    run(&mut env, |env| {
+        let count = usize::try_from(count).unwrap_or(usize::MAX).min(64);
+        let mut raw = [0i32; 64];
+        fds.get_region(env, 0, &mut raw[..count])?;
+        let mut seen = [0i16; 64];
+        let n = sock::poll_any(&raw[..count], events as i16, &mut seen, timeout_ms)?;
+        let mut out = [0i32; 64];
+        for (o, s) in out.iter_mut().zip(&seen[..count]) {
+            *o = jint::from(*s);
+        }
+        revents.set_region(env, 0, &out[..count])?;
+        Ok(n as jint)
     })
 }
 

@@ -2,21 +2,34 @@ package io.rustsocket;
 
 import io.rustsocket.internal.RustSocketImpl;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.UnknownHostException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
  * A {@link Socket} whose system calls are made by rustsocket's Rust engine.
  *
  * <p>It keeps {@code java.net.Socket}'s contract: the same constructors, streams, timeouts,
- * options and exceptions, so code written for {@code Socket} runs unchanged. One addition: when
- * a host name resolves to several addresses, the host-name constructors try each address in
- * turn and fail only when every one failed.
+ * options and exceptions, so code written for {@code Socket} runs unchanged. Additions:
+ * <ul>
+ *   <li>Happy Eyeballs (RFC 8305): when a host name resolves to several addresses, the host-name
+ *       constructors and {@link #connect(String, int, int)} race them, IPv6 and IPv4 interleaved,
+ *       starting a new attempt every {@linkplain #setConnectionAttemptDelay connection attempt
+ *       delay} until one connects; {@link #connectAny(List, int)} does the same for addresses
+ *       given explicitly.</li>
+ *   <li>{@link #sendFile(Path, long, long)} and {@link #sendFile(FileChannel, long, long)} send
+ *       a file with {@code sendfile(2)}, without copying it through the Java heap.</li>
+ * </ul>
  *
  * <pre>{@code
  * try (Socket s = new RustSocket("localhost", 6379)) {
@@ -25,7 +38,21 @@ import java.util.Objects;
  * }</pre>
  */
 public class RustSocket extends Socket {
+    /**
+     * The system property that sets the default {@linkplain #setConnectionAttemptDelay connection
+     * attempt delay} in milliseconds, read when a socket is created: {@value}. A value that is
+     * not a whole number of at least 10 is ignored.
+     */
+    public static final String CONNECTION_ATTEMPT_DELAY_PROPERTY = "io.rustsocket.connectionAttemptDelay";
+
+    /** The default connection attempt delay in milliseconds, RFC 8305's recommendation: {@value}. */
+    public static final int DEFAULT_CONNECTION_ATTEMPT_DELAY = 250;
+
+    /** RFC 8305's floor for the connection attempt delay, in milliseconds. */
+    private static final int MIN_CONNECTION_ATTEMPT_DELAY = 10;
+
     private final RustSocketImpl impl;
+    private volatile int connectionAttemptDelay = defaultConnectionAttemptDelay();
 
     /**
      * Creates an unconnected socket; connect it with {@link #connect(SocketAddress, int)}.
@@ -38,8 +65,9 @@ public class RustSocket extends Socket {
     }
 
     /**
-     * Creates a socket connected to {@code host} at {@code port}, trying each of the host's
-     * addresses in turn.
+     * Creates a socket connected to {@code host} at {@code port}, racing the host's addresses as
+     * {@link #connectAny(List, int)} does (Happy Eyeballs, no timeout, the default connection
+     * attempt delay).
      *
      * @param host the host name, or {@code null} for the loopback address
      * @param port the remote port
@@ -66,7 +94,8 @@ public class RustSocket extends Socket {
 
     /**
      * Creates a socket bound to {@code localAddr}:{@code localPort} and connected to
-     * {@code host} at {@code port}, trying each of the host's addresses in turn.
+     * {@code host} at {@code port}, racing the host's addresses as {@link #connectAny(List, int)}
+     * does (no timeout, the default connection attempt delay).
      *
      * @param host the host name, or {@code null} for the loopback address
      * @param port the remote port
@@ -137,9 +166,7 @@ public class RustSocket extends Socket {
                 bind(local);
             }
             // as in the JDK, a name that does not resolve fails at connect, after the bind
-            InetAddress[] addresses = target.addresses();
-            impl.setConnectCandidates(addresses);
-            connect(new InetSocketAddress(addresses[0], port));
+            connectRacing(endpoints(target.addresses(), port), 0);
         } catch (IOException | RuntimeException e) {
             try {
                 close();
@@ -147,6 +174,236 @@ public class RustSocket extends Socket {
                 e.addSuppressed(ce);
             }
             throw e;
+        }
+    }
+
+    /**
+     * Connects to {@code host} at {@code port} within {@code timeout} milliseconds (0: no limit),
+     * racing the host's addresses as RFC 8305 (Happy Eyeballs) describes: see
+     * {@link #connectAny(List, int)}. With one address this is
+     * {@code connect(new InetSocketAddress(host, port), timeout)}.
+     *
+     * @param host the host name, or {@code null} for the loopback address
+     * @param port the remote port
+     * @param timeout the time limit in milliseconds for the whole connect, 0 for none
+     * @throws UnknownHostException if the host name cannot be resolved
+     * @throws java.net.SocketTimeoutException if no address answered within the timeout
+     * @throws IOException if every address failed (the first address's error, with the others
+     *         suppressed), or the socket is closed or already connected
+     * @throws IllegalArgumentException if the port is outside 0..65535 or the timeout is negative
+     */
+    public void connect(String host, int port, int timeout) throws IOException {
+        checkPort(port);
+        checkTimeout(timeout);
+        connectRacing(endpoints(new Resolution(host).addresses(), port), timeout);
+    }
+
+    /**
+     * Connects to the first of {@code endpoints} that accepts within {@code timeout} milliseconds
+     * (0: no limit), as RFC 8305 (Happy Eyeballs) describes. The endpoints are reordered so that
+     * IPv6 and IPv4 alternate, starting with the family of the first (the order within a family
+     * is kept). A connect to the first starts at once; while none has connected, the next starts
+     * after the {@linkplain #getConnectionAttemptDelay connection attempt delay}, or at once when
+     * every attempt started so far has failed. The first connection made is kept and every other
+     * attempt is closed before this method returns. Options set and the local address bound
+     * before the call apply to every attempt; a socket bound to a fixed local port tries the
+     * endpoints one after another instead, since two sockets cannot hold that port.
+     *
+     * <p>After it returns, {@link #getInetAddress()} and {@link #getPort()} name the endpoint that
+     * won. On failure the socket is closed, as after a failed {@code connect}. Closing the socket
+     * from another thread wakes the call with {@code SocketException("Socket closed")}; an
+     * interrupted virtual thread closes it with {@code SocketException("Closed by interrupt")}.
+     *
+     * @param endpoints resolved endpoints, in order of preference; at least one
+     * @param timeout the time limit in milliseconds for the whole connect, 0 for none
+     * @throws java.net.SocketTimeoutException if no endpoint connected within the timeout
+     * @throws IOException if every endpoint failed (the first endpoint's error, with the others
+     *         suppressed), or the socket is closed or already connected
+     * @throws UnknownHostException if an endpoint is unresolved
+     * @throws IllegalArgumentException if the list is empty, has a null element, or the timeout
+     *         is negative
+     * @throws NullPointerException if {@code endpoints} is null
+     */
+    public void connectAny(List<InetSocketAddress> endpoints, int timeout) throws IOException {
+        List<InetSocketAddress> copy = new ArrayList<>(Objects.requireNonNull(endpoints, "endpoints"));
+        checkTimeout(timeout);
+        if (copy.isEmpty()) {
+            throw new IllegalArgumentException("no endpoint to connect to");
+        }
+        for (InetSocketAddress e : copy) {
+            if (e == null) {
+                throw new IllegalArgumentException("null endpoint");
+            }
+            if (e.isUnresolved()) {
+                throw new UnknownHostException(e.getHostName());
+            }
+        }
+        connectRacing(copy, timeout);
+    }
+
+    /** Hands the endpoints to the implementation, then connects through Socket's own checks. */
+    private void connectRacing(List<InetSocketAddress> endpoints, int timeout) throws IOException {
+        impl.setConnectCandidates(endpoints, connectionAttemptDelay);
+        try {
+            connect(endpoints.get(0), timeout);
+        } finally {
+            impl.setConnectCandidates(null, 0); // Socket refused before reaching the implementation
+        }
+    }
+
+    /** Socket.connect's own check, made before any name is resolved or endpoint checked. */
+    private static void checkTimeout(int timeout) {
+        if (timeout < 0) {
+            throw new IllegalArgumentException("connect: timeout can't be negative");
+        }
+    }
+
+    private static List<InetSocketAddress> endpoints(InetAddress[] addresses, int port) {
+        List<InetSocketAddress> list = new ArrayList<>(addresses.length);
+        for (InetAddress a : addresses) {
+            list.add(new InetSocketAddress(a, port));
+        }
+        return list;
+    }
+
+    /**
+     * Sets how long a connect that races several addresses ({@link #connectAny(List, int)},
+     * {@link #connect(String, int, int)}) waits for an attempt before starting the next one: RFC
+     * 8305's "Connection Attempt Delay". The default is
+     * {@value #DEFAULT_CONNECTION_ATTEMPT_DELAY} ms, or the value of the system property
+     * {@value #CONNECTION_ATTEMPT_DELAY_PROPERTY}. A delay at least as long as the connect's
+     * timeout makes the attempts sequential (the next starts only when the previous failed).
+     * The host-name constructors connect before a delay can be set, so they use the default.
+     *
+     * @param millis the delay in milliseconds, at least 10 (RFC 8305's floor)
+     * @throws IllegalArgumentException if {@code millis} is less than 10
+     */
+    public void setConnectionAttemptDelay(int millis) {
+        if (millis < MIN_CONNECTION_ATTEMPT_DELAY) {
+            throw new IllegalArgumentException("connection attempt delay " + millis + " ms is under "
+                    + MIN_CONNECTION_ATTEMPT_DELAY + " ms");
+        }
+        connectionAttemptDelay = millis;
+    }
+
+    /**
+     * Returns the connection attempt delay; see {@link #setConnectionAttemptDelay(int)}.
+     *
+     * @return the delay in milliseconds
+     */
+    public int getConnectionAttemptDelay() {
+        return connectionAttemptDelay;
+    }
+
+    private static int defaultConnectionAttemptDelay() {
+        String value = System.getProperty(CONNECTION_ATTEMPT_DELAY_PROPERTY);
+        if (value != null) {
+            try {
+                int millis = Integer.parseInt(value.trim());
+                if (millis >= MIN_CONNECTION_ATTEMPT_DELAY) {
+                    return millis;
+                }
+            } catch (NumberFormatException ignore) {
+                // documented: an unusable value is ignored
+            }
+        }
+        return DEFAULT_CONNECTION_ATTEMPT_DELAY;
+    }
+
+    /**
+     * Sends up to {@code count} bytes of {@code file}, starting at byte {@code position}, with
+     * {@code sendfile(2)}: the kernel moves them from the page cache to the socket, with no copy
+     * through the Java heap or user memory. Stops early at the end of the file; sends nothing when
+     * {@code position} is at or past it. The file is opened for this call and closed before it
+     * returns. See {@link #sendFile(FileChannel, long, long)} for the socket's side.
+     *
+     * @param file the file to send
+     * @param position the first byte to send
+     * @param count the most bytes to send
+     * @return the bytes sent
+     * @throws java.nio.file.NoSuchFileException and the other exceptions of
+     *         {@link FileChannel#open(Path, java.nio.file.OpenOption...)} if the file cannot be opened
+     * @throws SocketException as for {@link #sendFile(FileChannel, long, long)}
+     * @throws IOException if the file cannot be read
+     * @throws IllegalArgumentException if {@code position} or {@code count} is negative
+     * @throws NullPointerException if {@code file} is null
+     */
+    public long sendFile(Path file, long position, long count) throws IOException {
+        Objects.requireNonNull(file, "file");
+        checkSendFile(position, count);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+            return sendFile(channel, position, count);
+        }
+    }
+
+    /**
+     * Sends up to {@code count} bytes of {@code channel}'s file, starting at byte
+     * {@code position}, like {@link FileChannel#transferTo}: the channel's own position is neither
+     * used nor changed, the send stops early at the end of the file, and the bytes sent are
+     * returned. Unlike {@code transferTo}, it loops until {@code count} bytes are sent or the file
+     * ends.
+     *
+     * <p>Zero-copy needs the channel's descriptor, which {@code FileChannel} does not expose: it is
+     * read through JNI from the JDK's own implementation (the channels of
+     * {@link FileChannel#open}, {@code FileInputStream.getChannel} and
+     * {@code RandomAccessFile.getChannel} on the default file system) and duplicated for the
+     * call, so closing the channel meanwhile cannot make the send read another file. Any other
+     * {@code FileChannel} (a zip or in-memory file system, a wrapper) and files that
+     * {@code sendfile(2)} cannot read (pipes) are sent by reading the channel into a buffer and
+     * writing it, as {@code transferTo} does.
+     *
+     * <p>On the socket's side it is a write: it holds the socket's write lock throughout (no other
+     * thread's write lands inside the file's bytes), has no timeout, parks a virtual thread
+     * instead of blocking its carrier, and fails as {@code getOutputStream().write} would:
+     * {@code SocketException} "Socket is closed", "Socket is not connected" or "Socket output is
+     * shutdown" before it starts; "Socket closed" when another thread closes the socket during the
+     * send; the connection's error ("Connection reset by peer", "Broken pipe") otherwise, never a
+     * SIGPIPE. An interrupted virtual thread closes the socket and gets
+     * {@code SocketException("Closed by interrupt")}; a platform thread's interrupt does not
+     * stop the send. Bytes sent before a failure are not reported, as with {@code write}.
+     *
+     * @param channel a file channel open for reading
+     * @param position the first byte to send
+     * @param count the most bytes to send
+     * @return the bytes sent
+     * @throws java.nio.channels.ClosedChannelException if the channel is closed
+     * @throws java.nio.channels.NonReadableChannelException if it was not opened for reading
+     * @throws SocketException if the socket is closed, not connected, its output is shut down, or
+     *         the connection fails
+     * @throws IOException if the file cannot be read
+     * @throws IllegalArgumentException if {@code position} or {@code count} is negative
+     * @throws NullPointerException if {@code channel} is null
+     */
+    public long sendFile(FileChannel channel, long position, long count) throws IOException {
+        Objects.requireNonNull(channel, "channel");
+        checkSendFile(position, count);
+        try {
+            return impl.sendFile(channel, position, count);
+        } catch (InterruptedIOException e) {
+            // what Socket's own output stream does on JDK 21+ (only virtual threads get here)
+            if (Thread.currentThread().isInterrupted()) {
+                close();
+                SocketException se = new SocketException("Closed by interrupt");
+                se.initCause(e);
+                throw se;
+            }
+            throw e;
+        }
+    }
+
+    /** The argument and state checks of sendFile, in the order getOutputStream makes them. */
+    private void checkSendFile(long position, long count) throws SocketException {
+        if (position < 0 || count < 0) {
+            throw new IllegalArgumentException("negative position or count: " + position + ", " + count);
+        }
+        if (isClosed()) {
+            throw new SocketException("Socket is closed");
+        }
+        if (!isConnected()) {
+            throw new SocketException("Socket is not connected");
+        }
+        if (isOutputShutdown()) {
+            throw new SocketException("Socket output is shutdown");
         }
     }
 

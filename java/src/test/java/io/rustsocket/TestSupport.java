@@ -103,8 +103,13 @@ public final class TestSupport {
         private final List<Socket> queued = new ArrayList<>();
 
         public FullBacklog() throws IOException {
-            listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
-            address = new InetSocketAddress(InetAddress.getLoopbackAddress(), listener.getLocalPort());
+            this(InetAddress.getLoopbackAddress());
+        }
+
+        /** The same on another local address (::1 for an IPv6 one). */
+        public FullBacklog(InetAddress bindAddress) throws IOException {
+            listener = new ServerSocket(0, 1, bindAddress);
+            address = new InetSocketAddress(bindAddress, listener.getLocalPort());
             boolean full = false;
             try {
                 for (int i = 0; i < 16 && !full; i++) {
@@ -199,6 +204,18 @@ public final class TestSupport {
             throw new AssertionError("task failed: " + e.getCause(), e.getCause());
         } catch (TimeoutException e) {
             throw new AssertionError("task still running after " + millis + " ms");
+        }
+    }
+
+    /** What the task threw; fails if it returned normally or is still running after {@code millis}. */
+    public static Throwable failureOf(FutureTask<?> f, long millis) throws InterruptedException {
+        try {
+            Object r = f.get(millis, TimeUnit.MILLISECONDS);
+            throw new AssertionError("task returned " + r + " instead of throwing");
+        } catch (ExecutionException e) {
+            return Objects.requireNonNull(e.getCause());
+        } catch (TimeoutException e) {
+            throw new AssertionError("task still blocked after " + millis + " ms");
         }
     }
 

@@ -1,6 +1,7 @@
 package io.rustsocket.internal;
 
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 
 /**
  * Every native method of rustsocket, implemented in Rust ({@code native/src/exports.rs}).
@@ -18,6 +19,13 @@ public final class Native {
     public static final int EOF = -1;
     /** Returned when a non-blocking call would have blocked. */
     public static final int UNAVAILABLE = -2;
+
+    /** Returned by {@link #sendFile} when the file cannot be spliced (a pipe, a directory). */
+    public static final int SENDFILE_UNSUPPORTED = -3;
+    /** Returned by {@link #fileChannelDescriptor}: no descriptor to use (see there). */
+    public static final int NO_DESCRIPTOR = -1;
+    /** Returned by {@link #fileChannelDescriptor}: the channel's file is open for writing only. */
+    public static final int NOT_READABLE = -3;
 
     /** {@code poll} event: readable, or a connection is waiting to be accepted. */
     public static final int POLLIN = 0x001;
@@ -148,6 +156,28 @@ public final class Native {
 
     /** Writes the TCP_INFO values into {@code out} in {@code io.rustsocket.TcpInfo}'s order; returns how many. */
     static native int tcpInfo(int fd, long[] out) throws IOException;
+    /**
+     * sendfile(2): up to {@code count} bytes of the file {@code fileFd} from {@code position} on
+     * socket {@code fd}, without copying them through user memory. Returns the bytes sent (0 at
+     * or past the end of the file), {@link #UNAVAILABLE} when a non-blocking socket's send
+     * buffer is full, or {@link #SENDFILE_UNSUPPORTED}.
+     */
+    static native long sendFile(int fd, int fileFd, long position, long count) throws IOException;
+
+    /**
+     * A close-on-exec duplicate of the descriptor behind a JDK {@code FileChannel} (the
+     * {@code sun.nio.ch.FileChannelImpl} that {@code FileChannel.open},
+     * {@code FileInputStream.getChannel} and {@code RandomAccessFile.getChannel} return), which
+     * the caller must close. {@link #NO_DESCRIPTOR} for any other class, for a JDK whose fields
+     * differ, or for a closed channel; {@link #NOT_READABLE} for a write-only one.
+     */
+    static native int fileChannelDescriptor(FileChannel channel) throws IOException;
+
+    /**
+     * poll(2) on the first {@code count} (at most 64) descriptors of {@code fds}; the events of
+     * each go into {@code revents}. Returns how many are ready, 0 on timeout or signal.
+     */
+    static native int pollAny(int[] fds, int count, int events, int timeoutMillis, int[] revents) throws IOException;
 
     static native int epollCreate() throws IOException;
 

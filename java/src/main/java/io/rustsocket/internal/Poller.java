@@ -83,6 +83,20 @@ final class Poller {
         }
     }
 
+    /**
+     * Parks the current virtual thread until any of the first {@code count} descriptors of
+     * {@code fds} is ready for {@code event}, {@code nanos} pass (0: no limit), the socket is
+     * closed, or the thread is interrupted: the wait of a connect racing several addresses.
+     *
+     * @throws InterruptedIOException if the thread is interrupted
+     */
+    static void parkAny(int[] fds, int count, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+        poller(event).parkOnAny(fds, count, nanos, isOpen);
+        if (Thread.currentThread().isInterrupted()) {
+            throw new InterruptedIOException();
+        }
+    }
+
     private static Poller poller(int event) throws IOException {
         Poller p = event == Native.POLLIN ? readPoller : writePoller;
         if (p != null) {
@@ -110,17 +124,41 @@ final class Poller {
         }
         try {
             Native.epollArm(epfd, fd, event);
-            if (isOpen.getAsBoolean()) {
-                if (nanos > 0) {
-                    LockSupport.parkNanos(nanos);
-                } else {
-                    LockSupport.park();
-                }
-            }
+            parkIfOpen(nanos, isOpen);
         } finally {
             // An armed registration may still fire later; with no waiter it is ignored, and a
             // stray unpark only makes a caller re-check, which every caller does.
             waiters.remove(key, me);
+        }
+    }
+
+    private void parkOnAny(int[] fds, int count, long nanos, BooleanSupplier isOpen) throws IOException {
+        Thread me = Thread.currentThread();
+        int registered = 0;
+        try {
+            for (int i = 0; i < count; i++) {
+                if (waiters.putIfAbsent(fds[i], me) != null) {
+                    throw new IllegalStateException("two threads parked on descriptor " + fds[i]);
+                }
+                registered++;
+                Native.epollArm(epfd, fds[i], event);
+            }
+            parkIfOpen(nanos, isOpen);
+        } finally {
+            for (int i = 0; i < registered; i++) {
+                waiters.remove(fds[i], me);
+            }
+        }
+    }
+
+    /** Parks once, for {@code nanos} (0: no limit), unless the socket is already closing. */
+    private static void parkIfOpen(long nanos, BooleanSupplier isOpen) {
+        if (isOpen.getAsBoolean()) {
+            if (nanos > 0) {
+                LockSupport.parkNanos(nanos);
+            } else {
+                LockSupport.park();
+            }
         }
     }
 

@@ -5,6 +5,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.lang.ref.Cleaner;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -14,10 +15,16 @@ import java.net.SocketOption;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
-import java.util.Arrays;
+import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.NonReadableChannelException;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -59,6 +66,9 @@ public final class RustSocketImpl extends SocketImpl {
     /** Largest chunk handed to one native read or write, as in the JDK. */
     private static final int MAX_BUFFER_SIZE = 128 * 1024;
 
+    /** Most connect attempts one Happy Eyeballs race keeps running at once. */
+    private static final int MAX_RACING = 64;
+
     private static final Set<SocketOption<?>> CLIENT_OPTIONS = options(false);
     private static final Set<SocketOption<?>> SERVER_OPTIONS = options(true);
 
@@ -90,10 +100,20 @@ public final class RustSocketImpl extends SocketImpl {
     // a read saw EOF: later reads return -1 even after close, as the JDK does
     private boolean readEOF;
 
-    // the local address the user asked for, re-applied when a connect moves to the next address
+    // the local address and port the user asked for, applied again to the descriptors of a
+    // connect that tries several addresses
     private InetAddress requestedLocalAddress;
-    // addresses of one host name still to try after the first, set by RustSocket's constructors
-    private List<InetAddress> connectCandidates;
+    private int requestedLocalPort;
+    // options set on a client socket before it connected (native id -> value, in the order set),
+    // applied again to the extra descriptors of a connect that races several addresses
+    private final Map<Integer, Integer> presetOptions = new LinkedHashMap<>();
+    // the same for string options (native id -> ASCII value)
+    private final Map<Integer, byte[]> presetStringOptions = new LinkedHashMap<>();
+    // the endpoints the next connect races (Happy Eyeballs), set by RustSocket; null for one
+    private List<InetSocketAddress> connectCandidates;
+    private int connectionAttemptDelayMillis;
+    // descriptors of racing connect attempts other than fd, under stateLock; close() wakes them
+    private final List<Integer> racingFds = new ArrayList<>();
 
     /**
      * Creates an implementation in state NEW; {@link #create(boolean)} opens the descriptor.
@@ -128,13 +148,48 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     /**
-     * Makes a connect by host name try every address of the name in turn, within one timeout,
-     * failing only when all failed. Used by {@code RustSocket}'s host-name constructors.
+     * Makes the next connect to {@code endpoints.get(0)} race all of {@code endpoints} as RFC 8305
+     * (Happy Eyeballs) describes: families interleaved, a new attempt every
+     * {@code delayMillis} until one connects, the others closed, all within the connect's
+     * timeout. Used by {@code RustSocket}'s host-name constructors and {@code connect} methods.
      *
-     * @param addresses the resolved addresses, in the resolver's order
+     * @param endpoints the resolved endpoints, in the caller's order of preference
+     * @param delayMillis the connection attempt delay
      */
-    public void setConnectCandidates(InetAddress[] addresses) {
-        this.connectCandidates = Arrays.asList(addresses.clone());
+    public void setConnectCandidates(List<InetSocketAddress> endpoints, int delayMillis) {
+        this.connectCandidates = endpoints == null ? null : new ArrayList<>(endpoints);
+        this.connectionAttemptDelayMillis = delayMillis;
+    }
+
+    /** Sets an int option on the descriptor, remembering it for racing connect attempts. */
+    private void setNativeOption(int id, int value) throws IOException {
+        assert Thread.holdsLock(stateLock);
+        Native.setOption(fd, id, value);
+        if (!server && state == ST_UNCONNECTED) {
+            presetOptions.remove(id); // keep the order in which the values were last set
+            presetOptions.put(id, value);
+        }
+    }
+
+    /** Sets a string option on the descriptor, remembering it for racing connect attempts. */
+    private void setNativeStringOption(int id, byte[] value) throws IOException {
+        assert Thread.holdsLock(stateLock);
+        Native.setStringOption(fd, id, value);
+        if (!server && state == ST_UNCONNECTED) {
+            presetStringOptions.remove(id);
+            presetStringOptions.put(id, value);
+        }
+    }
+
+    /** Applies copies of the options set before connect to another descriptor. */
+    private static void applyPresetOptions(int target, Map<Integer, Integer> ints, Map<Integer, byte[]> strings)
+            throws IOException {
+        for (Map.Entry<Integer, Integer> o : ints.entrySet()) {
+            Native.setOption(target, o.getKey(), o.getValue());
+        }
+        for (Map.Entry<Integer, byte[]> o : strings.entrySet()) {
+            Native.setStringOption(target, o.getKey(), o.getValue());
+        }
     }
 
     private boolean isOpen() {
@@ -185,17 +240,19 @@ public final class RustSocketImpl extends SocketImpl {
             Poller.park(fd, event, nanos, this::isOpen);
             return READINESS_UNKNOWN;
         }
-        int millis;
+        return Native.poll(fd, event, pollMillis(nanos));
+    }
+
+    /** A poll(2) timeout for {@code nanos} (0 or less: -1, forever), rounded up so the wait never ends early. */
+    private static int pollMillis(long nanos) {
         if (nanos <= 0) {
-            millis = -1;
-        } else {
-            long m = TimeUnit.NANOSECONDS.toMillis(nanos);
-            if (TimeUnit.MILLISECONDS.toNanos(m) < nanos) {
-                m++; // round up so the wait never ends before the deadline
-            }
-            millis = (int) Math.min(m, Integer.MAX_VALUE);
+            return -1;
         }
-        return Native.poll(fd, event, millis);
+        long m = TimeUnit.NANOSECONDS.toMillis(nanos);
+        if (TimeUnit.MILLISECONDS.toNanos(m) < nanos) {
+            m++;
+        }
+        return (int) Math.min(m, Integer.MAX_VALUE);
     }
 
     // ---------------------------------------------------------------- reads
@@ -347,6 +404,102 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
+    // ---------------------------------------------------------------- sendfile
+
+    /**
+     * Sends {@code count} bytes of {@code channel} from {@code position} (the channel's own
+     * position is neither used nor moved), stopping early at the end of the file; returns the
+     * bytes sent. The bytes go from the page cache to the socket with sendfile(2) when the channel
+     * is the JDK's own file channel; other channels, and files sendfile cannot read, are copied.
+     * Holds the write lock throughout, so no other write interleaves with the file, and waits,
+     * wakes on close and fails exactly as {@code write} does.
+     *
+     * @param channel a readable file channel
+     * @param position the first byte to send, 0 or more
+     * @param count how many bytes to send at most, 0 or more
+     * @return the bytes sent
+     * @throws java.nio.channels.ClosedChannelException if the channel is closed
+     * @throws java.nio.channels.NonReadableChannelException if it was not opened for reading
+     * @throws SocketException if the socket is closed (by another thread too), not connected or
+     *         its output is shut down, or the connection fails, with the messages of {@code write}
+     * @throws IOException if the file cannot be read
+     */
+    public long sendFile(FileChannel channel, long position, long count) throws IOException {
+        int fileFd = Native.fileChannelDescriptor(channel);
+        if (fileFd == Native.NOT_READABLE) {
+            throw new NonReadableChannelException();
+        }
+        try {
+            // checked after the descriptor was duplicated: a channel still open then was open when
+            // its descriptor was read, so the duplicate is its file, not a reused number's
+            if (!channel.isOpen()) {
+                throw new ClosedChannelException();
+            }
+            writeLock.lock();
+            try {
+                if (fileFd == Native.NO_DESCRIPTOR) {
+                    // another FileChannel class (an in-memory or zip file system): nothing to splice
+                    return copyFromChannel(channel, position, count);
+                }
+                long sent = 0;
+                while (sent < count) {
+                    long n = implSendFile(fileFd, position + sent, count - sent);
+                    if (n == Native.SENDFILE_UNSUPPORTED) {
+                        return sent + copyFromChannel(channel, position + sent, count - sent);
+                    }
+                    if (n == 0) {
+                        break; // end of file
+                    }
+                    sent += n;
+                }
+                return sent;
+            } finally {
+                writeLock.unlock();
+            }
+        } finally {
+            if (fileFd >= 0) {
+                Native.close(fileFd);
+            }
+        }
+    }
+
+    /**
+     * One sendfile(2) call, parked while the send buffer is full: implWrite's shape, kept apart
+     * from it because a shared body would cost the write path a lambda per call.
+     */
+    private long implSendFile(int fileFd, long position, long count) throws IOException {
+        long n = Native.UNAVAILABLE;
+        int fd = beginIO(false);
+        try {
+            configureNonBlockingIfNeeded(fd, false);
+            n = Native.sendFile(fd, fileFd, position, count);
+            while (n == Native.UNAVAILABLE && isOpen()) {
+                park(fd, Native.POLLOUT, 0);
+                n = Native.sendFile(fd, fileFd, position, count);
+            }
+            return n;
+        } finally {
+            endIO(false, n >= 0 || n == Native.SENDFILE_UNSUPPORTED);
+        }
+    }
+
+    /** The fallback: positional reads from the channel, written as {@code write} writes. */
+    private long copyFromChannel(FileChannel channel, long position, long count) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(count, MAX_BUFFER_SIZE));
+        long sent = 0;
+        while (sent < count) {
+            buf.clear();
+            buf.limit((int) Math.min(buf.capacity(), count - sent));
+            int n = channel.read(buf, position + sent);
+            if (n <= 0) {
+                break;
+            }
+            write(buf.array(), 0, n);
+            sent += n;
+        }
+        return sent;
+    }
+
     // ---------------------------------------------------------------- life cycle
 
     @Override
@@ -383,9 +536,9 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     /**
-     * Connects, trying the other addresses of the same host name (see
-     * {@link #setConnectCandidates}) when one fails, all within {@code millis}. On failure the
-     * socket is closed, as the JDK's is.
+     * Connects to {@code remote}, or, when {@link #setConnectCandidates} named it first, races
+     * all the candidates (Happy Eyeballs), all within {@code millis}. On failure the socket is
+     * closed, as the JDK's is.
      */
     @Override
     protected void connect(SocketAddress remote, int millis) throws IOException {
@@ -396,41 +549,20 @@ public final class RustSocketImpl extends SocketImpl {
         if (isa.isUnresolved()) {
             throw new UnknownHostException(isa.getHostName());
         }
-        List<InetAddress> candidates = connectCandidates;
+        List<InetSocketAddress> candidates = connectCandidates;
         connectCandidates = null;
-        if (candidates == null || candidates.isEmpty() || !candidates.get(0).equals(isa.getAddress())) {
-            candidates = Collections.singletonList(isa.getAddress());
-        }
-        int port = isa.getPort();
-        long start = System.nanoTime();
-        long budget = TimeUnit.MILLISECONDS.toNanos(millis);
         try {
-            for (int i = 0; ; i++) {
-                InetAddress address = candidates.get(i);
-                if (address.isAnyLocalAddress()) {
-                    address = InetAddress.getLocalHost();
+            try {
+                if (candidates != null && candidates.size() > 1 && candidates.get(0).equals(isa)) {
+                    connectRacing(candidates, millis, connectionAttemptDelayMillis);
+                } else {
+                    connectOnce(connectableAddress(isa.getAddress()), isa.getPort(),
+                            TimeUnit.MILLISECONDS.toNanos(millis));
                 }
-                long remaining = 0;
-                if (millis > 0) {
-                    remaining = budget - (System.nanoTime() - start);
-                    if (remaining <= 0) {
-                        throw new SocketTimeoutException("Connect timed out");
-                    }
-                }
-                try {
-                    connectOnce(address, port, remaining);
-                    return;
-                } catch (SocketTimeoutException e) {
-                    throw e;
-                } catch (InterruptedIOException e) {
-                    throw closedByInterrupt(e);
-                } catch (IOException e) {
-                    if (i + 1 >= candidates.size() || !isOpen()) {
-                        throw e;
-                    }
-                    log("connect to " + address + " failed (" + e.getMessage() + "), trying the next address");
-                    reopenForNextAddress();
-                }
+            } catch (SocketTimeoutException e) {
+                throw e;
+            } catch (InterruptedIOException e) {
+                throw closedByInterrupt(e);
             }
         } catch (IOException e) {
             close();
@@ -438,19 +570,281 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    /** After a failed attempt: a fresh descriptor, bound as the user asked, for the next address. */
-    private void reopenForNextAddress() throws IOException {
-        synchronized (stateLock) {
-            if (state != ST_UNCONNECTED) {
+    /** As in the JDK, connecting to the wildcard address means connecting to this host. */
+    private static InetAddress connectableAddress(InetAddress address) throws UnknownHostException {
+        return address.isAnyLocalAddress() ? InetAddress.getLocalHost() : address;
+    }
+
+    /**
+     * RFC 8305 section 4: alternate the address families, starting with the family of the first
+     * endpoint, keeping the caller's order within each family.
+     *
+     * @param endpoints resolved endpoints, at least one
+     * @return the order in which a race tries them
+     */
+    public static List<InetSocketAddress> interleaveFamilies(List<InetSocketAddress> endpoints) {
+        List<InetSocketAddress> first = new ArrayList<>();
+        List<InetSocketAddress> other = new ArrayList<>();
+        boolean firstIsV6 = endpoints.get(0).getAddress() instanceof Inet6Address;
+        for (InetSocketAddress e : endpoints) {
+            ((e.getAddress() instanceof Inet6Address) == firstIsV6 ? first : other).add(e);
+        }
+        List<InetSocketAddress> order = new ArrayList<>(endpoints.size());
+        for (int i = 0; i < Math.max(first.size(), other.size()); i++) {
+            if (i < first.size()) {
+                order.add(first.get(i));
+            }
+            if (i < other.size()) {
+                order.add(other.get(i));
+            }
+        }
+        return order;
+    }
+
+    /** One connect attempt of a race: its endpoint and descriptor. */
+    private static final class Attempt {
+        final InetSocketAddress target;
+        final int fd;
+        // the attempt runs on this socket's own descriptor, not an extra one
+        final boolean own;
+        // it failed (and, unless own, its descriptor is closed)
+        boolean done;
+
+        Attempt(InetSocketAddress target, int fd, boolean own) {
+            this.target = target;
+            this.fd = fd;
+            this.own = own;
+        }
+    }
+
+    /**
+     * Happy Eyeballs (RFC 8305): starts a connect to the first endpoint on this socket's own
+     * descriptor, then one more every {@code delayMillis} (at once when the previous ones have
+     * all failed) on extra descriptors carrying the same options and local address, and keeps
+     * the first that connects. The winner's descriptor becomes this socket's; every other one is
+     * closed before returning. Fails with {@code SocketTimeoutException} when {@code millis}
+     * passes first, or with the first endpoint's error (the others suppressed) when all fail.
+     * A socket bound to a fixed local port tries one endpoint at a time, since two sockets
+     * cannot hold that port.
+     */
+    private void connectRacing(List<InetSocketAddress> endpoints, int millis, int delayMillis) throws IOException {
+        List<InetSocketAddress> order = interleaveFamilies(endpoints);
+        boolean oneAtATime = requestedLocalPort != 0;
+        long delayNanos = TimeUnit.MILLISECONDS.toNanos(delayMillis);
+        long start = System.nanoTime();
+        long timeoutNanos = TimeUnit.MILLISECONDS.toNanos(millis);
+        List<Attempt> running = new ArrayList<>();
+        List<IOException> failures = new ArrayList<>();
+        Attempt winner = null;
+        readLock.lock();
+        try {
+            InetSocketAddress first = order.get(0);
+            int ownFd = beginConnect(connectableAddress(first.getAddress()), first.getPort());
+            boolean ownUsed = false;
+            try {
+                int next = 0;
+                long nextStart = start;
+                int[] fds = new int[order.size()];
+                int[] revents = new int[order.size()];
+                while (winner == null && isOpen()) {
+                    long now = System.nanoTime();
+                    boolean room = running.size() < MAX_RACING;
+                    if (next < order.size() && (running.isEmpty() || (room && !oneAtATime && now - nextStart >= 0))) {
+                        InetSocketAddress target = order.get(next++);
+                        nextStart = now + delayNanos;
+                        Attempt a = null;
+                        try {
+                            if (!ownUsed) {
+                                ownUsed = true;
+                                a = new Attempt(target, ownFd, true);
+                            } else if (oneAtATime) {
+                                ownFd = reopenForNextAttempt();
+                                a = new Attempt(target, ownFd, true);
+                            } else {
+                                a = new Attempt(target, openRacingDescriptor(), false);
+                            }
+                            InetAddress ip = connectableAddress(target.getAddress());
+                            if (Native.connect(a.fd, ip.getAddress(), SocketAddresses.scopeId(ip), target.getPort()) > 0) {
+                                winner = a;
+                            } else {
+                                running.add(a);
+                            }
+                        } catch (IOException e) {
+                            failures.add(e);
+                            if (a != null) {
+                                closeRacing(a);
+                            }
+                            nextStart = now;
+                        }
+                        continue;
+                    }
+                    if (running.isEmpty()) {
+                        break; // every endpoint failed
+                    }
+                    long waitNanos = 0;
+                    if (millis > 0) {
+                        waitNanos = timeoutNanos - (now - start);
+                        if (waitNanos <= 0) {
+                            SocketTimeoutException e = new SocketTimeoutException("Connect timed out");
+                            failures.forEach(e::addSuppressed);
+                            throw e;
+                        }
+                    }
+                    if (next < order.size() && !oneAtATime && room) {
+                        long untilNext = Math.max(1, nextStart - now);
+                        waitNanos = waitNanos == 0 ? untilNext : Math.min(waitNanos, untilNext);
+                    }
+                    int count = running.size();
+                    for (int i = 0; i < count; i++) {
+                        fds[i] = running.get(i).fd;
+                    }
+                    if (Poller.currentIsVirtual()) {
+                        Poller.parkAny(fds, count, Native.POLLOUT, waitNanos, this::isOpen);
+                        Native.pollAny(fds, count, Native.POLLOUT, 0, revents);
+                    } else {
+                        Native.pollAny(fds, count, Native.POLLOUT, pollMillis(waitNanos), revents);
+                    }
+                    if (!isOpen()) {
+                        break;
+                    }
+                    for (int i = 0; i < count && winner == null; i++) {
+                        if (revents[i] == 0) {
+                            continue;
+                        }
+                        Attempt a = running.get(i);
+                        try {
+                            Native.connectResult(a.fd);
+                            winner = a;
+                        } catch (IOException e) {
+                            failures.add(e);
+                            closeRacing(a);
+                            nextStart = System.nanoTime(); // the next endpoint starts now
+                        }
+                    }
+                    running.removeIf(a -> a.done);
+                }
+            } finally {
+                boolean connected = false;
+                try {
+                    for (Attempt a : running) {
+                        if (a != winner) {
+                            closeRacing(a);
+                        }
+                    }
+                    connected = winner != null && adopt(winner);
+                    if (connected && !Poller.currentIsVirtual()) {
+                        // untimed reads and writes on platform threads then cost one system call each
+                        Native.configureBlocking(fd, true);
+                        nonBlocking = false;
+                    }
+                } finally {
+                    endConnect(connected ? fd : ownFd, connected);
+                }
+            }
+        } finally {
+            readLock.unlock();
+        }
+        if (winner == null) {
+            if (failures.isEmpty()) {
                 throw new SocketException("Socket closed");
             }
-            int oldLocalPort = localport;
+            IOException first = failures.get(0);
+            for (IOException e : failures.subList(1, failures.size())) {
+                first.addSuppressed(e);
+            }
+            throw first;
+        }
+    }
+
+    /**
+     * A fresh non-blocking descriptor for a racing attempt, with the options set on this socket
+     * before connect and its local address (any port); close() will wake it.
+     */
+    private int openRacingDescriptor() throws IOException {
+        int racing = Native.socket(false);
+        try {
+            Map<Integer, Integer> options;
+            Map<Integer, byte[]> stringOptions;
+            synchronized (stateLock) {
+                options = new LinkedHashMap<>(presetOptions);
+                stringOptions = new LinkedHashMap<>(presetStringOptions);
+            }
+            applyPresetOptions(racing, options, stringOptions);
+            InetAddress local = requestedLocalAddress;
+            if (local != null) {
+                Native.bind(racing, local.getAddress(), SocketAddresses.scopeId(local), 0);
+            }
+            synchronized (stateLock) {
+                if (state != ST_CONNECTING) {
+                    throw new SocketException("Socket closed");
+                }
+                racingFds.add(racing);
+            }
+            return racing;
+        } catch (IOException | RuntimeException e) {
+            Native.close(racing);
+            throw e;
+        }
+    }
+
+    /** Marks an attempt failed and closes its descriptor unless it is this socket's own. */
+    private void closeRacing(Attempt a) {
+        a.done = true;
+        if (a.own) {
+            return;
+        }
+        synchronized (stateLock) {
+            racingFds.remove(Integer.valueOf(a.fd));
+        }
+        Native.close(a.fd);
+    }
+
+    /**
+     * Makes the winning attempt this socket's connection: its descriptor replaces the own one
+     * (which is closed) unless it is the own one. False, with the winner closed, if close()
+     * came first.
+     */
+    private boolean adopt(Attempt winner) throws UnknownHostException {
+        InetAddress peer = connectableAddress(winner.target.getAddress());
+        synchronized (stateLock) {
+            if (state != ST_CONNECTING) {
+                if (!winner.own) {
+                    racingFds.remove(Integer.valueOf(winner.fd));
+                    Native.close(winner.fd);
+                }
+                return false;
+            }
+            if (!winner.own) {
+                racingFds.remove(Integer.valueOf(winner.fd));
+                cleanable.clean();
+                fd = winner.fd;
+                cleanable = Descriptors.register(this, fd);
+                nonBlocking = true;
+            }
+            address = peer;
+            port = winner.target.getPort();
+            return true;
+        }
+    }
+
+    /**
+     * One endpoint at a time on a fixed local port: after a failed attempt, a fresh own
+     * descriptor with the same options, bound to the same local address and port.
+     */
+    private int reopenForNextAttempt() throws IOException {
+        synchronized (stateLock) {
+            if (state != ST_CONNECTING) {
+                throw new SocketException("Socket closed");
+            }
             cleanable.clean();
+            fd = -1; // closed: never shut down or close this number again
             openDescriptor();
+            applyPresetOptions(fd, presetOptions, presetStringOptions);
             localport = 0;
             if (requestedLocalAddress != null) {
-                bindLocked(requestedLocalAddress, oldLocalPort);
+                bindLocked(requestedLocalAddress, requestedLocalPort);
             }
+            return fd;
         }
     }
 
@@ -550,6 +944,7 @@ public final class RustSocketImpl extends SocketImpl {
             }
             bindLocked(host, port);
             requestedLocalAddress = host;
+            requestedLocalPort = port;
         }
     }
 
@@ -796,6 +1191,14 @@ public final class RustSocketImpl extends SocketImpl {
                 } catch (IOException ignore) {
                     // not connected (yet): the flags are set and waiters woken all the same
                 }
+                // the extra descriptors of a connect racing several addresses
+                for (int racing : racingFds) {
+                    try {
+                        Native.shutdown(racing, Native.SHUT_RDWR);
+                    } catch (IOException ignore) {
+                        // not connected yet: the wait for it returns all the same
+                    }
+                }
             }
         }
     }
@@ -909,7 +1312,7 @@ public final class RustSocketImpl extends SocketImpl {
         if (value instanceof String) {
             synchronized (stateLock) {
                 ensureOpen();
-                Native.setStringOption(fd, nativeId(opt), ExtendedOptions.ascii(opt, (String) value));
+                setNativeStringOption(nativeId(opt), ExtendedOptions.ascii(opt, (String) value));
             }
             return;
         }
@@ -936,7 +1339,7 @@ public final class RustSocketImpl extends SocketImpl {
             } else if (opt == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
                 throw new SocketException("Attempt to set read only option " + opt);
             }
-            Native.setOption(fd, nativeId(opt), v);
+            setNativeOption(nativeId(opt), v);
         }
     }
 
@@ -1009,7 +1412,7 @@ public final class RustSocketImpl extends SocketImpl {
                             i = intValue(value, "SO_LINGER");
                             i = i < 0 ? -1 : Math.min(i, 65535);
                         }
-                        Native.setOption(fd, Native.OPT_SO_LINGER, i);
+                        setNativeOption(Native.OPT_SO_LINGER, i);
                         break;
                     }
                     case SO_TIMEOUT: {
@@ -1025,18 +1428,18 @@ public final class RustSocketImpl extends SocketImpl {
                         if (i < 0 || i > 255) {
                             throw new IllegalArgumentException("Invalid IP_TOS value");
                         }
-                        Native.setOption(fd, Native.OPT_IP_TOS, i);
+                        setNativeOption(Native.OPT_IP_TOS, i);
                         break;
                     }
                     case TCP_NODELAY:
-                        Native.setOption(fd, Native.OPT_TCP_NODELAY, booleanValue(value, "TCP_NODELAY") ? 1 : 0);
+                        setNativeOption(Native.OPT_TCP_NODELAY, booleanValue(value, "TCP_NODELAY") ? 1 : 0);
                         break;
                     case SO_SNDBUF: {
                         int i = intValue(value, "SO_SNDBUF");
                         if (i <= 0) {
                             throw new SocketException("SO_SNDBUF <= 0");
                         }
-                        Native.setOption(fd, Native.OPT_SO_SNDBUF, i);
+                        setNativeOption(Native.OPT_SO_SNDBUF, i);
                         break;
                     }
                     case SO_RCVBUF: {
@@ -1044,20 +1447,20 @@ public final class RustSocketImpl extends SocketImpl {
                         if (i <= 0) {
                             throw new SocketException("SO_RCVBUF <= 0");
                         }
-                        Native.setOption(fd, Native.OPT_SO_RCVBUF, i);
+                        setNativeOption(Native.OPT_SO_RCVBUF, i);
                         break;
                     }
                     case SO_KEEPALIVE:
-                        Native.setOption(fd, Native.OPT_SO_KEEPALIVE, booleanValue(value, "SO_KEEPALIVE") ? 1 : 0);
+                        setNativeOption(Native.OPT_SO_KEEPALIVE, booleanValue(value, "SO_KEEPALIVE") ? 1 : 0);
                         break;
                     case SO_OOBINLINE:
-                        Native.setOption(fd, Native.OPT_SO_OOBINLINE, booleanValue(value, "SO_OOBINLINE") ? 1 : 0);
+                        setNativeOption(Native.OPT_SO_OOBINLINE, booleanValue(value, "SO_OOBINLINE") ? 1 : 0);
                         break;
                     case SO_REUSEADDR:
-                        Native.setOption(fd, Native.OPT_SO_REUSEADDR, booleanValue(value, "SO_REUSEADDR") ? 1 : 0);
+                        setNativeOption(Native.OPT_SO_REUSEADDR, booleanValue(value, "SO_REUSEADDR") ? 1 : 0);
                         break;
                     case SO_REUSEPORT:
-                        Native.setOption(fd, Native.OPT_SO_REUSEPORT, booleanValue(value, "SO_REUSEPORT") ? 1 : 0);
+                        setNativeOption(Native.OPT_SO_REUSEPORT, booleanValue(value, "SO_REUSEPORT") ? 1 : 0);
                         break;
                     default:
                         throw new SocketException("Unknown option " + opt);
