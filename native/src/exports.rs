@@ -13,10 +13,10 @@ use crate::error::{ExceptionClass, NetError, NetResult};
 use crate::sock::{self, IntOption, Shutdown, StringOption};
 use crate::tcp_ext;
 use jni::errors::ErrorPolicy;
-use jni::objects::{JByteArray, JClass, JIntArray, JLongArray};
+use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JObject};
 use jni::strings::JNIString;
-use jni::sys::{jboolean, jbyteArray, jclass, jint, jlong, jobject};
-use jni::{jni_mangle, Env, EnvUnowned};
+use jni::sys::{jboolean, jbyteArray, jclass, jint, jlong};
+use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -593,75 +593,49 @@ pub fn send_file<'local>(
 /// `RandomAccessFile.getChannel`), read through JNI, which is not subject to the
 /// module system's access checks. Returns -1 when the channel is another class, the JDK
 /// has renamed the fields, or the descriptor is closed; -3 when it is write-only.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_io_rustsocket_internal_Native_fileChannelDescriptor(
-    env: *mut jni::sys::JNIEnv,
-    _class: jclass,
-    channel: jobject,
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn file_channel_descriptor<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    channel: JObject<'local>,
 ) -> jint {
-    hot(env, || {
-        sock::dup_readable_file(file_channel_raw_fd(env, channel))
+    run(&mut env, |env| {
+        let raw = file_channel_raw_fd(env, &channel);
+        Ok(sock::dup_readable_file(raw)?)
     })
 }
 
-/// The int inside `channel.fd.fd`, or -1 when any step does not apply. Clears the
-/// exception a failed lookup leaves pending (NoSuchFieldError), so the caller can fall back.
-fn file_channel_raw_fd(env: *mut jni::sys::JNIEnv, channel: jobject) -> jint {
-    // SAFETY: `env` is the JNIEnv of the current native call and `channel` a local
-    // reference it passed (or null, checked first); every reference made here is deleted.
-    unsafe { file_channel_raw_fd_unchecked(env, channel) }
-}
-
-unsafe fn file_channel_raw_fd_unchecked(env: *mut jni::sys::JNIEnv, channel: jobject) -> jint {
-    let f = &(**env).v1_1;
-    let fail = || {
-        if ((**env).v1_2.ExceptionCheck)(env) {
-            ((**env).v1_1.ExceptionClear)(env);
+/// The int inside `channel.fd.fd`, or [`sock::FILE_CLOSED`] when any step does not
+/// apply. Clears the exception a failed lookup leaves pending (NoSuchFieldError), so
+/// the caller can fall back to copying.
+fn file_channel_raw_fd(env: &mut Env<'_>, channel: &JObject<'_>) -> jint {
+    let lookup = |env: &mut Env<'_>| -> jni::errors::Result<jint> {
+        if channel.is_null() {
+            return Ok(sock::FILE_CLOSED);
+        }
+        let impl_class = env.find_class(jni_str!("sun/nio/ch/FileChannelImpl"))?;
+        if !env.is_instance_of(channel, &impl_class)? {
+            return Ok(sock::FILE_CLOSED);
+        }
+        let descriptor = env
+            .get_field(
+                channel,
+                jni_str!("fd"),
+                jni_sig!("Ljava/io/FileDescriptor;"),
+            )?
+            .l()?;
+        if descriptor.is_null() {
+            return Ok(sock::FILE_CLOSED);
+        }
+        env.get_field(&descriptor, jni_str!("fd"), jni_sig!("I"))?
+            .i()
+    };
+    lookup(env).unwrap_or_else(|_| {
+        if env.exception_check() {
+            env.exception_clear();
         }
         sock::FILE_CLOSED
-    };
-    if channel.is_null() {
-        return fail();
-    }
-    let impl_class = (f.FindClass)(env, c"sun/nio/ch/FileChannelImpl".as_ptr());
-    if impl_class.is_null() {
-        return fail();
-    }
-    let is_impl = (f.IsInstanceOf)(env, channel, impl_class);
-    let fd_field = if is_impl {
-        (f.GetFieldID)(
-            env,
-            impl_class,
-            c"fd".as_ptr(),
-            c"Ljava/io/FileDescriptor;".as_ptr(),
-        )
-    } else {
-        std::ptr::null_mut()
-    };
-    (f.DeleteLocalRef)(env, impl_class);
-    if fd_field.is_null() {
-        return fail();
-    }
-    let descriptor = (f.GetObjectField)(env, channel, fd_field);
-    if descriptor.is_null() {
-        return fail();
-    }
-    let descriptor_class = (f.FindClass)(env, c"java/io/FileDescriptor".as_ptr());
-    let int_field = if descriptor_class.is_null() {
-        std::ptr::null_mut()
-    } else {
-        (f.GetFieldID)(env, descriptor_class, c"fd".as_ptr(), c"I".as_ptr())
-    };
-    let raw = if int_field.is_null() {
-        fail()
-    } else {
-        (f.GetIntField)(env, descriptor, int_field)
-    };
-    if !descriptor_class.is_null() {
-        (f.DeleteLocalRef)(env, descriptor_class);
-    }
-    (f.DeleteLocalRef)(env, descriptor);
-    raw
+    })
 }
 
 /// poll(2) on the first `count` descriptors of `fds`; each one's events go into `revents`.
