@@ -17,24 +17,29 @@ import os
 import statistics
 import subprocess
 
-BENCHMARKS = "SocketBench\\.(pingPong|bulk|connectAcceptClose)$"
-SCENARIOS = [("pingPong", 64, "ns"), ("bulk", 1024, "ops/s"), ("bulk", 65536, "ops/s"),
-             ("connectAcceptClose", 0, "ns")]
+# (benchmark, size): the hot paths the counters touch (a small round trip, bulk writes) and the
+# connection set-up and tear-down that registers and retires them
+SCENARIOS = [("pingPong", 64, "ns"), ("bulk", 1024, "ops/s"), ("connectAcceptClose", 0, "ns")]
 
 
 def run(java, cp, out_file):
-    cmd = ["taskset", "-c", "1", java, "--enable-native-access=ALL-UNNAMED", "-cp", cp,
-           "org.openjdk.jmh.Main", BENCHMARKS, "-p", "engine=RUST", "-p", "size=64,1024,65536",
-           "-f", "1", "-wi", "2", "-w", "1s", "-i", "3", "-r", "1s", "-rf", "json", "-rff", out_file]
-    print("+", " ".join(cmd[:6]), "...", out_file, flush=True)
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    with open(out_file) as f:
-        results = {}
-        for r in json.load(f):
-            name = r["benchmark"].rsplit(".", 1)[1]
-            size = int(r.get("params", {}).get("size", 0)) if name != "connectAcceptClose" else 0
-            results[(name, size)] = r["primaryMetric"]["score"]
-        return results
+    """Runs every scenario of one build, each in its own JMH fork; returns {(name, size): (score, B/op)}."""
+    results = {}
+    for name, size, _ in SCENARIOS:
+        part = f"{out_file}.{name}{size}.json"
+        cmd = ["taskset", "-c", "1", java, "--enable-native-access=ALL-UNNAMED", "-cp", cp,
+               "org.openjdk.jmh.Main", f"SocketBench\\.{name}$", "-p", "engine=RUST",
+               "-f", "1", "-wi", "2", "-w", "1s", "-i", "3", "-r", "1s", "-prof", "gc",
+               "-rf", "json", "-rff", part]
+        if size:
+            cmd += ["-p", f"size={size}"]
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        with open(part) as f:
+            r = json.load(f)[0]
+        alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm", {}).get("score", float("nan"))
+        results[(name, size)] = (r["primaryMetric"]["score"], alloc)
+    print("+", out_file, {k: round(v[0]) for k, v in results.items()}, flush=True)
+    return results
 
 
 def main():
@@ -52,19 +57,21 @@ def main():
         after = run(a.java, a.after, os.path.join(a.out, f"round{i}-after.json"))
         again = run(a.java, a.before, os.path.join(a.out, f"round{i}-before-again.json"))
         rounds.append((before, after, again))
-    lines = ["| scenario | unit | before | after | after / before | A/A: before again / before |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| scenario | unit | before | after | after / before | A/A: before again / before | heap B/op (before, after) |",
+             "|---|---|---|---|---|---|---|"]
     for name, size, unit in SCENARIOS:
         key = (name, size)
         if any(key not in r[0] for r in rounds):
             continue
-        ab = [r[1][key] / r[0][key] for r in rounds]
-        aa = [r[2][key] / r[0][key] for r in rounds]
+        ab = [r[1][key][0] / r[0][key][0] for r in rounds]
+        aa = [r[2][key][0] / r[0][key][0] for r in rounds]
         label = f"{name} {size} B" if size else name
-        lines.append(f"| {label} | {unit} | {statistics.median(r[0][key] for r in rounds):,.0f} | "
-                     f"{statistics.median(r[1][key] for r in rounds):,.0f} | "
+        lines.append(f"| {label} | {unit} | {statistics.median(r[0][key][0] for r in rounds):,.0f} | "
+                     f"{statistics.median(r[1][key][0] for r in rounds):,.0f} | "
                      f"{statistics.median(ab):.3f} ({min(ab):.3f}..{max(ab):.3f}) | "
-                     f"{statistics.median(aa):.3f} ({min(aa):.3f}..{max(aa):.3f}) |")
+                     f"{statistics.median(aa):.3f} ({min(aa):.3f}..{max(aa):.3f}) | "
+                     f"{statistics.median(r[0][key][1] for r in rounds):.1f}, "
+                     f"{statistics.median(r[1][key][1] for r in rounds):.1f} |")
     table = "\n".join(lines)
     with open(os.path.join(a.out, "summary.md"), "w") as f:
         f.write(table + "\n")

@@ -20,6 +20,7 @@ import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import javax.management.openmbean.CompositeData;
 import javax.management.openmbean.TabularData;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -32,6 +33,23 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class StatisticsTest {
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
+
+    /**
+     * Lets the Cleaner close whatever earlier test classes dropped without closing, so that the
+     * open-socket figures move only with this test's own sockets.
+     */
+    @BeforeEach
+    void settle() throws InterruptedException {
+        int stable = 0;
+        int last = -1;
+        for (int i = 0; i < 100 && stable < 3; i++) {
+            System.gc();
+            Thread.sleep(20);
+            int now = Descriptors.openCount();
+            stable = now == last ? stable + 1 : 0;
+            last = now;
+        }
+    }
 
     private static long errors(SocketStatistics s, Class<?> type) {
         return s.getErrors().getOrDefault(type.getName(), 0L);
@@ -144,7 +162,7 @@ class StatisticsTest {
         exchangeAndDrop();
         assertTrue(TestSupport.eventually(() -> {
             System.gc();
-            return Descriptors.openCount() == baseline;
+            return Descriptors.openCount() <= baseline;
         }), "the Cleaner did not close the dropped sockets");
         SocketStatistics after = RustSockets.statistics();
         assertEquals(before.getBytesRead() + 64, after.getBytesRead());
