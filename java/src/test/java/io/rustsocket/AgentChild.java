@@ -54,11 +54,13 @@ import jdk.net.ExtendedSocketOptions;
  * <ul>
  *   <li>{@code plain}: {@code new ServerSocket}, {@code new Socket}, {@code SocketFactory.getDefault()},
  *       1 MiB each way; also prints the keepalive options of both ends and the MXBean's figure.</li>
- *   <li>{@code http}: {@code HttpURLConnection} POST and GET against the JDK's HttpServer.</li>
+ *   <li>{@code http}: {@code HttpURLConnection} POSTs against the JDK's HttpServer, direct and
+ *       through it as an HTTP proxy.</li>
  *   <li>{@code tls KEYSTORE}: a JDK {@code SSLServerSocket} and {@code SSLSocket}, 256 KiB each way.</li>
  *   <li>{@code jdbc PORT}: PostgreSQL's JDBC driver, no socketFactory parameter, against 127.0.0.1:PORT.</li>
  *   <li>{@code uncovered}: NIO {@code SocketChannel}, {@code java.net.http.HttpClient} and a SOCKS
  *       {@code Socket(Proxy)}, which stay on the JDK.</li>
+ *   <li>{@code attach JAR}: loads the agent into itself at run time (Agent-Class, agentmain).</li>
  *   <li>{@code preinstalled}: run after an agent that installed its own factory; also tries
  *       {@link RustSockets#installAsDefault()} and prints what it threw.</li>
  * </ul>
@@ -87,6 +89,22 @@ public final class AgentChild {
                 break;
             case "uncovered":
                 uncovered();
+                break;
+            case "attach":
+                // a running JVM: sockets made before the attach keep the JDK's implementation
+                try (ServerSocket early = new ServerSocket(0, 50, LOOPBACK)) {
+                    com.sun.tools.attach.VirtualMachine vm =
+                            com.sun.tools.attach.VirtualMachine.attach(Long.toString(ProcessHandle.current().pid()));
+                    try {
+                        vm.loadAgent(args[1], "keepAlive=true");
+                    } finally {
+                        vm.detach();
+                    }
+                    OUT.println("attached.installed=" + RustSockets.isInstalledAsDefault());
+                    OUT.println("early.openServerSockets=" + RustSockets.statistics().getOpenServerSockets());
+                    OUT.println("early.bound=" + early.isBound());
+                    plainExchange(new ServerSocket(0, 50, LOOPBACK), SocketFactory.getDefault());
+                }
                 break;
             case "preinstalled":
                 plainExchange(new ServerSocket(0, 50, LOOPBACK), SocketFactory.getDefault());
@@ -202,6 +220,21 @@ public final class AgentChild {
                     check("http" + i, reply, in.readAllBytes());
                 }
             }
+            // through an HTTP proxy: HttpURLConnection reaches the proxy with a plain socket; the
+            // "proxy" here is the same server, which answers the absolute-form request itself
+            Proxy viaProxy = new Proxy(Proxy.Type.HTTP, new InetSocketAddress(LOOPBACK, server.getAddress().getPort()));
+            long openedBefore = RustSockets.statistics().getConnectionsOpened();
+            HttpURLConnection p = (HttpURLConnection) URI.create("http://proxied.invalid/echo").toURL()
+                    .openConnection(viaProxy);
+            p.setDoOutput(true);
+            p.setFixedLengthStreamingMode(body.length);
+            try (OutputStream os = p.getOutputStream()) {
+                os.write(body);
+            }
+            try (InputStream in = p.getInputStream()) {
+                check("httpProxy", reply, in.readAllBytes());
+            }
+            OUT.println("httpProxy.connections=" + (RustSockets.statistics().getConnectionsOpened() - openedBefore));
             // the default proxy selection (no proxy configured) goes the same way
             HttpURLConnection c = (HttpURLConnection) uri.toURL().openConnection();
             c.setDoOutput(true);

@@ -173,11 +173,12 @@ class AgentTest {
     void httpUrlConnection() throws Exception {
         Run r = child(List.of(agent("")), "http");
         r.assertCompleted();
-        for (String k : List.of("intact.http0", "intact.http1", "intact.http2", "intact.httpDefault")) {
+        for (String k : List.of("intact.http0", "intact.http1", "intact.http2", "intact.httpProxy", "intact.httpDefault")) {
             assertEquals("true", r.facts.get(k), k + "\n" + r);
         }
-        // the client side is ours (the JDK's HttpServer is NIO); 4 requests of 300,000 B, replies of 500,000 B
-        assertCounted(r, 4 * 500_000L, 4 * 300_000L);
+        // the client side is ours (the JDK's HttpServer is NIO); 5 requests of 300,000 B, replies of 500,000 B
+        assertCounted(r, 5 * 500_000L, 5 * 300_000L);
+        assertEquals(1, r.number("httpProxy.connections"), "the connection to the HTTP proxy\n" + r);
         assertTrue(r.number("delta.connectionsOpened") >= 1, r.toString());
         assertEquals(0, r.number("delta.connectionsAccepted"), r.toString());
     }
@@ -233,6 +234,20 @@ class AgentTest {
         assertEquals(0, r.number("uncovered.httpClient.bytes"), r.toString());
         assertEquals(0, r.number("uncovered.socks.connections"), r.toString());
         assertNotEquals(java.net.Socket.class.getName(), r.facts.get("nio.adaptor"), r.toString());
+    }
+
+    @Test
+    void attachingToARunningJvmInstallsForNewSockets() throws Exception {
+        Run r = child(List.of("-Djdk.attach.allowAttachSelf=true"), "attach", agentJar());
+        r.assertCompleted();
+        assertEquals("false", r.facts.get("installed"));
+        assertEquals("true", r.facts.get("attached.installed"), r.toString());
+        // the listener made before the attach is the JDK's
+        assertEquals(0, r.number("early.openServerSockets"), r.toString());
+        assertEquals("true", r.facts.get("intact.up"));
+        assertEquals("true", r.facts.get("client.keepAlive"));
+        assertEquals(2 * (1L << 20), r.number("delta.bytesRead"), r.toString());
+        assertEquals(1, r.number("delta.connectionsOpened"), r.toString());
     }
 
     @Test
