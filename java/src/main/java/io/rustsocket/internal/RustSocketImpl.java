@@ -93,6 +93,9 @@ public final class RustSocketImpl extends SocketImpl {
     // set once, under readLock or writeLock, when a timed operation first needs it
     private volatile boolean nonBlocking;
 
+    // this socket's byte counts (null for a listener); replaced with each new descriptor
+    private volatile Statistics.Counters counters;
+
     private volatile int timeout;
     private volatile boolean inputClosed;
     private volatile boolean outputClosed;
@@ -331,6 +334,10 @@ public final class RustSocketImpl extends SocketImpl {
                 resetOnRelease = true;
                 n = 0;
             }
+            if (n > 0) {
+                // before endIO: once the descriptor is released the counters are retired
+                counters.addRead(n);
+            }
             return n;
         } catch (ConnectionResetException e) {
             connectionReset = true;
@@ -341,6 +348,14 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     private int read(byte[] b, int off, int len) throws IOException {
+        try {
+            return readCounted(b, off, len);
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    private int readCounted(byte[] b, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, b.length);
         if (len == 0) {
             return 0;
@@ -381,6 +396,9 @@ public final class RustSocketImpl extends SocketImpl {
                 park(fd, Native.POLLOUT, 0);
                 n = Native.write(fd, b, off, len);
             }
+            if (n > 0) {
+                counters.addWritten(n);
+            }
             return n;
         } finally {
             endIO(false, n > 0);
@@ -388,6 +406,14 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     private void write(byte[] b, int off, int len) throws IOException {
+        try {
+            writeCounted(b, off, len);
+        } catch (IOException e) {
+            throw failed(e);
+        }
+    }
+
+    private void writeCounted(byte[] b, int off, int len) throws IOException {
         Objects.checkFromIndexSize(off, len, b.length);
         if (len == 0) {
             return;
@@ -477,6 +503,9 @@ public final class RustSocketImpl extends SocketImpl {
                 park(fd, Native.POLLOUT, 0);
                 n = Native.sendFile(fd, fileFd, position, count);
             }
+            if (n > 0) {
+                counters.addWritten(n);
+            }
             return n;
         } finally {
             endIO(false, n >= 0 || n == Native.SENDFILE_UNSUPPORTED);
@@ -520,7 +549,18 @@ public final class RustSocketImpl extends SocketImpl {
         assert Thread.holdsLock(stateLock);
         int newFd = Native.socket(server);
         fd = newFd;
-        cleanable = Descriptors.register(this, newFd);
+        Statistics.Counters c = server ? null : Statistics.register();
+        cleanable = Descriptors.register(this, newFd, c);
+        counters = c;
+        if (!server) {
+            try {
+                SocketDefaults.apply(newFd);
+            } catch (IOException e) {
+                cleanable.clean();
+                fd = -1;
+                throw e;
+            }
+        }
         // client descriptors start non-blocking so that connect can be woken by close
         nonBlocking = !server;
     }
@@ -559,12 +599,14 @@ public final class RustSocketImpl extends SocketImpl {
                     connectOnce(connectableAddress(isa.getAddress()), isa.getPort(),
                             TimeUnit.MILLISECONDS.toNanos(millis));
                 }
+                Statistics.connected();
             } catch (SocketTimeoutException e) {
                 throw e;
             } catch (InterruptedIOException e) {
                 throw closedByInterrupt(e);
             }
         } catch (IOException e) {
+            failed(e);
             close();
             throw e;
         }
@@ -769,6 +811,7 @@ public final class RustSocketImpl extends SocketImpl {
                 options = new LinkedHashMap<>(presetOptions);
                 stringOptions = new LinkedHashMap<>(presetStringOptions);
             }
+            SocketDefaults.apply(racing);
             applyPresetOptions(racing, options, stringOptions);
             InetAddress local = requestedLocalAddress;
             if (local != null) {
@@ -818,7 +861,9 @@ public final class RustSocketImpl extends SocketImpl {
                 racingFds.remove(Integer.valueOf(winner.fd));
                 cleanable.clean();
                 fd = winner.fd;
-                cleanable = Descriptors.register(this, fd);
+                Statistics.Counters c = Statistics.register();
+                cleanable = Descriptors.register(this, fd, c);
+                counters = c;
                 nonBlocking = true;
             }
             address = peer;
@@ -979,6 +1024,15 @@ public final class RustSocketImpl extends SocketImpl {
 
     @Override
     protected void accept(SocketImpl si) throws IOException {
+        try {
+            acceptCounted(si);
+        } catch (IOException e) {
+            throw failed(e);
+        }
+        Statistics.accepted();
+    }
+
+    private void acceptCounted(SocketImpl si) throws IOException {
         if (!(si instanceof RustSocketImpl)) {
             throw new SocketException("Cannot accept into " + si.getClass().getName());
         }
@@ -1031,8 +1085,11 @@ public final class RustSocketImpl extends SocketImpl {
         InetSocketAddress remote = SocketAddresses.decode(peer);
         synchronized (target.stateLock) {
             target.fd = newFd;
-            target.cleanable = Descriptors.register(target, newFd);
+            Statistics.Counters c = Statistics.register();
+            target.cleanable = Descriptors.register(target, newFd, c);
+            target.counters = c;
             try {
+                SocketDefaults.apply(newFd);
                 target.localport = localAddressOf(newFd).getPort();
             } catch (IOException e) {
                 target.cleanable.clean();
@@ -1559,6 +1616,15 @@ public final class RustSocketImpl extends SocketImpl {
         SocketException se = new SocketException("Closed by interrupt");
         se.initCause(e);
         throw se;
+    }
+
+    /**
+     * Counts a failed operation in the statistics and returns {@code e}. Failures on a socket
+     * this process has closed meanwhile are not counted: they are its own doing, not the
+     * network's.
+     */
+    private IOException failed(IOException e) {
+        return isOpen() ? Statistics.failed(e, counters) : e;
     }
 
     private static SocketException asSocketException(Exception e) {

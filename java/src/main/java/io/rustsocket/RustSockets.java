@@ -1,0 +1,235 @@
+package io.rustsocket;
+
+import io.rustsocket.internal.NativeLibrary;
+import io.rustsocket.internal.RustSocketImpl;
+import io.rustsocket.internal.Statistics;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketImplFactory;
+import java.util.Map;
+import javax.management.InstanceAlreadyExistsException;
+import javax.management.JMException;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import javax.management.StandardMBean;
+
+/**
+ * JVM-wide entry points: make rustsocket the implementation behind every {@code java.net.Socket}
+ * and {@code java.net.ServerSocket} without changing the code that creates them, and read the
+ * library's statistics.
+ *
+ * <pre>{@code
+ * public static void main(String[] args) throws Exception {
+ *     RustSockets.installAsDefault();   // or: java -javaagent:rustsocket.jar ...
+ *     ...
+ *     System.out.println(RustSockets.statistics());
+ * }
+ * }</pre>
+ */
+public final class RustSockets {
+    /** The JMX object name of the statistics MXBean. */
+    public static final String MBEAN_NAME = "io.rustsocket:type=Sockets";
+
+    private static final SocketImplFactory CLIENT_FACTORY = () -> new RustSocketImpl(false);
+    private static final SocketImplFactory SERVER_FACTORY = () -> new RustSocketImpl(true);
+
+    private static boolean clientInstalled;
+    private static volatile boolean installed;
+    private static boolean mbeanRegistered;
+
+    private RustSockets() {}
+
+    /**
+     * Makes rustsocket the implementation of every {@code java.net.Socket} and
+     * {@code java.net.ServerSocket} created from now on (those made before keep theirs), through
+     * the JDK's {@link Socket#setSocketImplFactory} and {@link ServerSocket#setSocketFactory},
+     * and registers the statistics MXBean (a failure to register it is logged, not thrown).
+     * Call it once, early in {@code main}; later calls do nothing.
+     *
+     * <p>Covered: {@code new Socket(...)}, {@code new ServerSocket(...)} and their
+     * {@code accept()}, {@code SocketFactory.getDefault()}, {@code HttpURLConnection}, and TLS
+     * sockets from {@code SSLSocketFactory}/{@code SSLServerSocketFactory}. Not covered: NIO
+     * channels, {@code java.net.http.HttpClient}, and sockets through a SOCKS or HTTP proxy
+     * ({@code new Socket(Proxy)}), which keep the JDK's implementation.
+     *
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded on this platform;
+     *     nothing is installed
+     * @throws SocketException if another socket implementation factory is already installed:
+     *     if it is {@code Socket}'s, nothing is installed; if only {@code ServerSocket}'s, client
+     *     sockets run on rustsocket and server sockets keep that factory
+     */
+    public static void installAsDefault() throws SocketException {
+        install(true);
+    }
+
+    /** {@link #installAsDefault()}, with the MXBean registration optional (the agent's jmx=false). */
+    static synchronized void install(boolean registerMBean) throws SocketException {
+        if (installed) {
+            return;
+        }
+        // before touching the JDK's factories, so that a platform without the library keeps
+        // the JDK's sockets everywhere
+        NativeLibrary.ensureLoaded();
+        if (!clientInstalled) {
+            try {
+                setClientFactory();
+            } catch (SocketException e) {
+                throw alreadyDefined("java.net.Socket", e, "nothing was installed");
+            }
+            clientInstalled = true;
+        }
+        try {
+            setServerFactory();
+        } catch (SocketException e) {
+            throw alreadyDefined("java.net.ServerSocket", e,
+                    "client sockets run on rustsocket, server sockets keep that factory");
+        }
+        installed = true;
+        if (System.getProperty("socksProxyHost") != null) {
+            // the JDK applies socksProxyHost (and the ProxySelector) inside its own default
+            // implementation, which the factory replaces; only new Socket(Proxy) still proxies
+            System.getLogger("io.rustsocket").log(System.Logger.Level.WARNING,
+                    "rustsocket: socksProxyHost is set, but sockets made without an explicit Proxy now connect "
+                    + "directly; only new Socket(Proxy) still goes through the SOCKS proxy (on the JDK's sockets)");
+        }
+        if (!registerMBean) {
+            return;
+        }
+        try {
+            registerStatisticsMBean();
+        } catch (RuntimeException | LinkageError e) {
+            System.getLogger("io.rustsocket").log(System.Logger.Level.WARNING,
+                    "rustsocket: sockets are installed but the statistics MXBean could not be registered", e);
+        }
+    }
+
+    // The JDK deprecated these hooks (since 17) without a replacement; they remain the only
+    // supported way to choose the implementation behind every java.net.Socket in the JVM.
+    @SuppressWarnings("deprecation")
+    private static void setClientFactory() throws SocketException {
+        try {
+            Socket.setSocketImplFactory(CLIENT_FACTORY);
+        } catch (IOException e) {
+            throw asSocketException(e);
+        }
+    }
+
+    // See setClientFactory: deprecated, and still the only hook for every ServerSocket.
+    @SuppressWarnings("deprecation")
+    private static void setServerFactory() throws SocketException {
+        try {
+            ServerSocket.setSocketFactory(SERVER_FACTORY);
+        } catch (IOException e) {
+            throw asSocketException(e);
+        }
+    }
+
+    private static SocketException asSocketException(IOException e) {
+        return e instanceof SocketException ? (SocketException) e : new SocketException(e.toString());
+    }
+
+    private static SocketException alreadyDefined(String type, SocketException cause, String outcome) {
+        SocketException e = new SocketException("rustsocket cannot be installed as the default: "
+                + type + " already has a socket implementation factory (" + cause.getMessage() + "); "
+                + outcome);
+        e.initCause(cause);
+        return e;
+    }
+
+    /**
+     * Whether {@link #installAsDefault()} completed in this JVM (by code or by the agent).
+     *
+     * @return {@code true} once every new {@code Socket} and {@code ServerSocket} runs on rustsocket
+     */
+    public static boolean isInstalledAsDefault() {
+        return installed;
+    }
+
+    /**
+     * The library's counters for this JVM now.
+     *
+     * @return an immutable snapshot
+     */
+    public static SocketStatistics statistics() {
+        return new SocketStatistics(Statistics.snapshot());
+    }
+
+    /**
+     * Registers the statistics MXBean as {@value #MBEAN_NAME} in the platform MBean server, so
+     * that JConsole, VisualVM and other JMX clients show it. {@link #installAsDefault()} calls
+     * it; call it yourself when you use {@link RustSocket} directly. Later calls do nothing.
+     *
+     * @throws IllegalStateException if the MBean server refuses the registration
+     */
+    public static synchronized void registerStatisticsMBean() {
+        if (mbeanRegistered) {
+            return;
+        }
+        try {
+            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+            server.registerMBean(new StandardMBean(new StatisticsMXBean(), SocketStatisticsMXBean.class, true),
+                    new ObjectName(MBEAN_NAME));
+        } catch (InstanceAlreadyExistsException e) {
+            // another copy of the library (another class loader) registered first; its figures stand
+        } catch (JMException e) {
+            throw new IllegalStateException("cannot register " + MBEAN_NAME + ": " + e, e);
+        }
+        mbeanRegistered = true;
+    }
+
+    /** The MXBean: every attribute reads a fresh snapshot. */
+    private static final class StatisticsMXBean implements SocketStatisticsMXBean {
+        @Override
+        public long getOpenSockets() {
+            return statistics().getOpenSockets();
+        }
+
+        @Override
+        public long getOpenServerSockets() {
+            return statistics().getOpenServerSockets();
+        }
+
+        @Override
+        public long getConnectionsOpened() {
+            return statistics().getConnectionsOpened();
+        }
+
+        @Override
+        public long getConnectionsAccepted() {
+            return statistics().getConnectionsAccepted();
+        }
+
+        @Override
+        public long getBytesRead() {
+            return statistics().getBytesRead();
+        }
+
+        @Override
+        public long getBytesWritten() {
+            return statistics().getBytesWritten();
+        }
+
+        @Override
+        public long getTimeouts() {
+            return statistics().getTimeouts();
+        }
+
+        @Override
+        public long getResets() {
+            return statistics().getResets();
+        }
+
+        @Override
+        public Map<String, Long> getErrors() {
+            return statistics().getErrors();
+        }
+
+        @Override
+        public boolean isInstalledAsDefault() {
+            return RustSockets.isInstalledAsDefault();
+        }
+    }
+}
