@@ -111,12 +111,12 @@ impl IntOption {
     }
 }
 
-fn bad_argument(message: String) -> NetError {
+pub(crate) fn bad_argument(message: String) -> NetError {
     NetError::new(ExceptionClass::IllegalArgument, message)
 }
 
 /// Borrows a descriptor for socket2 without taking ownership of it.
-fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
+pub(crate) fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
     if fd < 0 {
         return Err(NetError::from_errno(Op::Control, libc::EBADF));
     }
@@ -125,7 +125,7 @@ fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
     Ok(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
-fn last_errno() -> i32 {
+pub(crate) fn last_errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO)
@@ -464,7 +464,7 @@ pub fn get_option(fd: RawFd, opt: IntOption) -> NetResult<i32> {
 }
 
 // socket2 has no single getter/setter for the keepalive, quick-ack and NAPI options.
-fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
+pub(crate) fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
     let mut value: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: one int of storage and its length.
@@ -483,7 +483,12 @@ fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
     Ok(value)
 }
 
-fn set_raw(fd: RawFd, level: libc::c_int, name: libc::c_int, value: i32) -> NetResult<()> {
+pub(crate) fn set_raw(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: i32,
+) -> NetResult<()> {
     // SAFETY: one int and its length.
     let rc = unsafe {
         libc::setsockopt(
