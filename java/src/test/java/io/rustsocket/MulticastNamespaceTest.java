@@ -34,11 +34,11 @@ class MulticastNamespaceTest {
     @Test
     void ipv4AndIpv6GroupsOnLoopbackInANamespace() throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Paths.get("/usr/bin/unshare")), "no unshare");
-        Process probe = new ProcessBuilder("unshare", "-n", "true").redirectErrorStream(true).start();
+        Process probe = new ProcessBuilder("unshare", "-n", "ip", "link", "show", "lo").redirectErrorStream(true).start();
         Assumptions.assumeTrue(probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0,
-                "cannot create a network namespace here (needs root)");
+                "cannot create a network namespace here (needs root and iproute2)");
         String java = System.getProperty("rustsocket.testJava", Paths.get(System.getProperty("java.home"), "bin", "java").toString());
-        String script = "ip link set lo up && sysctl -qw net.ipv6.conf.default.accept_dad=0"
+        String script = "ip link set lo up && echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad"
                 + " && ip link add mc0 type veth peer name mc1 && ip link set mc1 up && ip link set mc0 up"
                 + " && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.rustsocket.MulticastNamespaceTest";
         List<String> cmd = new ArrayList<>(Arrays.asList("unshare", "-n", "sh", "-c", script, java,
