@@ -227,6 +227,9 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receive(
     })
 }
 
+/// Up to this many bytes of slots, a batch copies its whole slot range to or from Java at once.
+const WHOLE_COPY_LIMIT: usize = 64 * 1024;
+
 /// Per-thread buffers of the batched calls, so that the steady state allocates nothing.
 struct BatchState {
     scratch: BatchScratch,
@@ -318,17 +321,36 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
             if st.data.len() < count * slot {
                 st.data.resize(count * slot, 0);
             }
-            st.targets.clear();
-            for i in 0..count {
-                let at = (from + i) * slot;
+            if count * slot <= WHOLE_COPY_LIMIT {
+                // small slots: one copy of the whole range beats one JNI call per datagram
                 get_array_region(
                     env,
                     data,
-                    at as jint,
-                    &mut st.data[i * slot..i * slot + st.lens[i]],
+                    (from * slot) as jint,
+                    &mut st.data[..count * slot],
                 );
-                let wire = read_wire(env, targets, ((from + i) * WIRE_LEN) as jint);
-                st.targets.push(udp::target_from_wire(&wire)?);
+            } else {
+                for i in 0..count {
+                    let slot_bytes = &mut st.data[i * slot..i * slot + st.lens[i]];
+                    get_array_region(env, data, ((from + i) * slot) as jint, slot_bytes);
+                }
+            }
+            st.wires.resize(count, [0u8; WIRE_LEN]);
+            get_array_region(
+                env,
+                targets,
+                (from * WIRE_LEN) as jint,
+                st.wires[..count].as_flattened_mut(),
+            );
+            st.targets.clear();
+            for i in 0..count {
+                // a run of datagrams to one peer decodes its address once
+                let target = if i > 0 && st.wires[i] == st.wires[i - 1] {
+                    st.targets[i - 1].clone()
+                } else {
+                    udp::target_from_wire(&st.wires[i])?
+                };
+                st.targets.push(target);
             }
             udp::send_batch(
                 fd,
@@ -386,19 +408,30 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
                 return Ok(UNAVAILABLE);
             }
             let n = n as usize;
+            if n * slot <= WHOLE_COPY_LIMIT {
+                // small slots: one copy of all of them, the bytes past each datagram zeroed
+                // (never another datagram's leftovers)
+                for i in 0..n {
+                    st.data[i * slot + st.got[i] as usize..(i + 1) * slot].fill(0);
+                }
+                set_array_region(env, data, 0, &st.data[..n * slot]);
+            } else {
+                for i in 0..n {
+                    let len = st.got[i] as usize;
+                    set_array_region(
+                        env,
+                        data,
+                        (i * slot) as jint,
+                        &st.data[i * slot..i * slot + len],
+                    );
+                }
+            }
             for i in 0..n {
-                let len = st.got[i] as usize;
-                set_array_region(
-                    env,
-                    data,
-                    (i * slot) as jint,
-                    &st.data[i * slot..i * slot + len],
-                );
-                set_array_region(env, senders, (i * WIRE_LEN) as jint, &st.wires[i]);
                 if st.truncated[i] {
                     st.got[i] = -st.got[i] - 1;
                 }
             }
+            set_array_region(env, senders, 0, st.wires[..n].as_flattened());
             set_ints(env, lens, 0, &st.got[..n]);
             Ok(n as jint)
         })

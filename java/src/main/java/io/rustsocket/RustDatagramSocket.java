@@ -119,8 +119,11 @@ public class RustDatagramSocket extends DatagramSocket {
     // ---------------------------------------------------------------- batches
 
     /**
-     * Sends the datagrams of {@code batch} from its first, with as few system calls as the
-     * kernel allows (one {@code sendmmsg} each). Equivalent to {@code send(batch, 0)}.
+     * Sends the datagrams of {@code batch} from its first, with one {@code sendmmsg} per 1024.
+     * Runs of datagrams with one target and one length (the last may be shorter) go as single
+     * UDP segmentation offload messages ({@code UDP_SEGMENT}), which the kernel cuts into the
+     * same datagrams, so receivers see no difference; where the kernel or route refuses that,
+     * one message per datagram. Equivalent to {@code send(batch, 0)}.
      *
      * @param batch the datagrams and their targets
      * @return how many datagrams were sent, counted from the first: all of them

@@ -60,6 +60,33 @@ class DatagramBatchTest {
     }
 
     @Test
+    void equalDatagramsToOneTargetReachAJdkSocketOneByOne() throws IOException {
+        // runs of equal datagrams go out as segmented (UDP GSO) messages; the receiver must
+        // still see each datagram on its own, in order, with its own bytes
+        try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
+            jdk.setReceiveBufferSize(1 << 20);
+            jdk.setSoTimeout(5_000);
+            DatagramBatch batch = new DatagramBatch(200, 100);
+            for (int i = 0; i < 200; i++) {
+                byte[] d = new byte[i == 199 ? 7 : 100];
+                Arrays.fill(d, (byte) i);
+                batch.add(d, 0, d.length, local(jdk));
+            }
+            int sent = 0;
+            while (sent < 200) {
+                sent += s.send(batch, sent);
+            }
+            DatagramPacket p = new DatagramPacket(new byte[300], 300);
+            for (int i = 0; i < 200; i++) {
+                jdk.receive(p);
+                byte[] expected = new byte[i == 199 ? 7 : 100];
+                Arrays.fill(expected, (byte) i);
+                assertArrayEquals(expected, Arrays.copyOf(p.getData(), p.getLength()), "datagram " + i);
+            }
+        }
+    }
+
+    @Test
     void aBatchReceivesWhatAJdkSocketSentWithSendersAndTruncation() throws IOException {
         try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
             s.setReceiveBufferSize(1 << 20);

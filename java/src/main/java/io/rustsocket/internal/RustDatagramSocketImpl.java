@@ -567,6 +567,10 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
      */
     public int sendBatch(byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
             throws IOException {
+        // the native side copies whole ranges: check them here, where a mistake is an exception
+        Objects.checkFromIndexSize(from, count, lens.length);
+        Objects.checkFromIndexSize((long) from * slot, (long) count * slot, data.length);
+        Objects.checkFromIndexSize((long) from * DatagramWire.LEN, (long) count * DatagramWire.LEN, targets.length);
         writeLock.lock();
         try {
             if (state != ST_OPEN) {
@@ -614,6 +618,9 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
      * @throws SocketTimeoutException if SO_TIMEOUT passed with nothing received
      */
     public int receiveBatch(byte[] data, int slot, int[] lens, byte[] senders, int count) throws IOException {
+        Objects.checkFromIndexSize(0, count, lens.length);
+        Objects.checkFromIndexSize(0L, (long) count * slot, data.length);
+        Objects.checkFromIndexSize(0L, (long) count * DatagramWire.LEN, senders.length);
         long nanos = lockForReceive();
         try {
             bindIfNeeded();
