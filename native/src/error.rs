@@ -32,6 +32,9 @@ pub enum ExceptionClass {
     IllegalArgument,
     /// `java.lang.UnsupportedOperationException`: an option this kernel or family lacks.
     UnsupportedOperation,
+    /// `java.net.PortUnreachableException`: a connected datagram socket's peer port
+    /// answered with ICMP port unreachable.
+    PortUnreachable,
 }
 
 impl ExceptionClass {
@@ -48,6 +51,7 @@ impl ExceptionClass {
             ExceptionClass::Io => "java/io/IOException",
             ExceptionClass::IllegalArgument => "java/lang/IllegalArgumentException",
             ExceptionClass::UnsupportedOperation => "java/lang/UnsupportedOperationException",
+            ExceptionClass::PortUnreachable => "java/net/PortUnreachableException",
         }
     }
 }
@@ -78,6 +82,12 @@ pub enum Op {
     Option,
     /// shutdown(2), close(2), poll(2), ioctl(2).
     Control,
+    /// recvfrom(2)/recvmmsg(2) on a datagram socket.
+    DatagramRead,
+    /// sendto(2)/sendmmsg(2) on a datagram socket.
+    DatagramWrite,
+    /// Joining or leaving a multicast group.
+    Membership,
 }
 
 /// A failure of the socket core, already classified for Java.
@@ -150,6 +160,9 @@ pub fn strerror(errno: i32) -> String {
         .into_owned()
 }
 
+/// The message of [`ExceptionClass::PortUnreachable`], the JDK's.
+const PORT_UNREACHABLE: &str = "ICMP Port Unreachable";
+
 fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
     use ExceptionClass as C;
     match (op, errno) {
@@ -159,6 +172,13 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
         // Reads and writes: everything else is a SocketException with the OS text
         // ("Broken pipe", "Connection reset by peer", ...), as in the JDK.
         (Op::Read | Op::Write | Op::Control, _) => (C::Socket, strerror(errno)),
+        // A connected datagram socket whose peer port is closed: the JDK reports the ICMP
+        // error as PortUnreachableException; everything else (EMSGSIZE "Message too long",
+        // ENOBUFS, ...) is a SocketException with the OS text.
+        (Op::DatagramRead | Op::DatagramWrite, libc::ECONNREFUSED) => {
+            (C::PortUnreachable, PORT_UNREACHABLE.into())
+        }
+        (Op::DatagramRead | Op::DatagramWrite | Op::Membership, _) => (C::Socket, strerror(errno)),
         // The JDK's accept and sendUrgentData throw a plain IOException with the OS text
         // ("Too many open files", "Broken pipe").
         (Op::Accept | Op::Urgent, _) => (C::Io, strerror(errno)),
@@ -278,6 +298,22 @@ mod tests {
     }
 
     #[test]
+    fn datagram_errors() {
+        let e = NetError::from_errno(Op::DatagramRead, libc::ECONNREFUSED);
+        assert_eq!(e.class, ExceptionClass::PortUnreachable);
+        let e = NetError::from_errno(Op::DatagramWrite, libc::EMSGSIZE);
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (ExceptionClass::Socket, "Message too long")
+        );
+        // "already a member" must not look like a bind failure
+        assert_eq!(
+            NetError::from_errno(Op::Membership, libc::EADDRINUSE).class,
+            ExceptionClass::Socket
+        );
+    }
+
+    #[test]
     fn unknown_option_is_unsupported() {
         assert_eq!(
             NetError::from_errno(Op::Option, libc::ENOPROTOOPT).class,
@@ -319,6 +355,7 @@ mod tests {
             ExceptionClass::Io,
             ExceptionClass::IllegalArgument,
             ExceptionClass::UnsupportedOperation,
+            ExceptionClass::PortUnreachable,
         ] {
             let name = c.java_name();
             assert!(!name.contains('.') && name.contains('/'), "{name}");

@@ -49,7 +49,7 @@ impl From<jni::errors::Error> for Failure {
     }
 }
 
-type Outcome<T> = Result<T, Failure>;
+pub(crate) type Outcome<T> = Result<T, Failure>;
 
 /// The error policy of every export: core errors become their Java exception,
 /// panics become `java.lang.Error`, and an exception already pending wins.
@@ -106,7 +106,7 @@ impl<T: Default> ErrorPolicy<T, Failure> for ThrowJava {
 }
 
 /// Runs `body` with a JNI environment and resolves its outcome with [`ThrowJava`].
-fn run<'local, T: Default>(
+pub(crate) fn run<'local, T: Default>(
     env: &mut EnvUnowned<'local>,
     body: impl FnOnce(&mut Env<'local>) -> Outcome<T>,
 ) -> T {
@@ -118,7 +118,10 @@ fn run<'local, T: Default>(
 /// on calls that cost a few hundred nanoseconds in all. Only a failure or a
 /// panic builds an `Env`, and then goes through [`ThrowJava`] like every other
 /// export.
-fn hot<T: Default>(raw: *mut jni::sys::JNIEnv, body: impl FnOnce() -> NetResult<T>) -> T {
+pub(crate) fn hot<T: Default>(
+    raw: *mut jni::sys::JNIEnv,
+    body: impl FnOnce() -> NetResult<T>,
+) -> T {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(value)) => value,
         Ok(Err(e)) => throw_from_raw(raw, Err(Failure::Net(e))),
@@ -128,7 +131,7 @@ fn hot<T: Default>(raw: *mut jni::sys::JNIEnv, body: impl FnOnce() -> NetResult<
 
 /// Throws a failure (`Err`) or re-raises a caught panic (`Ok`) as a Java exception.
 #[cold]
-fn throw_from_raw<T: Default>(
+pub(crate) fn throw_from_raw<T: Default>(
     raw: *mut jni::sys::JNIEnv,
     failure: Result<Box<dyn std::any::Any + Send>, Failure>,
 ) -> T {
@@ -146,7 +149,12 @@ fn throw_from_raw<T: Default>(
 
 /// Copies `src` into `array[off..]` with one JNI call. The Java caller has
 /// checked the bounds; a JVM would still throw, not crash, if they were wrong.
-fn set_array_region(raw: *mut jni::sys::JNIEnv, array: jbyteArray, off: jint, src: &[u8]) {
+pub(crate) fn set_array_region(
+    raw: *mut jni::sys::JNIEnv,
+    array: jbyteArray,
+    off: jint,
+    src: &[u8],
+) {
     // SAFETY: a valid env and a non-null byte[]; `src.len()` fits a jint (<= MAX_CHUNK).
     unsafe {
         ((**raw).v1_1.SetByteArrayRegion)(raw, array, off, src.len() as jint, src.as_ptr().cast());
@@ -154,7 +162,12 @@ fn set_array_region(raw: *mut jni::sys::JNIEnv, array: jbyteArray, off: jint, sr
 }
 
 /// Copies `array[off..off + dst.len()]` into `dst` with one JNI call.
-fn get_array_region(raw: *mut jni::sys::JNIEnv, array: jbyteArray, off: jint, dst: &mut [u8]) {
+pub(crate) fn get_array_region(
+    raw: *mut jni::sys::JNIEnv,
+    array: jbyteArray,
+    off: jint,
+    dst: &mut [u8],
+) {
     // SAFETY: as for set_array_region.
     unsafe {
         ((**raw).v1_1.GetByteArrayRegion)(
@@ -167,7 +180,7 @@ fn get_array_region(raw: *mut jni::sys::JNIEnv, array: jbyteArray, off: jint, ds
     }
 }
 
-fn non_null(array: jbyteArray) -> NetResult<()> {
+pub(crate) fn non_null(array: jbyteArray) -> NetResult<()> {
     if array.is_null() {
         return Err(NetError::new(ExceptionClass::IllegalArgument, "null array"));
     }
@@ -180,7 +193,7 @@ thread_local! {
     static STAGING: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-fn with_staging<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
+pub(crate) fn with_staging<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     STAGING.with(|cell| {
         let mut buf = cell.borrow_mut();
         if buf.len() < len {
@@ -190,17 +203,17 @@ fn with_staging<R>(len: usize, f: impl FnOnce(&mut [u8]) -> R) -> R {
     })
 }
 
-fn as_jbytes(b: &[u8]) -> &[i8] {
+pub(crate) fn as_jbytes(b: &[u8]) -> &[i8] {
     // SAFETY: u8 and i8 have the same size and alignment.
     unsafe { std::slice::from_raw_parts(b.as_ptr().cast(), b.len()) }
 }
 
-fn as_jbytes_mut(b: &mut [u8]) -> &mut [i8] {
+pub(crate) fn as_jbytes_mut(b: &mut [u8]) -> &mut [i8] {
     // SAFETY: u8 and i8 have the same size and alignment.
     unsafe { std::slice::from_raw_parts_mut(b.as_mut_ptr().cast(), b.len()) }
 }
 
-fn chunk_len(len: jint) -> NetResult<usize> {
+pub(crate) fn chunk_len(len: jint) -> NetResult<usize> {
     if len < 0 {
         return Err(NetError::new(
             ExceptionClass::IllegalArgument,
@@ -210,7 +223,7 @@ fn chunk_len(len: jint) -> NetResult<usize> {
     Ok((len as usize).min(MAX_CHUNK))
 }
 
-fn ip_arg(env: &Env, bytes: &JByteArray) -> Outcome<std::net::IpAddr> {
+pub(crate) fn ip_arg(env: &Env, bytes: &JByteArray) -> Outcome<std::net::IpAddr> {
     let len = bytes.len(env)?;
     if len != 4 && len != 16 {
         return Err(NetError::new(
@@ -224,7 +237,7 @@ fn ip_arg(env: &Env, bytes: &JByteArray) -> Outcome<std::net::IpAddr> {
     Ok(addr::ip_from_bytes(&raw[..len])?)
 }
 
-fn port_arg(port: jint) -> Outcome<u16> {
+pub(crate) fn port_arg(port: jint) -> Outcome<u16> {
     u16::try_from(port).map_err(|_| {
         NetError::new(
             ExceptionClass::IllegalArgument,
@@ -234,7 +247,7 @@ fn port_arg(port: jint) -> Outcome<u16> {
     })
 }
 
-fn write_address(env: &Env, out: &JByteArray, a: &SocketAddr) -> Outcome<()> {
+pub(crate) fn write_address(env: &Env, out: &JByteArray, a: &SocketAddr) -> Outcome<()> {
     let mut wire = [0u8; addr::WIRE_LEN];
     addr::encode(a, &mut wire);
     out.set_region(env, 0, as_jbytes(&wire))?;

@@ -175,7 +175,7 @@ impl IntOption {
     }
 }
 
-fn bad_argument(message: String) -> NetError {
+pub(crate) fn bad_argument(message: String) -> NetError {
     NetError::new(ExceptionClass::IllegalArgument, message)
 }
 
@@ -189,7 +189,7 @@ pub(crate) fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
     Ok(unsafe { BorrowedFd::borrow_raw(fd) })
 }
 
-fn last_errno() -> i32 {
+pub(crate) fn last_errno() -> i32 {
     std::io::Error::last_os_error()
         .raw_os_error()
         .unwrap_or(libc::EIO)

@@ -35,30 +35,45 @@ public final class Descriptors {
      *     {@code null} for a listening socket
      */
     static Cleaner.Cleanable register(Object owner, int fd, Statistics.Counters counters) {
+        return register(owner, fd, counters, counters == null);
+    }
+
+    /**
+     * The same for a descriptor outside the TCP statistics (a datagram socket's): counted in
+     * {@link #openCount()} only.
+     */
+    static Cleaner.Cleanable register(Object owner, int fd) {
+        return register(owner, fd, null, false);
+    }
+
+    private static Cleaner.Cleanable register(Object owner, int fd, Statistics.Counters counters, boolean listener) {
         OPEN.incrementAndGet();
-        if (counters == null) {
+        if (listener) {
             OPEN_LISTENERS.incrementAndGet();
         }
-        return CLEANER.register(owner, new Closer(fd, counters));
+        return CLEANER.register(owner, new Closer(fd, counters, listener));
     }
 
     /** Must not refer to the owner, or the owner would never become unreachable. */
     private static final class Closer implements Runnable {
         private final int fd;
         private final Statistics.Counters counters;
+        private final boolean listener;
 
-        Closer(int fd, Statistics.Counters counters) {
+        Closer(int fd, Statistics.Counters counters, boolean listener) {
             this.fd = fd;
             this.counters = counters;
+            this.listener = listener;
         }
 
         @Override
         public void run() {
             Native.close(fd);
             OPEN.decrementAndGet();
-            if (counters == null) {
+            if (listener) {
                 OPEN_LISTENERS.decrementAndGet();
-            } else {
+            }
+            if (counters != null) {
                 Statistics.retire(counters);
             }
         }

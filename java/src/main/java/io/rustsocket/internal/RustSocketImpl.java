@@ -1578,7 +1578,7 @@ public final class RustSocketImpl extends SocketImpl {
      *
      * @return the nanoseconds left when the lock was taken; zero or less if it was not
      */
-    private static long tryLock(ReentrantLock lock, int millis) {
+    static long tryLock(ReentrantLock lock, int millis) {
         boolean interrupted = false;
         long nanos = TimeUnit.MILLISECONDS.toNanos(millis);
         long remaining = nanos;

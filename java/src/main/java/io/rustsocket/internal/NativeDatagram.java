@@ -1,0 +1,79 @@
+package io.rustsocket.internal;
+
+import java.io.IOException;
+import java.net.DatagramPacket;
+
+/**
+ * The native methods of the datagram (UDP) engine, implemented in Rust
+ * ({@code native/src/exports_udp.rs} over {@code native/src/udp.rs}).
+ *
+ * <p>Descriptors are plain {@code int}s owned by {@link RustDatagramSocketImpl}; binding, local
+ * addresses, {@code poll}, {@code shutdown}, {@code close} and the options shared with TCP go
+ * through {@link Native}. Calls on a non-blocking descriptor return {@link Native#UNAVAILABLE}
+ * instead of blocking. Addresses travel in the fixed layout of {@link DatagramWire}.
+ */
+public final class NativeDatagram {
+    /** SO_BROADCAST; datagram option ids start at 100 ({@code DatagramOption} in {@code udp.rs}). */
+    public static final int OPT_SO_BROADCAST = 100;
+    /** IP_MULTICAST_IF as an interface index (0: the kernel's choice). */
+    public static final int OPT_IP_MULTICAST_IF = 101;
+    /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS. */
+    public static final int OPT_IP_MULTICAST_TTL = 102;
+    /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP. */
+    public static final int OPT_IP_MULTICAST_LOOP = 103;
+
+    /** Most datagrams one batched call moves (the kernel's {@code UIO_MAXIOV}). */
+    public static final int MAX_BATCH = 1024;
+    /** Largest UDP payload over IPv4. */
+    public static final int MAX_DATAGRAM = 65_507;
+
+    /**
+     * Whether the native side reads {@code DatagramPacket}'s buffer length and writes its
+     * received length directly (the JDK's private fields); if not, receives fall back to
+     * {@code getLength()} and {@code setLength()}.
+     */
+    static final boolean PACKET_FIELDS;
+
+    static {
+        NativeLibrary.ensureLoaded();
+        PACKET_FIELDS = init();
+    }
+
+    private NativeDatagram() {}
+
+    private static native boolean init();
+
+    static native int open() throws IOException;
+
+    static native void connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
+
+    static native void disconnect(int fd) throws IOException;
+
+    static native void membership(int fd, byte[] group, int ifindex, boolean join) throws IOException;
+
+    static native int getOption(int fd, int option) throws IOException;
+
+    static native void setOption(int fd, int option, int value) throws IOException;
+
+    /** Sends {@code b[off..off+len]} to {@code target} (wire layout), or to the peer when null. */
+    static native int send(int fd, byte[] b, int off, int len, byte[] target) throws IOException;
+
+    /**
+     * Receives into {@code b[off..]}, at most {@code cap} bytes, or the packet's buffer length
+     * when {@code cap} is negative; writes the sender into {@code sender}; returns the bytes
+     * stored or {@link Native#UNAVAILABLE}.
+     */
+    static native int receive(int fd, DatagramPacket packet, byte[] b, int off, int cap, byte[] sender,
+                              boolean peek, boolean connected) throws IOException;
+
+    /** sendmmsg of slots {@code from..from+count}; returns how many were sent or UNAVAILABLE. */
+    static native int sendBatch(int fd, byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
+            throws IOException;
+
+    /**
+     * recvmmsg into slots {@code 0..count}; a truncated datagram's length is stored as
+     * {@code -length - 1}; returns how many or UNAVAILABLE.
+     */
+    static native int receiveBatch(int fd, byte[] data, int slot, int[] lens, byte[] senders, int count,
+                                   boolean connected) throws IOException;
+}

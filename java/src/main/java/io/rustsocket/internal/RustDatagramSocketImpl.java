@@ -1,0 +1,961 @@
+package io.rustsocket.internal;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.lang.ref.Cleaner;
+import java.net.DatagramPacket;
+import java.net.DatagramSocketImpl;
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.NetworkInterface;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketOption;
+import java.net.SocketOptions;
+import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
+import java.nio.channels.ClosedChannelException;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import jdk.net.ExtendedSocketOptions;
+
+/**
+ * The engine behind {@code io.rustsocket.RustDatagramSocket}: one object owns one UDP socket's
+ * life, and every system call goes through {@link NativeDatagram} and {@link Native}.
+ *
+ * <p>It is a real {@link DatagramSocketImpl}, so {@code DatagramSocket}'s protected constructor
+ * accepts it, and it also carries the whole {@code DatagramSocket} contract in public methods
+ * (checks, messages and state as the JDK's default datagram socket has them), which
+ * {@code RustDatagramSocket} calls directly. The shape follows the JDK's
+ * {@code DatagramChannelImpl}:
+ * <ul>
+ *   <li>{@code readLock} serializes receives, {@code writeLock} sends, {@code stateLock} guards
+ *       the descriptor's life and which directions have a thread inside a system call;</li>
+ *   <li>untimed receives on platform threads block in the kernel (one system call); timed ones
+ *       and any call on a virtual thread make the descriptor non-blocking and wait in
+ *       {@code poll} or park in the {@link Poller};</li>
+ *   <li>{@code close()} shuts the socket down if a thread is inside a system call, which wakes
+ *       it, and the last thread out releases the descriptor, so its number is never reused
+ *       under a thread still using it.</li>
+ * </ul>
+ */
+public final class RustDatagramSocketImpl extends DatagramSocketImpl {
+    private static final int ST_NEW = 0;
+    private static final int ST_OPEN = 1;
+    private static final int ST_CLOSING = 2;
+    private static final int ST_CLOSED = 3;
+
+    private static final Set<SocketOption<?>> OPTIONS = options();
+
+    private final ReentrantLock readLock = new ReentrantLock();
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final Object stateLock = new Object();
+
+    private volatile int state;
+    private int fd = -1;
+    private Cleaner.Cleanable cleanable;
+    private boolean readerInFlight;
+    private boolean writerInFlight;
+    private volatile boolean nonBlocking;
+
+    private volatile boolean bound;
+    private volatile InetSocketAddress remote;
+    // the peer in the wire layout, for checking batch targets without decoding them
+    private final byte[] remoteWire = new byte[DatagramWire.LEN];
+    private volatile int timeout;
+    // multicast groups joined, as "group%ifindex", so that joining twice and leaving a group
+    // not joined give the JDK's exceptions
+    private final Set<String> memberships = new HashSet<>();
+
+    // under readLock: the last sender, decoded once and reused while it does not change
+    private final byte[] senderWire = new byte[DatagramWire.LEN];
+    private final byte[] lastSenderWire = new byte[DatagramWire.LEN];
+    private InetSocketAddress lastSender;
+
+    // under writeLock: the last target, encoded once and reused while it does not change
+    private final byte[] targetWire = new byte[DatagramWire.LEN];
+    private InetAddress lastTarget;
+    private int lastTargetPort = -1;
+
+    /**
+     * Creates an engine in state NEW; {@link #create()} opens the descriptor.
+     *
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded on this platform
+     */
+    public RustDatagramSocketImpl() {
+        NativeLibrary.ensureLoaded();
+    }
+
+    private static Set<SocketOption<?>> options() {
+        Set<SocketOption<?>> set = new HashSet<>();
+        set.add(StandardSocketOptions.SO_SNDBUF);
+        set.add(StandardSocketOptions.SO_RCVBUF);
+        set.add(StandardSocketOptions.SO_REUSEADDR);
+        set.add(StandardSocketOptions.SO_REUSEPORT);
+        set.add(StandardSocketOptions.SO_BROADCAST);
+        set.add(StandardSocketOptions.IP_TOS);
+        set.add(StandardSocketOptions.IP_MULTICAST_IF);
+        set.add(StandardSocketOptions.IP_MULTICAST_TTL);
+        set.add(StandardSocketOptions.IP_MULTICAST_LOOP);
+        set.add(ExtendedSocketOptions.SO_INCOMING_NAPI_ID);
+        return Collections.unmodifiableSet(set);
+    }
+
+    // ---------------------------------------------------------------- life cycle
+
+    /** Opens the descriptor; does nothing if it is open already. */
+    @Override
+    public void create() throws SocketException {
+        synchronized (stateLock) {
+            if (state != ST_NEW) {
+                return;
+            }
+            try {
+                int newFd = NativeDatagram.open();
+                fd = newFd;
+                cleanable = Descriptors.register(this, newFd);
+                state = ST_OPEN;
+            } catch (SocketException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new SocketException(e.getMessage());
+            }
+        }
+    }
+
+    /** Whether {@link #close()} was called. */
+    public boolean isClosed() {
+        return state >= ST_CLOSING;
+    }
+
+    private boolean isOpen() {
+        return state == ST_OPEN;
+    }
+
+    /** Closes the socket, waking threads blocked in it; idempotent. */
+    @Override
+    public void close() {
+        synchronized (stateLock) {
+            int s = state;
+            if (s >= ST_CLOSING) {
+                return;
+            }
+            if (s == ST_NEW) {
+                state = ST_CLOSED;
+                return;
+            }
+            state = ST_CLOSING;
+            if (!tryClose()) {
+                try {
+                    // wakes a thread inside recvfrom/recvmmsg/sendto/poll; the last one out closes
+                    Native.shutdown(fd, Native.SHUT_RDWR);
+                } catch (IOException ignore) {
+                    // the flags are set and waiters woken all the same
+                }
+            }
+        }
+    }
+
+    private boolean tryClose() {
+        assert Thread.holdsLock(stateLock) && state == ST_CLOSING;
+        if (readerInFlight || writerInFlight) {
+            return false;
+        }
+        cleanable.clean();
+        state = ST_CLOSED;
+        return true;
+    }
+
+    private int begin(boolean reader) throws SocketException {
+        synchronized (stateLock) {
+            if (state != ST_OPEN) {
+                throw new SocketException("Socket closed");
+            }
+            if (reader) {
+                readerInFlight = true;
+            } else {
+                writerInFlight = true;
+            }
+            return fd;
+        }
+    }
+
+    private void end(boolean reader, boolean completed) throws SocketException {
+        synchronized (stateLock) {
+            if (reader) {
+                readerInFlight = false;
+            } else {
+                writerInFlight = false;
+            }
+            int s = state;
+            if (s == ST_CLOSING) {
+                tryClose();
+            }
+            if (!completed && s >= ST_CLOSING) {
+                throw new SocketException("Socket closed");
+            }
+        }
+    }
+
+    private void configureNonBlockingIfNeeded(int fd, boolean timed) throws IOException {
+        if (!nonBlocking && (timed || Poller.currentIsVirtual())) {
+            Native.configureBlocking(fd, false);
+            nonBlocking = true;
+        }
+    }
+
+    /** Waits for {@code event} until the deadline ({@code nanos == 0}: none) or a close. */
+    private void park(int fd, int event, long nanos) throws IOException {
+        if (Poller.currentIsVirtual()) {
+            try {
+                Poller.park(fd, event, nanos, this::isOpen);
+            } catch (InterruptedIOException e) {
+                // as the JDK's datagram socket does for an interrupted virtual thread
+                close();
+                SocketException se = new SocketException("Closed by interrupt");
+                se.initCause(e);
+                throw se;
+            }
+            return;
+        }
+        int millis = -1;
+        if (nanos > 0) {
+            long m = TimeUnit.NANOSECONDS.toMillis(nanos);
+            if (TimeUnit.MILLISECONDS.toNanos(m) < nanos) {
+                m++;
+            }
+            millis = (int) Math.min(m, Integer.MAX_VALUE);
+        }
+        Native.poll(fd, event, millis);
+    }
+
+    // ---------------------------------------------------------------- bind, connect
+
+    /** {@code DatagramSocket.bind}: {@code null} binds to the wildcard address and any port. */
+    public void bind(SocketAddress local) throws SocketException {
+        InetSocketAddress isa = local == null ? new InetSocketAddress(0) : checkAddress(local);
+        synchronized (stateLock) {
+            if (state != ST_OPEN) {
+                throw new SocketException("Socket is closed");
+            }
+            if (bound) {
+                throw new SocketException("Already bound");
+            }
+            if (isa.isUnresolved()) {
+                throw new SocketException("Unresolved address");
+            }
+            InetAddress ia = isa.getAddress();
+            try {
+                Native.bind(fd, ia.getAddress(), SocketAddresses.scopeId(ia), isa.getPort());
+                localPort = localAddressOf(fd).getPort();
+            } catch (SocketException e) {
+                throw e;
+            } catch (IOException e) {
+                throw new SocketException(e.getMessage());
+            }
+            bound = true;
+        }
+    }
+
+    @Override
+    protected void bind(int lport, InetAddress laddr) throws SocketException {
+        bind(new InetSocketAddress(laddr, lport));
+    }
+
+    private void bindIfNeeded() throws SocketException {
+        if (!bound) {
+            synchronized (stateLock) {
+                if (!bound && state == ST_OPEN) {
+                    bind(null);
+                }
+            }
+        }
+    }
+
+    private static InetSocketAddress checkAddress(SocketAddress sa) {
+        if (!(sa instanceof InetSocketAddress)) {
+            throw new IllegalArgumentException("Unsupported address type");
+        }
+        return (InetSocketAddress) sa;
+    }
+
+    /** {@code DatagramSocket.connect(SocketAddress)}: a peer filter; a no-op once closed. */
+    public void connect(SocketAddress peer) throws SocketException {
+        if (peer == null) {
+            throw new IllegalArgumentException("Address can't be null");
+        }
+        InetSocketAddress isa = checkAddress(peer);
+        readLock.lock();
+        try {
+            writeLock.lock();
+            try {
+                synchronized (stateLock) {
+                    if (state != ST_OPEN) {
+                        return; // as the JDK: connecting a closed socket does nothing
+                    }
+                    if (isa.isUnresolved()) {
+                        throw new SocketException("Unresolved address");
+                    }
+                    if (isa.getPort() == 0) {
+                        throw new SocketException("Can't connect to port 0");
+                    }
+                    bindIfNeeded();
+                    InetAddress ia = isa.getAddress();
+                    try {
+                        NativeDatagram.connect(fd, ia.getAddress(), SocketAddresses.scopeId(ia), isa.getPort());
+                    } catch (SocketException e) {
+                        throw e;
+                    } catch (IOException e) {
+                        throw new SocketException(e.getMessage());
+                    }
+                    DatagramWire.encode(ia, isa.getPort(), remoteWire, 0);
+                    remote = isa;
+                }
+            } finally {
+                writeLock.unlock();
+            }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    /** The legacy {@code DatagramSocketImpl} form of {@link #connect(SocketAddress)}. */
+    @Override
+    public void connect(InetAddress address, int port) throws SocketException {
+        connect(new InetSocketAddress(address, port));
+    }
+
+    /** {@code DatagramSocket.disconnect}: removes the peer; the local port stays. */
+    @Override
+    public void disconnect() {
+        readLock.lock();
+        try {
+            writeLock.lock();
+            try {
+                synchronized (stateLock) {
+                    if (state != ST_OPEN || remote == null) {
+                        return;
+                    }
+                    NativeDatagram.disconnect(fd);
+                    remote = null;
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            } finally {
+                writeLock.unlock();
+            }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    /** Whether bound (stays true after close, as in the JDK). */
+    public boolean isBound() {
+        return bound;
+    }
+
+    /** The connected peer, or {@code null}. */
+    public InetSocketAddress remoteAddress() {
+        return remote;
+    }
+
+    /** {@code DatagramSocket.getLocalSocketAddress}: {@code null} when closed or unbound. */
+    public InetSocketAddress localSocketAddress() {
+        synchronized (stateLock) {
+            if (state != ST_OPEN || !bound) {
+                return null;
+            }
+            try {
+                return localAddressOf(fd);
+            } catch (IOException e) {
+                return null;
+            }
+        }
+    }
+
+    /** {@code DatagramSocket.getLocalPort}: -1 when closed, 0 when unbound. */
+    @Override
+    public int getLocalPort() {
+        if (isClosed()) {
+            return -1;
+        }
+        return bound ? localPort : 0;
+    }
+
+    private static InetSocketAddress localAddressOf(int fd) throws IOException {
+        byte[] out = new byte[SocketAddresses.WIRE_LEN];
+        Native.localAddress(fd, out);
+        return SocketAddresses.decode(out);
+    }
+
+    // ---------------------------------------------------------------- send
+
+    /** {@code DatagramSocket.send} with the JDK's checks and exceptions. */
+    @Override
+    public void send(DatagramPacket p) throws IOException {
+        synchronized (p) {
+            writeLock.lock();
+            try {
+                if (state != ST_OPEN) {
+                    throw new SocketException("Socket closed");
+                }
+                InetSocketAddress peer = remote;
+                InetAddress address = p.getAddress();
+                int port = p.getPort();
+                byte[] target;
+                if (address == null) {
+                    if (peer == null) {
+                        throw new IllegalArgumentException("Address not set");
+                    }
+                    p.setAddress(peer.getAddress());
+                    p.setPort(peer.getPort());
+                    target = null;
+                } else if (peer != null) {
+                    if (!address.equals(peer.getAddress()) || port != peer.getPort()) {
+                        throw new IllegalArgumentException("Connected and packet address differ");
+                    }
+                    target = null;
+                } else {
+                    if (port == 0) {
+                        throw new SocketException("Can't send to port 0");
+                    }
+                    target = targetWire(address, port);
+                }
+                bindIfNeeded();
+                sendLocked(p.getData(), p.getOffset(), p.getLength(), target);
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    private byte[] targetWire(InetAddress address, int port) {
+        if (port != lastTargetPort || !address.equals(lastTarget)) {
+            DatagramWire.encode(address, port, targetWire, 0);
+            lastTarget = address;
+            lastTargetPort = port;
+        }
+        return targetWire;
+    }
+
+    private void sendLocked(byte[] b, int off, int len, byte[] target) throws IOException {
+        int n = Native.UNAVAILABLE;
+        int fd = begin(false);
+        try {
+            configureNonBlockingIfNeeded(fd, false);
+            n = NativeDatagram.send(fd, b, off, len, target);
+            while (n == Native.UNAVAILABLE && isOpen()) {
+                park(fd, Native.POLLOUT, 0);
+                n = NativeDatagram.send(fd, b, off, len, target);
+            }
+        } finally {
+            end(false, n >= 0);
+        }
+    }
+
+    // ---------------------------------------------------------------- receive
+
+    /** {@code DatagramSocket.receive}: waits up to SO_TIMEOUT; truncates to the packet's buffer. */
+    @Override
+    public void receive(DatagramPacket p) throws IOException {
+        receive(p, false);
+    }
+
+    private int receive(DatagramPacket p, boolean peek) throws IOException {
+        synchronized (p) {
+            long nanos = lockForReceive();
+            try {
+                bindIfNeeded();
+                int cap = NativeDatagram.PACKET_FIELDS ? -1 : p.getLength();
+                int n = receiveLocked(p, p.getData(), p.getOffset(), cap, peek, nanos);
+                if (!NativeDatagram.PACKET_FIELDS) {
+                    p.setLength(n);
+                }
+                InetSocketAddress from = sender();
+                p.setAddress(from.getAddress());
+                p.setPort(from.getPort());
+                return from.getPort();
+            } finally {
+                readLock.unlock();
+            }
+        }
+    }
+
+    /**
+     * Takes the read lock within SO_TIMEOUT; returns the nanoseconds left for the receive (0:
+     * no timeout). The caller unlocks.
+     */
+    private long lockForReceive() throws SocketTimeoutException {
+        int millis = timeout;
+        if (millis <= 0) {
+            readLock.lock();
+            return 0;
+        }
+        long nanos = RustSocketImpl.tryLock(readLock, millis);
+        if (nanos <= 0) {
+            throw new SocketTimeoutException("Receive timed out");
+        }
+        return nanos;
+    }
+
+    /** Waits until readable, a close, or the deadline {@code start + nanos} (0: none), which throws. */
+    private void awaitReadable(int fd, long start, long nanos) throws IOException {
+        long remaining = 0;
+        if (nanos > 0) {
+            remaining = nanos - (System.nanoTime() - start);
+            if (remaining <= 0) {
+                throw new SocketTimeoutException("Receive timed out");
+            }
+        }
+        park(fd, Native.POLLIN, remaining);
+    }
+
+    private int receiveLocked(DatagramPacket p, byte[] b, int off, int cap, boolean peek, long nanos)
+            throws IOException {
+        int n = Native.UNAVAILABLE;
+        int fd = begin(true);
+        try {
+            configureNonBlockingIfNeeded(fd, nanos > 0);
+            boolean connected = remote != null;
+            long start = System.nanoTime();
+            n = NativeDatagram.receive(fd, p, b, off, cap, senderWire, peek, connected);
+            while (n == Native.UNAVAILABLE && isOpen()) {
+                awaitReadable(fd, start, nanos);
+                n = NativeDatagram.receive(fd, p, b, off, cap, senderWire, peek, connected);
+            }
+            return n;
+        } finally {
+            end(true, n >= 0);
+        }
+    }
+
+    /** The sender of the last receive, decoded only when it differs from the one before. */
+    private InetSocketAddress sender() {
+        if (lastSender == null || !DatagramWire.same(senderWire, 0, lastSenderWire, 0)) {
+            System.arraycopy(senderWire, 0, lastSenderWire, 0, DatagramWire.LEN);
+            lastSender = DatagramWire.decode(senderWire, 0);
+        }
+        return lastSender;
+    }
+
+    @Override
+    protected int peek(InetAddress i) throws IOException {
+        return receive(new DatagramPacket(new byte[1], 1), true);
+    }
+
+    @Override
+    protected int peekData(DatagramPacket p) throws IOException {
+        return receive(p, true);
+    }
+
+    // ---------------------------------------------------------------- batches
+
+    /**
+     * Sends slots {@code from..from+count} of a batch with one {@code sendmmsg}: slot {@code i}
+     * holds {@code lens[i]} bytes at {@code data[i * slot..]} for the address at
+     * {@code targets[i * DatagramWire.LEN..]} (byte 0 zero: the connected peer). Blocks while
+     * the send buffer is full (until at least one is sent). Returns how many were sent,
+     * counted from {@code from}; fewer than {@code count} when the next one failed or would
+     * block, and sending from there again reports why.
+     *
+     * @throws IOException if the first datagram fails, or the socket is closed
+     */
+    public int sendBatch(byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
+            throws IOException {
+        // the native side copies whole ranges: check them here, where a mistake is an exception
+        Objects.checkFromIndexSize(from, count, lens.length);
+        Objects.checkFromIndexSize((long) from * slot, (long) count * slot, data.length);
+        Objects.checkFromIndexSize((long) from * DatagramWire.LEN, (long) count * DatagramWire.LEN, targets.length);
+        writeLock.lock();
+        try {
+            if (state != ST_OPEN) {
+                throw new SocketException("Socket closed");
+            }
+            if (count == 0) {
+                return 0;
+            }
+            InetSocketAddress peer = remote;
+            for (int i = from; i < from + count; i++) {
+                int at = i * DatagramWire.LEN;
+                if (targets[at] == 0 && peer == null) {
+                    throw new IllegalArgumentException("Address not set");
+                }
+                if (targets[at] != 0 && peer != null && !DatagramWire.same(targets, at, remoteWire, 0)) {
+                    throw new IllegalArgumentException("Connected and packet address differ");
+                }
+            }
+            bindIfNeeded();
+            int n = Native.UNAVAILABLE;
+            int fd = begin(false);
+            try {
+                configureNonBlockingIfNeeded(fd, false);
+                n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+                while (n == Native.UNAVAILABLE && isOpen()) {
+                    park(fd, Native.POLLOUT, 0);
+                    n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+                }
+                return n;
+            } finally {
+                end(false, n >= 0);
+            }
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /**
+     * Receives up to {@code count} datagrams with one {@code recvmmsg}: waits up to SO_TIMEOUT
+     * for the first, then takes only what is already queued. Datagram {@code i} lands at
+     * {@code data[i * slot..]}, its length in {@code lens[i]} ({@code -length - 1} when cut to
+     * the slot), its sender at {@code senders[i * DatagramWire.LEN..]}.
+     *
+     * @return how many datagrams were received, at least 1
+     * @throws SocketTimeoutException if SO_TIMEOUT passed with nothing received
+     */
+    public int receiveBatch(byte[] data, int slot, int[] lens, byte[] senders, int count) throws IOException {
+        Objects.checkFromIndexSize(0, count, lens.length);
+        Objects.checkFromIndexSize(0L, (long) count * slot, data.length);
+        Objects.checkFromIndexSize(0L, (long) count * DatagramWire.LEN, senders.length);
+        long nanos = lockForReceive();
+        try {
+            bindIfNeeded();
+            int n = Native.UNAVAILABLE;
+            int fd = begin(true);
+            try {
+                configureNonBlockingIfNeeded(fd, nanos > 0);
+                boolean connected = remote != null;
+                long start = System.nanoTime();
+                n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, count, connected);
+                while (n == Native.UNAVAILABLE && isOpen()) {
+                    awaitReadable(fd, start, nanos);
+                    n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, count, connected);
+                }
+                return n;
+            } finally {
+                end(true, n >= 0);
+            }
+        } finally {
+            readLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- multicast
+
+    private static InetAddress checkGroup(SocketAddress group) throws SocketException {
+        if (!(group instanceof InetSocketAddress)) {
+            throw new IllegalArgumentException("Unsupported address type");
+        }
+        InetAddress address = ((InetSocketAddress) group).getAddress();
+        if (address == null) {
+            throw new IllegalArgumentException("Unresolved address");
+        }
+        if (!address.isMulticastAddress()) {
+            throw new SocketException("Not a multicast address");
+        }
+        return address;
+    }
+
+    private void membership(SocketAddress group, NetworkInterface ni, boolean join) throws IOException {
+        InetAddress address = checkGroup(group);
+        synchronized (stateLock) {
+            if (state != ST_OPEN) {
+                throw new SocketException("Socket is closed");
+            }
+            int ifindex = ni != null ? ni.getIndex() : NativeDatagram.getOption(fd, NativeDatagram.OPT_IP_MULTICAST_IF);
+            ifindex = Math.max(ifindex, 0);
+            String key = address.getHostAddress() + "%" + ifindex;
+            if (join && memberships.contains(key)) {
+                throw new SocketException("Already a member of group");
+            }
+            if (!join && !memberships.contains(key)) {
+                throw new SocketException("Not a member of group");
+            }
+            NativeDatagram.membership(fd, address.getAddress(), ifindex, join);
+            if (join) {
+                memberships.add(key);
+            } else {
+                memberships.remove(key);
+            }
+        }
+    }
+
+    /** Joins {@code group} on {@code ni} (null: the IP_MULTICAST_IF interface or the kernel's choice). */
+    @Override
+    public void joinGroup(SocketAddress group, NetworkInterface ni) throws IOException {
+        membership(group, ni, true);
+    }
+
+    /** Leaves {@code group} on {@code ni}. */
+    @Override
+    public void leaveGroup(SocketAddress group, NetworkInterface ni) throws IOException {
+        membership(group, ni, false);
+    }
+
+    @Override
+    protected void join(InetAddress group) throws IOException {
+        joinGroup(new InetSocketAddress(group, 0), null);
+    }
+
+    @Override
+    protected void leave(InetAddress group) throws IOException {
+        leaveGroup(new InetSocketAddress(group, 0), null);
+    }
+
+    @Override
+    protected void setTimeToLive(int ttl) throws IOException {
+        setOption(StandardSocketOptions.IP_MULTICAST_TTL, ttl);
+    }
+
+    @Override
+    protected int getTimeToLive() throws IOException {
+        return getOption(StandardSocketOptions.IP_MULTICAST_TTL);
+    }
+
+    @Override
+    @Deprecated
+    @SuppressWarnings({"deprecation", "removal"})
+    protected void setTTL(byte ttl) throws IOException {
+        setTimeToLive(ttl & 0xff);
+    }
+
+    @Override
+    @Deprecated
+    @SuppressWarnings({"deprecation", "removal"})
+    protected byte getTTL() throws IOException {
+        return (byte) getTimeToLive();
+    }
+
+    // ---------------------------------------------------------------- options
+
+    /** {@code DatagramSocket.setSoTimeout}. */
+    public void setSoTimeout(int millis) throws SocketException {
+        if (isClosed()) {
+            throw new SocketException("Socket is closed");
+        }
+        if (millis < 0) {
+            throw new IllegalArgumentException("timeout < 0");
+        }
+        timeout = millis;
+    }
+
+    /** {@code DatagramSocket.getSoTimeout}. */
+    public int getSoTimeout() throws SocketException {
+        if (isClosed()) {
+            throw new SocketException("Socket is closed");
+        }
+        return timeout;
+    }
+
+    /** The options a datagram socket supports (the JDK's on Linux, as far as JDK 17 names them). */
+    @Override
+    public Set<SocketOption<?>> supportedOptions() {
+        return OPTIONS;
+    }
+
+    /** {@code DatagramSocket.setOption}; a closed socket gives {@link ClosedChannelException}, as the JDK's. */
+    @Override
+    public <T> void setOption(SocketOption<T> name, T value) throws IOException {
+        Objects.requireNonNull(name);
+        if (!OPTIONS.contains(name)) {
+            throw new UnsupportedOperationException("'" + name + "' not supported");
+        }
+        if (!name.type().isInstance(value)) {
+            throw new IllegalArgumentException("Invalid value '" + value + "'");
+        }
+        synchronized (stateLock) {
+            if (state != ST_OPEN) {
+                throw new ClosedChannelException();
+            }
+            if (name == StandardSocketOptions.IP_MULTICAST_IF) {
+                NativeDatagram.setOption(fd, NativeDatagram.OPT_IP_MULTICAST_IF, ((NetworkInterface) value).getIndex());
+                multicastInterface = (NetworkInterface) value;
+                return;
+            }
+            int v = value instanceof Boolean ? (((Boolean) value) ? 1 : 0) : (Integer) value;
+            if (name == StandardSocketOptions.SO_RCVBUF || name == StandardSocketOptions.SO_SNDBUF) {
+                if (v < 0) {
+                    throw new IllegalArgumentException("Invalid send/receive buffer size");
+                }
+            } else if (name == StandardSocketOptions.IP_TOS) {
+                if (v < 0 || v > 255) {
+                    throw new IllegalArgumentException("Invalid IP_TOS value");
+                }
+            } else if (name == StandardSocketOptions.IP_MULTICAST_TTL) {
+                if (v < 0 || v > 255) {
+                    throw new IllegalArgumentException("Invalid TTL/hop value");
+                }
+            } else if (name == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
+                throw new SocketException("Attempt to set read only option " + name);
+            }
+            int id = optionId(name);
+            if (id >= NativeDatagram.OPT_SO_BROADCAST) {
+                NativeDatagram.setOption(fd, id, v);
+            } else {
+                Native.setOption(fd, id, v);
+            }
+        }
+    }
+
+    // IPv4-only hosts cannot read the interface back as an index; the one set is kept
+    private NetworkInterface multicastInterface;
+
+    /** {@code DatagramSocket.getOption}; a closed socket gives {@link ClosedChannelException}, as the JDK's. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public <T> T getOption(SocketOption<T> name) throws IOException {
+        Objects.requireNonNull(name);
+        if (!OPTIONS.contains(name)) {
+            throw new UnsupportedOperationException("'" + name + "' not supported");
+        }
+        synchronized (stateLock) {
+            if (state != ST_OPEN) {
+                throw new ClosedChannelException();
+            }
+            if (name == StandardSocketOptions.IP_MULTICAST_IF) {
+                int index = NativeDatagram.getOption(fd, NativeDatagram.OPT_IP_MULTICAST_IF);
+                if (index < 0) {
+                    return (T) multicastInterface;
+                }
+                return index == 0 ? null : (T) NetworkInterface.getByIndex(index);
+            }
+            int id = optionId(name);
+            int v = id >= NativeDatagram.OPT_SO_BROADCAST ? NativeDatagram.getOption(fd, id) : Native.getOption(fd, id);
+            if (name.type() == Boolean.class) {
+                return (T) Boolean.valueOf(v != 0);
+            }
+            return (T) Integer.valueOf(v);
+        }
+    }
+
+    private static int optionId(SocketOption<?> name) {
+        if (name == StandardSocketOptions.SO_SNDBUF) {
+            return Native.OPT_SO_SNDBUF;
+        } else if (name == StandardSocketOptions.SO_RCVBUF) {
+            return Native.OPT_SO_RCVBUF;
+        } else if (name == StandardSocketOptions.SO_REUSEADDR) {
+            return Native.OPT_SO_REUSEADDR;
+        } else if (name == StandardSocketOptions.SO_REUSEPORT) {
+            return Native.OPT_SO_REUSEPORT;
+        } else if (name == StandardSocketOptions.IP_TOS) {
+            return Native.OPT_IP_TOS;
+        } else if (name == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
+            return Native.OPT_SO_INCOMING_NAPI_ID;
+        } else if (name == StandardSocketOptions.SO_BROADCAST) {
+            return NativeDatagram.OPT_SO_BROADCAST;
+        } else if (name == StandardSocketOptions.IP_MULTICAST_TTL) {
+            return NativeDatagram.OPT_IP_MULTICAST_TTL;
+        } else if (name == StandardSocketOptions.IP_MULTICAST_LOOP) {
+            return NativeDatagram.OPT_IP_MULTICAST_LOOP;
+        }
+        throw new UnsupportedOperationException("'" + name + "' not supported");
+    }
+
+    /** An option call whose failures {@link #legacy} translates. */
+    private interface OptionCall<R> {
+        R call() throws IOException;
+    }
+
+    /**
+     * Runs an option call the way {@code DatagramSocket}'s legacy setters and getters do: a
+     * closed socket gives {@code SocketException("Socket is closed")}, other I/O failures a
+     * {@code SocketException}.
+     */
+    private static <R> R legacy(OptionCall<R> call) throws SocketException {
+        try {
+            return call.call();
+        } catch (ClosedChannelException e) {
+            throw new SocketException("Socket is closed");
+        } catch (SocketException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new SocketException(e.getMessage());
+        }
+    }
+
+    /** {@link #setOption(SocketOption, Object)} with the exceptions of the legacy setters. */
+    public <T> void setLegacy(SocketOption<T> name, T value) throws SocketException {
+        legacy(() -> {
+            setOption(name, value);
+            return null;
+        });
+    }
+
+    /** {@link #getOption(SocketOption)} with the exceptions of the legacy getters. */
+    public <T> T getLegacy(SocketOption<T> name) throws SocketException {
+        return legacy(() -> getOption(name));
+    }
+
+    /** The standard option behind a legacy {@link SocketOptions} id, or null. */
+    private static SocketOption<?> legacyOption(int optID) {
+        switch (optID) {
+            case SO_SNDBUF:
+                return StandardSocketOptions.SO_SNDBUF;
+            case SO_RCVBUF:
+                return StandardSocketOptions.SO_RCVBUF;
+            case SO_REUSEADDR:
+                return StandardSocketOptions.SO_REUSEADDR;
+            case SO_REUSEPORT:
+                return StandardSocketOptions.SO_REUSEPORT;
+            case SO_BROADCAST:
+                return StandardSocketOptions.SO_BROADCAST;
+            case IP_TOS:
+                return StandardSocketOptions.IP_TOS;
+            case IP_MULTICAST_IF2:
+                return StandardSocketOptions.IP_MULTICAST_IF;
+            case IP_MULTICAST_LOOP:
+                return StandardSocketOptions.IP_MULTICAST_LOOP;
+            default:
+                return null;
+        }
+    }
+
+    /** The legacy {@link SocketOptions} interface, for code that drives the impl directly. */
+    @Override
+    @SuppressWarnings("unchecked")
+    public void setOption(int optID, Object value) throws SocketException {
+        if (optID == SO_TIMEOUT) {
+            setSoTimeout(value instanceof Integer ? (Integer) value : -1);
+            return;
+        }
+        SocketOption<Object> opt = (SocketOption<Object>) legacyOption(optID);
+        if (opt == null) {
+            throw new SocketException("Unknown option " + optID);
+        }
+        if (optID == IP_MULTICAST_LOOP && value instanceof Boolean) {
+            value = !(Boolean) value; // the legacy option means "loopback disabled"
+        }
+        setLegacy(opt, value);
+    }
+
+    @Override
+    public Object getOption(int optID) throws SocketException {
+        if (optID == SO_TIMEOUT) {
+            return getSoTimeout();
+        }
+        if (optID == SO_BINDADDR) {
+            InetSocketAddress local = localSocketAddress();
+            return local != null ? local.getAddress() : anyLocal();
+        }
+        SocketOption<?> opt = legacyOption(optID);
+        if (opt == null) {
+            throw new SocketException("Unknown option " + optID);
+        }
+        Object v = getLegacy(opt);
+        return optID == IP_MULTICAST_LOOP ? (Object) !(Boolean) v : v;
+    }
+
+    /** {@code 0.0.0.0}, what the JDK reports as the address of an unbound socket. */
+    public static InetAddress anyLocal() {
+        try {
+            return Inet4Address.getByAddress(new byte[4]);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+}
