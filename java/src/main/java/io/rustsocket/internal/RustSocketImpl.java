@@ -469,7 +469,13 @@ public final class RustSocketImpl extends SocketImpl {
                 }
                 long sent = 0;
                 while (sent < count) {
-                    long n = implSendFile(fileFd, position + sent, count - sent);
+                    long n;
+                    try {
+                        n = implSendFile(fileFd, position + sent, count - sent);
+                    } catch (IOException e) {
+                        // counted like write()'s failures (copyFromChannel counts through write)
+                        throw failed(e);
+                    }
                     if (n == Native.SENDFILE_UNSUPPORTED) {
                         return sent + copyFromChannel(channel, position + sent, count - sent);
                     }
