@@ -555,6 +555,7 @@ public final class RustSocketImpl extends SocketImpl {
         assert Thread.holdsLock(stateLock);
         int newFd = Native.socket(server);
         fd = newFd;
+        Statistics.used();
         Statistics.Counters c = server ? null : Statistics.register();
         cleanable = Descriptors.register(this, newFd, c);
         counters = c;
