@@ -63,6 +63,8 @@ import jdk.net.ExtendedSocketOptions;
  *   <li>{@code attach JAR}: loads the agent into itself at run time (Agent-Class, agentmain).</li>
  *   <li>{@code logmanager}: {@code plain} after choosing its own {@code LogManager} in
  *       {@code main}; prints the LogManager class the JVM ended up with.</li>
+ *   <li>{@code listenerOptions}: sets TCP_KEEPIDLE 77 on its listener; prints the keepalive
+ *       options of a client and of the connection accepted there.</li>
  *   <li>{@code preinstalled}: run after an agent that installed its own factory; also tries
  *       {@link RustSockets#installAsDefault()} and prints what it threw.</li>
  * </ul>
@@ -86,6 +88,18 @@ public final class AgentChild {
             case "plain":
             case "logmanager":
                 plain();
+                break;
+            case "listenerOptions":
+                // the application's own option on its listener wins over the agent's default for
+                // every connection accepted there
+                try (ServerSocket l = new ServerSocket(0, 50, LOOPBACK)) {
+                    l.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, 77);
+                    try (Socket c = new Socket(LOOPBACK, l.getLocalPort()); Socket a = l.accept()) {
+                        OUT.println("client.keepIdle=" + c.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                        OUT.println("accepted.keepAlive=" + a.getKeepAlive());
+                        OUT.println("accepted.keepIdle=" + a.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                    }
+                }
                 break;
             case "http":
                 http();

@@ -171,6 +171,17 @@ class AgentTest {
     }
 
     @Test
+    void optionsTheApplicationSetsOnItsListenerBeatTheDefaults() throws Exception {
+        Run r = child(List.of(agent("keepAlive=true,keepIdle=600")), "listenerOptions");
+        r.assertCompleted();
+        assertEquals("true", r.facts.get("installed"), r.toString());
+        assertEquals("600", r.facts.get("client.keepIdle"), r.toString());
+        // the listener passed on the agent's keepAlive and the application's own keepIdle
+        assertEquals("true", r.facts.get("accepted.keepAlive"), r.toString());
+        assertEquals("77", r.facts.get("accepted.keepIdle"), r.toString());
+    }
+
+    @Test
     void withoutTheAgentNothingIsInstalled() throws Exception {
         Run r = child(List.of(), "plain");
         r.assertCompleted();
