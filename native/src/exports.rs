@@ -23,7 +23,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 2;
+pub const ABI_VERSION: jint = 3;
 
 /// Largest chunk one read or write call moves; the JDK uses the same bound.
 const MAX_CHUNK: usize = 128 * 1024;
@@ -649,6 +649,54 @@ fn file_channel_raw_fd(env: &mut Env<'_>, channel: &JObject<'_>) -> jint {
         }
         sock::FILE_CLOSED
     })
+}
+
+/// Which of the JDK's socket implementation factories are set: bit 1 for
+/// `java.net.Socket.factory`, bit 2 for `java.net.ServerSocket.factory` (the private
+/// static fields of JDK 17 to 25), or -1 when either cannot be read (a JDK that renamed
+/// them). JNI applies no module access checks, so no `--add-opens` is needed. Lets the
+/// installer check both before setting either, so it never installs half.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn socket_factories_set<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
+    run(&mut env, |env| {
+        let mut set = 0;
+        for (bit, class) in [
+            (1, jni_str!("java/net/Socket")),
+            (2, jni_str!("java/net/ServerSocket")),
+        ] {
+            match static_factory_is_set(env, class) {
+                Some(true) => set |= bit,
+                Some(false) => {}
+                None => return Ok(-1),
+            }
+        }
+        Ok(set)
+    })
+}
+
+/// Whether `class.factory` is non-null; `None` (with the NoSuchFieldError cleared) when
+/// the field is not there.
+fn static_factory_is_set(env: &mut Env<'_>, class: &jni::strings::JNIStr) -> Option<bool> {
+    let lookup = |env: &mut Env<'_>| -> jni::errors::Result<bool> {
+        let class = env.find_class(class)?;
+        let factory = env
+            .get_static_field(
+                &class,
+                jni_str!("factory"),
+                jni_sig!("Ljava/net/SocketImplFactory;"),
+            )?
+            .l()?;
+        Ok(!factory.is_null())
+    };
+    lookup(env).map_or_else(
+        |_| {
+            if env.exception_check() {
+                env.exception_clear();
+            }
+            None
+        },
+        Some,
+    )
 }
 
 /// poll(2) on the first `count` descriptors of `fds`; each one's events go into `revents`.

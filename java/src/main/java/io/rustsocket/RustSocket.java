@@ -181,7 +181,9 @@ public class RustSocket extends Socket {
      * Connects to {@code host} at {@code port} within {@code timeout} milliseconds (0: no limit),
      * racing the host's addresses as RFC 8305 (Happy Eyeballs) describes: see
      * {@link #connectAny(List, int)}. With one address this is
-     * {@code connect(new InetSocketAddress(host, port), timeout)}.
+     * {@code connect(new InetSocketAddress(host, port), timeout)}. On failure, a name that does
+     * not resolve included, the socket is left as after a failed {@code connect} (see
+     * {@link #connectAny(List, int)}).
      *
      * @param host the host name, or {@code null} for the loopback address
      * @param port the remote port
@@ -195,7 +197,31 @@ public class RustSocket extends Socket {
     public void connect(String host, int port, int timeout) throws IOException {
         checkPort(port);
         checkTimeout(timeout);
-        connectRacing(endpoints(new Resolution(host).addresses(), port), timeout);
+        InetAddress[] addresses;
+        try {
+            addresses = new Resolution(host).addresses();
+        } catch (UnknownHostException e) {
+            throw failUnresolved(InetSocketAddress.createUnresolved(host, port), timeout, e);
+        }
+        connectRacing(endpoints(addresses, port), timeout);
+    }
+
+    /**
+     * Fails a connect to a name that does not resolve as {@code Socket.connect} fails for an
+     * unresolved address, by making that very call: its state checks first ("Socket is closed",
+     * "Already connected"), then the implementation's {@code UnknownHostException}, after which
+     * {@code Socket} closes the socket.
+     *
+     * @param failure the resolver's failure to report instead (it has the cause), or null
+     */
+    private UnknownHostException failUnresolved(InetSocketAddress unresolved, int timeout,
+            UnknownHostException failure) throws IOException {
+        try {
+            connect(unresolved, timeout);
+        } catch (UnknownHostException e) {
+            return failure != null ? failure : e;
+        }
+        throw new IllegalStateException("connected to the unresolved " + unresolved);
     }
 
     /**
@@ -207,10 +233,16 @@ public class RustSocket extends Socket {
      * every attempt started so far has failed. The first connection made is kept and every other
      * attempt is closed before this method returns. Options set and the local address bound
      * before the call apply to every attempt; a socket bound to a fixed local port tries the
-     * endpoints one after another instead, since two sockets cannot hold that port.
+     * endpoints one after another instead, since two sockets cannot hold that port. With
+     * {@link RustSocketOptions#TCP_FASTOPEN_CONNECT} set, every connect returns at once without
+     * a handshake, so the first endpoint always wins and the timeout has nothing to limit: leave
+     * that option off where racing or the timeout matters.
      *
      * <p>After it returns, {@link #getInetAddress()} and {@link #getPort()} name the endpoint that
-     * won. On failure the socket is closed, as after a failed {@code connect}. Closing the socket
+     * won. On failure the socket is left as a failed {@code Socket.connect} leaves it on the
+     * running JDK (closed on JDK 25; JDK 17's {@code Socket} does not close it), for an
+     * unresolved endpoint too, which fails through that very call: a socket already connected
+     * or closed fails its checks first and is left as it was. Closing the socket
      * from another thread wakes the call with {@code SocketException("Socket closed")}; an
      * interrupted virtual thread closes it with {@code SocketException("Closed by interrupt")}.
      *
@@ -235,7 +267,7 @@ public class RustSocket extends Socket {
                 throw new IllegalArgumentException("null endpoint");
             }
             if (e.isUnresolved()) {
-                throw new UnknownHostException(e.getHostName());
+                throw failUnresolved(e, timeout, null);
             }
         }
         connectRacing(copy, timeout);

@@ -19,7 +19,9 @@ import java.util.Map;
  *       installed, or no native library for this platform) logs one warning and the application
  *       runs on the JDK's sockets.</li>
  *   <li>{@code jmx} ({@code -Dio.rustsocket.agent.jmx}): {@code false} skips registering the
- *       statistics MXBean {@value RustSockets#MBEAN_NAME}.</li>
+ *       statistics MXBean {@value RustSockets#MBEAN_NAME}; otherwise it is registered when the
+ *       application makes its first socket or reads the statistics, so that neither JMX nor
+ *       {@code java.util.logging} starts before {@code main}.</li>
  *   <li>{@code keepAlive}, {@code keepIdle}, {@code keepInterval}, {@code keepCount},
  *       {@code tcpNoDelay}: defaults applied to every new client and accepted socket
  *       (SO_KEEPALIVE, TCP_KEEPIDLE and TCP_KEEPINTVL in seconds, TCP_KEEPCNT, TCP_NODELAY);
@@ -34,7 +36,6 @@ public final class RustSocketAgent {
     /** System property that turns off the MXBean registration. */
     public static final String JMX_PROPERTY = "io.rustsocket.agent.jmx";
 
-    private static final System.Logger LOG = System.getLogger("io.rustsocket");
 
     private RustSocketAgent() {}
 
@@ -48,7 +49,7 @@ public final class RustSocketAgent {
      */
     public static void premain(String options) {
         try {
-            start(options);
+            start(options, true);
         } catch (IllegalStateException e) {
             // Thrown out of premain, this would abort the JVM (SIGABRT, a core dump) under a page
             // of JVMTI assertions; a start-up failure should read as one line and exit status 1.
@@ -66,10 +67,15 @@ public final class RustSocketAgent {
      *     running application goes on; the tool that attached the agent reports the failure)
      */
     public static void agentmain(String options) {
-        start(options);
+        start(options, false);
     }
 
-    private static void start(String options) {
+    /**
+     * Parses the options and installs. Before {@code main} ({@code beforeMain}) nothing touches
+     * {@code java.util.logging} or JMX unless there is a warning: the application may still
+     * choose its own {@code LogManager}.
+     */
+    private static void start(String options, boolean beforeMain) {
         Map<String, String> parsed = new LinkedHashMap<>();
         String problem = parse(options, parsed);
         boolean required = flag(parsed.remove("required"), System.getProperty(REQUIRED_PROPERTY), false);
@@ -82,20 +88,37 @@ public final class RustSocketAgent {
             }
         }
         if (problem != null) {
-            fail(required, "bad agent options '" + options + "': " + problem
-                    + " (known: required, jmx, keepAlive, keepIdle, keepInterval, keepCount, tcpNoDelay)", null);
+            String known = " (known: required, jmx, keepAlive, keepIdle, keepInterval, keepCount, tcpNoDelay)";
             if (required) {
+                fail(true, "bad agent options '" + options + "': " + problem + known, null);
+            }
+            // installation goes on with the good options, so this must not read "not installed"
+            log(System.Logger.Level.WARNING, "rustsocket agent: ignoring bad agent option(s) in '" + options
+                    + "': " + problem + known);
+        }
+        Runnable installedLine = () -> log(System.Logger.Level.DEBUG,
+                "rustsocket agent: installed as the default socket implementation"
+                + (SocketDefaults.describe().isEmpty() ? "" : " with " + SocketDefaults.describe()));
+        try {
+            RustSockets.install(jmx, beforeMain ? installedLine : null);
+        } catch (Exception | LinkageError e) {
+            if (!required && RustSockets.isClientOnlyInstalled()) {
+                log(System.Logger.Level.WARNING, "rustsocket agent: installed for client sockets only, "
+                        + "server sockets keep the other factory: " + e.getMessage());
                 return;
             }
-        }
-        try {
-            RustSockets.install(jmx);
-        } catch (Exception | LinkageError e) {
             fail(required, e.getMessage(), e);
             return;
         }
-        LOG.log(System.Logger.Level.DEBUG, "rustsocket agent: installed as the default socket implementation"
-                + (SocketDefaults.describe().isEmpty() ? "" : " with " + SocketDefaults.describe()));
+        if (!beforeMain) {
+            installedLine.run();
+        }
+    }
+
+    // the logger is looked up only when something is logged: for the application's classes
+    // System.getLogger starts java.util.logging's LogManager at once
+    private static void log(System.Logger.Level level, String message) {
+        System.getLogger("io.rustsocket").log(level, message);
     }
 
     private static void fail(boolean required, String reason, Throwable cause) {
@@ -103,7 +126,7 @@ public final class RustSocketAgent {
             throw new IllegalStateException("rustsocket agent: " + REQUIRED_PROPERTY
                     + "=true but rustsocket could not be installed: " + reason, cause);
         }
-        LOG.log(System.Logger.Level.WARNING, "rustsocket agent: not installed, the application runs on the JDK's sockets: "
+        log(System.Logger.Level.WARNING, "rustsocket agent: not installed, the application runs on the JDK's sockets: "
                 + reason);
     }
 

@@ -86,6 +86,10 @@ public final class RustSocketOptions {
      * Client sockets only, before connecting: {@code connect} returns at once and the first write
      * goes out with the SYN when the kernel holds a fast-open cookie for the server (otherwise a
      * normal handshake fetches one). Needs bit 1 of {@code net.ipv4.tcp_fastopen} (the default).
+     * Because {@code connect} then returns before any handshake, the connect timeout does not
+     * apply, and {@link RustSocket#connectAny} and the host-name connects race nothing: the first
+     * address always "wins", and a peer that does not answer shows up only at the first read or
+     * write.
      */
     public static final SocketOption<Boolean> TCP_FASTOPEN_CONNECT = new Option<>("TCP_FASTOPEN_CONNECT", Boolean.class);
 

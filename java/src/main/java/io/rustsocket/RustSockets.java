@@ -1,5 +1,6 @@
 package io.rustsocket;
 
+import io.rustsocket.internal.Native;
 import io.rustsocket.internal.NativeLibrary;
 import io.rustsocket.internal.RustSocketImpl;
 import io.rustsocket.internal.Statistics;
@@ -57,9 +58,11 @@ public final class RustSockets {
      *
      * @throws UnsatisfiedLinkError if the native library cannot be loaded on this platform;
      *     nothing is installed
-     * @throws SocketException if another socket implementation factory is already installed:
-     *     if it is {@code Socket}'s, nothing is installed; if only {@code ServerSocket}'s, client
-     *     sockets run on rustsocket and server sockets keep that factory
+     * @throws SocketException if another socket implementation factory is already installed
+     *     (for {@code Socket}, {@code ServerSocket} or both); nothing is installed. (Only if
+     *     another thread sets {@code ServerSocket}'s factory at the same moment, or on a JDK
+     *     whose factory fields cannot be read, can client sockets end up on rustsocket while
+     *     server sockets keep that factory; the message then says so.)
      */
     public static void installAsDefault() throws SocketException {
         install(true);
@@ -67,12 +70,36 @@ public final class RustSockets {
 
     /** {@link #installAsDefault()}, with the MXBean registration optional (the agent's jmx=false). */
     static synchronized void install(boolean registerMBean) throws SocketException {
+        install(registerMBean, null);
+    }
+
+    /**
+     * {@link #install(boolean)}; with {@code afterFirstUse} non-null (the agent's premain) the
+     * MXBean is registered, and then {@code afterFirstUse} run, on a daemon thread once the
+     * application makes its first socket or reads the statistics: registering in premain would
+     * start the platform MBean server and {@code java.util.logging} before {@code main} could
+     * choose its own {@code LogManager}.
+     */
+    static synchronized void install(boolean registerMBean, Runnable afterFirstUse) throws SocketException {
         if (installed) {
             return;
         }
         // before touching the JDK's factories, so that a platform without the library keeps
         // the JDK's sockets everywhere
         NativeLibrary.ensureLoaded();
+        if (!clientInstalled) {
+            // both checked before either is set: setting Socket's and then failing on
+            // ServerSocket's would leave half of the sockets on rustsocket
+            int preset = Native.socketFactoriesSet();
+            if (preset != Native.FACTORIES_UNKNOWN && (preset & Native.SOCKET_FACTORY_SET) != 0) {
+                throw alreadyDefined("java.net.Socket", new SocketException("factory already defined"),
+                        "nothing was installed");
+            }
+            if (preset != Native.FACTORIES_UNKNOWN && (preset & Native.SERVER_SOCKET_FACTORY_SET) != 0) {
+                throw alreadyDefined("java.net.ServerSocket", new SocketException("factory already defined"),
+                        "nothing was installed");
+            }
+        }
         if (!clientInstalled) {
             try {
                 setClientFactory();
@@ -95,9 +122,19 @@ public final class RustSockets {
                     "rustsocket: socksProxyHost is set, but sockets made without an explicit Proxy now connect "
                     + "directly; only new Socket(Proxy) still goes through the SOCKS proxy (on the JDK's sockets)");
         }
-        if (!registerMBean) {
-            return;
+        if (afterFirstUse != null) {
+            Statistics.runOnFirstUse(() -> {
+                if (registerMBean) {
+                    registerStatisticsMBeanOrWarn();
+                }
+                afterFirstUse.run();
+            });
+        } else if (registerMBean) {
+            registerStatisticsMBeanOrWarn();
         }
+    }
+
+    private static void registerStatisticsMBeanOrWarn() {
         try {
             registerStatisticsMBean();
         } catch (RuntimeException | LinkageError e) {
@@ -137,6 +174,11 @@ public final class RustSockets {
                 + outcome);
         e.initCause(cause);
         return e;
+    }
+
+    /** Whether client sockets run on rustsocket even though installation failed half-way. */
+    static synchronized boolean isClientOnlyInstalled() {
+        return clientInstalled && !installed;
     }
 
     /**

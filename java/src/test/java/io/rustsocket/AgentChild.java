@@ -61,6 +61,10 @@ import jdk.net.ExtendedSocketOptions;
  *   <li>{@code uncovered}: NIO {@code SocketChannel}, {@code java.net.http.HttpClient} and a SOCKS
  *       {@code Socket(Proxy)}, which stay on the JDK.</li>
  *   <li>{@code attach JAR}: loads the agent into itself at run time (Agent-Class, agentmain).</li>
+ *   <li>{@code logmanager}: {@code plain} after choosing its own {@code LogManager} in
+ *       {@code main}; prints the LogManager class the JVM ended up with.</li>
+ *   <li>{@code listenerOptions}: sets TCP_KEEPIDLE 77 on its listener; prints the keepalive
+ *       options of a client and of the connection accepted there.</li>
  *   <li>{@code preinstalled}: run after an agent that installed its own factory; also tries
  *       {@link RustSockets#installAsDefault()} and prints what it threw.</li>
  * </ul>
@@ -72,11 +76,30 @@ public final class AgentChild {
     private AgentChild() {}
 
     public static void main(String[] args) throws Exception {
+        if (args[0].equals("logmanager")) {
+            // what JBoss Modules and others do first thing in main: too late if anything before
+            // main (the agent) has started java.util.logging
+            System.setProperty("java.util.logging.manager", OwnLogManager.class.getName());
+            OUT.println("logManager=" + java.util.logging.LogManager.getLogManager().getClass().getName());
+        }
         OUT.println("installed=" + RustSockets.isInstalledAsDefault());
         SocketStatistics before = RustSockets.statistics();
         switch (args[0]) {
             case "plain":
+            case "logmanager":
                 plain();
+                break;
+            case "listenerOptions":
+                // the application's own option on its listener wins over the agent's default for
+                // every connection accepted there
+                try (ServerSocket l = new ServerSocket(0, 50, LOOPBACK)) {
+                    l.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, 77);
+                    try (Socket c = new Socket(LOOPBACK, l.getLocalPort()); Socket a = l.accept()) {
+                        OUT.println("client.keepIdle=" + c.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                        OUT.println("accepted.keepAlive=" + a.getKeepAlive());
+                        OUT.println("accepted.keepIdle=" + a.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                    }
+                }
                 break;
             case "http":
                 http();
@@ -180,6 +203,11 @@ public final class AgentChild {
         // the MXBean answers the same figures as the Java API; it exists only once installed
         ObjectName name = new ObjectName(RustSockets.MBEAN_NAME);
         boolean registered = ManagementFactory.getPlatformMBeanServer().isRegistered(name);
+        // the agent registers it on a thread of its own once the first socket is made
+        for (int i = 0; i < 200 && !registered && RustSockets.isInstalledAsDefault(); i++) {
+            Thread.sleep(50);
+            registered = ManagementFactory.getPlatformMBeanServer().isRegistered(name);
+        }
         OUT.println("jmx.registered=" + registered);
         if (registered) {
             OUT.println("jmx.bytesRead=" + ManagementFactory.getPlatformMBeanServer().getAttribute(name, "BytesRead"));
@@ -395,9 +423,17 @@ public final class AgentChild {
         return now.getBytesRead() - start.getBytesRead() + now.getBytesWritten() - start.getBytesWritten();
     }
 
+    /** An application's own {@code LogManager}, chosen in {@code main} (the {@code logmanager} scenario). */
+    public static final class OwnLogManager extends java.util.logging.LogManager {
+        public OwnLogManager() {
+            super();
+        }
+    }
+
     /**
      * A stand-in for another library's agent that installs its own client socket factory
-     * first: its factory hands out the JDK's platform implementation (the child runs with
+     * first, or with the option {@code server} only a server socket factory: its factory hands
+     * out the JDK's platform implementation (the child runs with
      * {@code --add-opens java.base/java.net=ALL-UNNAMED} for that).
      */
     public static final class OtherFactoryAgent {
@@ -407,14 +443,19 @@ public final class AgentChild {
         public static void premain(String options) throws Exception {
             Method platform = SocketImpl.class.getDeclaredMethod("createPlatformSocketImpl", boolean.class);
             platform.setAccessible(true);
+            boolean server = "server".equals(options);
             SocketImplFactory factory = () -> {
                 try {
-                    return (SocketImpl) platform.invoke(null, false);
+                    return (SocketImpl) platform.invoke(null, server);
                 } catch (ReflectiveOperationException e) {
                     throw new IllegalStateException(e);
                 }
             };
-            Socket.setSocketImplFactory(factory);
+            if (server) {
+                ServerSocket.setSocketFactory(factory);
+            } else {
+                Socket.setSocketImplFactory(factory);
+            }
         }
     }
 }

@@ -159,6 +159,29 @@ class AgentTest {
     }
 
     @Test
+    void applicationChoosesItsOwnLogManagerInMainAndTheMBeanStillArrives() throws Exception {
+        Run r = child(List.of(agent("")), "logmanager");
+        r.assertCompleted();
+        // neither the agent nor its MXBean started java.util.logging before main
+        assertEquals(AgentChild.OwnLogManager.class.getName(), r.facts.get("logManager"), r.toString());
+        assertEquals("true", r.facts.get("installed"), r.toString());
+        assertEquals("true", r.facts.get("intact.up"));
+        assertEquals("true", r.facts.get("jmx.registered"), r.toString());
+        assertEquals(r.facts.get("api.bytesRead"), r.facts.get("jmx.bytesRead"), "MXBean and API differ\n" + r);
+    }
+
+    @Test
+    void optionsTheApplicationSetsOnItsListenerBeatTheDefaults() throws Exception {
+        Run r = child(List.of(agent("keepAlive=true,keepIdle=600")), "listenerOptions");
+        r.assertCompleted();
+        assertEquals("true", r.facts.get("installed"), r.toString());
+        assertEquals("600", r.facts.get("client.keepIdle"), r.toString());
+        // the listener passed on the agent's keepAlive and the application's own keepIdle
+        assertEquals("true", r.facts.get("accepted.keepAlive"), r.toString());
+        assertEquals("77", r.facts.get("accepted.keepIdle"), r.toString());
+    }
+
+    @Test
     void withoutTheAgentNothingIsInstalled() throws Exception {
         Run r = child(List.of(), "plain");
         r.assertCompleted();
@@ -292,6 +315,9 @@ class AgentTest {
         assertEquals("true", r.facts.get("client.keepAlive"));
         assertTrue(r.stderr.contains("keepIdle must be a whole number, not 'abc'"), r.toString());
         assertTrue(r.stderr.contains("unknown option 'bogus'"), r.toString());
+        // it was installed, so the warning must not say otherwise
+        assertEquals(1, count(r.stderr, "rustsocket agent: ignoring bad agent option(s)"), r.toString());
+        assertFalse(r.stderr.contains("not installed"), r.toString());
 
         Run strict = child(List.of(agent("required=true,bogus=1")), "plain");
         assertEquals(1, strict.status, strict.toString());
@@ -300,13 +326,7 @@ class AgentTest {
 
     @Test
     void anotherFactoryInstalledFirstWinsWithOneWarning() throws Exception {
-        Path other = work.resolve("other-agent.jar");
-        Manifest m = new Manifest();
-        m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
-        m.getMainAttributes().put(new Attributes.Name("Premain-Class"), AgentChild.OtherFactoryAgent.class.getName());
-        try (OutputStream os = Files.newOutputStream(other); JarOutputStream jar = new JarOutputStream(os, m)) {
-            jar.flush(); // the class itself comes from the class path
-        }
+        Path other = otherAgentJar();
         Run r = child(List.of("--add-opens", "java.base/java.net=ALL-UNNAMED",
                 "-javaagent:" + other, agent("")), "preinstalled");
         r.assertCompleted();
@@ -319,6 +339,38 @@ class AgentTest {
         // the API says the same, as an exception
         assertTrue(r.facts.get("install").contains("java.net.Socket already has a socket implementation factory")
                 && r.facts.get("install").contains("nothing was installed"), r.toString());
+    }
+
+    @Test
+    void anotherServerSocketFactoryAloneStillMeansNothingIsInstalled() throws Exception {
+        Path other = otherAgentJar();
+        Run r = child(List.of("--add-opens", "java.base/java.net=ALL-UNNAMED",
+                "-javaagent:" + other + "=server", agent("")), "preinstalled");
+        r.assertCompleted();
+        assertEquals("false", r.facts.get("installed"), r.toString());
+        assertEquals("true", r.facts.get("intact.up"));
+        assertEquals("true", r.facts.get("intact.down"));
+        // not half-installed: the client sockets stayed on the JDK too
+        assertEquals(0, r.number("delta.connectionsOpened"), r.toString());
+        assertEquals(0, r.number("delta.bytesRead"), r.toString());
+        assertEquals(0, r.number("delta.bytesWritten"), r.toString());
+        assertEquals(1, count(r.stderr, "rustsocket agent: not installed"), r.toString());
+        assertEquals(1, count(r.stderr, "WARNING"), r.toString());
+        assertTrue(r.stderr.contains("java.net.ServerSocket already has a socket implementation factory"), r.toString());
+        assertTrue(r.facts.get("install").contains("java.net.ServerSocket already has a socket implementation factory")
+                && r.facts.get("install").contains("nothing was installed"), r.toString());
+    }
+
+    /** A jar whose Premain-Class is {@link AgentChild.OtherFactoryAgent}. */
+    private static Path otherAgentJar() throws IOException {
+        Path other = work.resolve("other-agent.jar");
+        Manifest m = new Manifest();
+        m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
+        m.getMainAttributes().put(new Attributes.Name("Premain-Class"), AgentChild.OtherFactoryAgent.class.getName());
+        try (OutputStream os = Files.newOutputStream(other); JarOutputStream jar = new JarOutputStream(os, m)) {
+            jar.flush(); // the class itself comes from the class path
+        }
+        return other;
     }
 
     private static int count(String text, String what) {

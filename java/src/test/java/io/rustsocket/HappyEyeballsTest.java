@@ -321,14 +321,51 @@ class HappyEyeballsTest {
     }
 
     @Test
+    void anUnresolvedNameClosesTheSocketAsSocketConnectDoes() throws Exception {
+        InetSocketAddress unresolved = InetSocketAddress.createUnresolved("x.invalid", 1);
+        Socket jdk = new Socket();
+        UnknownHostException expected = assertThrowsExactly(UnknownHostException.class,
+                () -> jdk.connect(unresolved, 1_000));
+        // JDK 25 closes it (after any failed connect); JDK 17 leaves it open
+        boolean jdkCloses = jdk.isClosed();
+        jdk.close();
+
+        RustSocket any = new RustSocket();
+        UnknownHostException e = assertThrowsExactly(UnknownHostException.class,
+                () -> any.connectAny(Collections.singletonList(unresolved), 0));
+        assertEquals(expected.getMessage(), e.getMessage());
+        assertEquals(jdkCloses, any.isClosed());
+        any.close();
+
+        RustSocket byName = new RustSocket();
+        UnknownHostException byNameError = assertThrowsExactly(UnknownHostException.class,
+                () -> byName.connect("no-such-host.invalid", 80, 1_000));
+        assertEquals("no-such-host.invalid", byNameError.getMessage());
+        assertEquals(jdkCloses, byName.isClosed());
+        byName.close();
+
+        // Socket's state checks come first: a connected socket is left connected, with its message
+        try (ServerSocket good = listener(); RustSocket connected = new RustSocket(); Socket jdkConnected = new Socket()) {
+            connected.connect(at(good));
+            jdkConnected.connect(at(good));
+            SocketException jdkAlready = assertThrowsExactly(SocketException.class,
+                    () -> jdkConnected.connect(unresolved, 1_000));
+            SocketException already = assertThrowsExactly(SocketException.class,
+                    () -> connected.connectAny(Collections.singletonList(unresolved), 0));
+            assertEquals(jdkAlready.getMessage(), already.getMessage());
+            already = assertThrowsExactly(SocketException.class, () -> connected.connect("no-such-host.invalid", 80, 0));
+            assertEquals(jdkAlready.getMessage(), already.getMessage());
+            assertTrue(connected.isConnected() && !connected.isClosed());
+        }
+    }
+
+    @Test
     void badArgumentsAreRejected() throws Exception {
         try (RustSocket s = new RustSocket(); ServerSocket good = listener()) {
             assertThrowsExactly(NullPointerException.class, () -> s.connectAny(null, 0));
             assertThrowsExactly(IllegalArgumentException.class, () -> s.connectAny(Collections.emptyList(), 0));
             assertThrowsExactly(IllegalArgumentException.class,
                     () -> s.connectAny(Arrays.asList(at(good), null), 0));
-            assertThrowsExactly(UnknownHostException.class,
-                    () -> s.connectAny(Collections.singletonList(InetSocketAddress.createUnresolved("x.invalid", 1)), 0));
             // Socket's own check, with its message
             IllegalArgumentException negative = assertThrowsExactly(IllegalArgumentException.class,
                     () -> s.connectAny(Arrays.asList(at(good), at(good)), -1));

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rustsocket.internal.Descriptors;
+import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -26,6 +27,7 @@ import javax.management.openmbean.TabularData;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@link RustSockets#statistics()} and the MXBean count what the sockets of this JVM did: bytes,
@@ -155,6 +157,34 @@ class StatisticsTest {
         SocketStatistics after = RustSockets.statistics();
         assertEquals(before.getResets() + 1, after.getResets(), after.toString());
         assertEquals(before.getErrors(), after.getErrors());
+    }
+
+    @Test
+    void aSendFileToAPeerThatResetIsCounted(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("data");
+        Files.write(file, new byte[1 << 20]);
+        SocketStatistics before = RustSockets.statistics();
+        try (TestSupport.Pair p = new TestSupport.Pair(Engine.RUST)) {
+            p.server.setSoLinger(true, 0);
+            p.server.close(); // RST
+            RustSocket client = (RustSocket) p.client;
+            // the first call may still fill the send buffer before the reset is seen
+            IOException failure = null;
+            for (int i = 0; i < 100 && failure == null; i++) {
+                try {
+                    client.sendFile(file, 0, 1 << 20);
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+            assertTrue(failure instanceof SocketException, String.valueOf(failure));
+        }
+        SocketStatistics after = RustSockets.statistics();
+        long errors = 0;
+        for (Map.Entry<String, Long> e : after.getErrors().entrySet()) {
+            errors += e.getValue() - before.getErrors().getOrDefault(e.getKey(), 0L);
+        }
+        assertEquals(1, after.getResets() - before.getResets() + errors, after.toString());
     }
 
     @Test

@@ -114,7 +114,12 @@ final class ExtendedOptions {
      */
     static Set<SocketOption<?>> withSupported(Set<SocketOption<?>> base, boolean server) {
         Set<SocketOption<?>> set = new HashSet<>(base);
-        set.addAll(probe(server));
+        try {
+            set.addAll(probe(server));
+        } catch (RuntimeException e) {
+            // this runs in a class initializer: anything escaping would make the class unusable
+            // for the life of the JVM (NoClassDefFoundError), far worse than a smaller option set
+        }
         return Collections.unmodifiableSet(set);
     }
 
@@ -149,8 +154,10 @@ final class ExtendedOptions {
                         Native.getOption(fd, spec.id);
                     }
                     found.add(e.getKey());
-                } catch (UnsupportedOperationException absent) {
-                    // this kernel or this family does not have it
+                } catch (RuntimeException absent) {
+                    // UnsupportedOperationException: this kernel or this family does not have it;
+                    // anything else unexpected (IllegalArgumentException from a mapping this
+                    // kernel surprises): left out too rather than failing the class initializer
                 } catch (IOException other) {
                     // it exists but cannot be read on a fresh socket
                     found.add(e.getKey());

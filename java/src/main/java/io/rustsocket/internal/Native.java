@@ -13,12 +13,19 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 2;
+    static final int ABI_VERSION = 3;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
     /** Returned when a non-blocking call would have blocked. */
     public static final int UNAVAILABLE = -2;
+
+    /** Bit of {@link #socketFactoriesSet}: {@code Socket.setSocketImplFactory} was called. */
+    public static final int SOCKET_FACTORY_SET = 1;
+    /** Bit of {@link #socketFactoriesSet}: {@code ServerSocket.setSocketFactory} was called. */
+    public static final int SERVER_SOCKET_FACTORY_SET = 2;
+    /** Returned by {@link #socketFactoriesSet} when the JDK's fields could not be read. */
+    public static final int FACTORIES_UNKNOWN = -1;
 
     /** Returned by {@link #sendFile} when the file cannot be spliced (a pipe, a directory). */
     public static final int SENDFILE_UNSUPPORTED = -3;
@@ -172,6 +179,14 @@ public final class Native {
      * differ, or for a closed channel; {@link #NOT_READABLE} for a write-only one.
      */
     static native int fileChannelDescriptor(FileChannel channel) throws IOException;
+
+    /**
+     * Which of the JDK's socket implementation factories are already set, read from the private
+     * static fields {@code java.net.Socket.factory} and {@code java.net.ServerSocket.factory}:
+     * {@link #SOCKET_FACTORY_SET} and {@link #SERVER_SOCKET_FACTORY_SET} or'ed, or
+     * {@link #FACTORIES_UNKNOWN} when this JDK has no such fields.
+     */
+    public static native int socketFactoriesSet();
 
     /**
      * poll(2) on the first {@code count} (at most 64) descriptors of {@code fds}; the events of

@@ -469,7 +469,13 @@ public final class RustSocketImpl extends SocketImpl {
                 }
                 long sent = 0;
                 while (sent < count) {
-                    long n = implSendFile(fileFd, position + sent, count - sent);
+                    long n;
+                    try {
+                        n = implSendFile(fileFd, position + sent, count - sent);
+                    } catch (IOException e) {
+                        // counted like write()'s failures (copyFromChannel counts through write)
+                        throw failed(e);
+                    }
                     if (n == Native.SENDFILE_UNSUPPORTED) {
                         return sent + copyFromChannel(channel, position + sent, count - sent);
                     }
@@ -549,17 +555,18 @@ public final class RustSocketImpl extends SocketImpl {
         assert Thread.holdsLock(stateLock);
         int newFd = Native.socket(server);
         fd = newFd;
+        Statistics.used();
         Statistics.Counters c = server ? null : Statistics.register();
         cleanable = Descriptors.register(this, newFd, c);
         counters = c;
-        if (!server) {
-            try {
-                SocketDefaults.apply(newFd);
-            } catch (IOException e) {
-                cleanable.clean();
-                fd = -1;
-                throw e;
-            }
+        // on a listener too: Linux copies its options to every accepted socket, so the
+        // defaults arrive there unless the application set its own on the listener
+        try {
+            SocketDefaults.apply(newFd);
+        } catch (IOException e) {
+            cleanable.clean();
+            fd = -1;
+            throw e;
         }
         // client descriptors start non-blocking so that connect can be woken by close
         nonBlocking = !server;
@@ -1089,7 +1096,6 @@ public final class RustSocketImpl extends SocketImpl {
             target.cleanable = Descriptors.register(target, newFd, c);
             target.counters = c;
             try {
-                SocketDefaults.apply(newFd);
                 target.localport = localAddressOf(newFd).getPort();
             } catch (IOException e) {
                 target.cleanable.clean();

@@ -4,7 +4,8 @@ import java.io.IOException;
 import java.util.Locale;
 
 /**
- * Options applied to every new client socket and every accepted connection, for settings users
+ * Options applied to every new client socket and every listener (whose options Linux copies to
+ * the connections it accepts), for settings users
  * want JVM-wide (chiefly TCP keepalive) without touching the code that makes the sockets. Read
  * from system properties {@code io.rustsocket.<name>} when first used, or set by the agent's
  * options (which win). Nothing is applied, and nothing costs, while none is set.
@@ -117,7 +118,10 @@ public final class SocketDefaults {
         return v;
     }
 
-    /** Applies the defaults that are set to a new client or accepted socket's descriptor. */
+    /**
+     * Applies the defaults that are set to a new client or listening socket's descriptor (not
+     * to accepted ones: they inherit the listener's, including what the application set there).
+     */
     static void apply(int fd) throws IOException {
         if (!any) {
             return;

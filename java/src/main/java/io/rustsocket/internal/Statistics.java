@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -36,7 +37,35 @@ public final class Statistics {
     private static final LongAdder RESETS = new LongAdder();
     private static final ConcurrentHashMap<String, LongAdder> ERRORS = new ConcurrentHashMap<>();
 
+    // work to run once when the library is first used (see runOnFirstUse); null when none waits
+    private static final AtomicReference<Runnable> ON_FIRST_USE = new AtomicReference<>();
+
     private Statistics() {}
+
+    /**
+     * Runs {@code task} on a new daemon thread when the first socket is made or
+     * {@link #snapshot()} is first called from now on; the agent's MXBean registration, which
+     * must not start the platform MBean server (and {@code java.util.logging}) before
+     * {@code main} has had its chance to configure logging.
+     */
+    public static void runOnFirstUse(Runnable task) {
+        ON_FIRST_USE.set(task);
+    }
+
+    /** Starts the task waiting for the first use, if any; one volatile read otherwise. */
+    static void used() {
+        if (ON_FIRST_USE.get() == null) {
+            return;
+        }
+        Runnable task = ON_FIRST_USE.getAndSet(null);
+        if (task != null) {
+            // not on the caller's thread: the socket being made may belong to a logging handler
+            // whose LogManager is still initialising, which the task would wait for
+            Thread t = new Thread(task, "rustsocket-first-use");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
 
     /**
      * One socket's byte counts. Each field has a single writer at a time (the holder of the
@@ -178,6 +207,7 @@ public final class Statistics {
      * @return the totals now
      */
     public static Totals snapshot() {
+        used();
         long read;
         long written;
         long open;
