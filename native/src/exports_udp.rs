@@ -11,7 +11,7 @@ use crate::exports::{
     get_array_region, hot, ip_arg, non_null, port_arg, run, set_array_region, with_staging, Outcome,
 };
 use crate::sock::UNAVAILABLE;
-use crate::udp::{self, BatchScratch, DatagramOption, MAX_BATCH, MAX_DATAGRAM};
+use crate::udp::{self, BatchScratch, DatagramOption, MAX_BATCH, MAX_DATAGRAM, MAX_UDP_BYTES};
 use jni::objects::{JByteArray, JClass, JFieldID};
 use jni::sys::{jboolean, jbyteArray, jclass, jint, jintArray, jobject};
 use jni::{jni_mangle, jni_sig, jni_str, EnvUnowned};
@@ -167,8 +167,9 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_send(
         } else {
             udp::target_from_wire(&read_wire(env, target, 0))?
         };
-        // a datagram is sent whole; the kernel refuses one larger than 64 KiB anyway
-        let staged = len.min(MAX_DATAGRAM + 1);
+        // a datagram is sent whole; past MAX_UDP_BYTES the kernel refuses it whatever the
+        // length, so staging no more still gets its "Message too long"
+        let staged = len.min(MAX_UDP_BYTES + 1);
         with_staging(staged, |buf| {
             get_array_region(env, b, off, buf);
             udp::send(fd, buf, to.as_ref())
@@ -204,7 +205,8 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receive(
             }
             (c, _) => c,
         };
-        let cap = datagram_len(cap)?.min(MAX_DATAGRAM);
+        // IPv6 datagrams may be longer than IPv4's 65,507 bytes
+        let cap = datagram_len(cap)?.min(MAX_UDP_BYTES);
         // An empty buffer would make recvfrom return at once on some systems; the
         // JDK receives into one byte then, and so do we (the datagram is cut to 0).
         with_staging(cap.max(1), |buf| {

@@ -25,8 +25,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{IntoRawFd, RawFd};
 
 /// The largest datagram payload over IPv4 (65,535 - 20 IP - 8 UDP); the most a
-/// receive or a batch slot ever needs.
+/// batch slot holds.
 pub const MAX_DATAGRAM: usize = 65_507;
+
+/// The most bytes one datagram send or receive ever moves: a UDP length field's
+/// limit. IPv6 carries up to 65,527 payload bytes (its header is not counted in
+/// its payload length), more than [`MAX_DATAGRAM`]; the kernel refuses anything
+/// larger with `EMSGSIZE`, so staging this much lets it decide.
+pub const MAX_UDP_BYTES: usize = 65_535;
 
 /// The most messages one `sendmmsg`/`recvmmsg` call takes (the kernel's `UIO_MAXIOV`).
 pub const MAX_BATCH: usize = 1024;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
@@ -98,6 +99,30 @@ class DatagramTest {
             assertEquals(65_507, p.getLength());
             assertArrayEquals(max, Arrays.copyOf(p.getData(), 65_507));
             assertThrowsExactly(SocketException.class, "Message too long", () -> a.send(packet(new byte[65_508], b)));
+        }
+    }
+
+    @ParameterizedTest(name = "{0} sends to {1}")
+    @MethodSource("pairs")
+    void maximumIpv6DatagramCrossesAndOneByteMoreIsRefused(Engine from, Engine to) throws IOException {
+        // IPv6 counts only the UDP header against its 65,535-byte payload: 65,527 bytes fit
+        InetAddress v6 = InetAddress.getByName("::1");
+        assumeTrue(NetworkInterface.getByInetAddress(v6) != null, "no IPv6 loopback");
+        try (DatagramSocket a = udp(from, new InetSocketAddress(v6, 0));
+                DatagramSocket b = udp(to, new InetSocketAddress(v6, 0))) {
+            b.setReceiveBufferSize(1 << 20);
+            b.setSoTimeout(5_000);
+            InetSocketAddress target = new InetSocketAddress(v6, b.getLocalPort());
+            byte[] max = TestSupport.randomBytes(65_527);
+            a.send(new DatagramPacket(max, max.length, target));
+            DatagramPacket p = new DatagramPacket(new byte[70_000], 70_000);
+            b.receive(p);
+            assertEquals(65_527, p.getLength());
+            assertArrayEquals(max, Arrays.copyOf(p.getData(), 65_527));
+            assertThrowsExactly(SocketException.class, "Message too long",
+                    () -> a.send(new DatagramPacket(new byte[65_528], 65_528, target)));
+            assertThrowsExactly(SocketException.class, "Message too long",
+                    () -> a.send(new DatagramPacket(new byte[70_000], 70_000, target)));
         }
     }
 
