@@ -82,10 +82,30 @@ pub fn connect<'local>(
     })
 }
 
-/// Removes the peer, keeping the local address and port.
+/// Removes the peer and binds the socket again to `ip`:`port` (scope `scope_id`), the local
+/// address it had before connecting, when the kernel dropped it.
 #[jni_mangle("io.rustsocket.internal.NativeDatagram")]
-pub fn disconnect<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
-    run(&mut env, |_| Ok(udp::disconnect(fd)?))
+pub fn disconnect<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    ip: JByteArray<'local>,
+    scope_id: jint,
+    port: jint,
+) {
+    run(&mut env, |env| {
+        let ip = ip_arg(env, &ip)?;
+        let initial = match ip {
+            std::net::IpAddr::V6(v6) => std::net::SocketAddr::V6(std::net::SocketAddrV6::new(
+                v6,
+                port_arg(port)?,
+                0,
+                scope_id as u32,
+            )),
+            v4 => std::net::SocketAddr::new(v4, port_arg(port)?),
+        };
+        Ok(udp::disconnect(fd, initial)?)
+    })
 }
 
 /// Joins (`join`) or leaves the multicast group `group` on interface `ifindex`.

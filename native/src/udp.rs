@@ -106,21 +106,22 @@ pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()>
 }
 
 /// Dissolves the association made by [`connect`]. Linux drops an ephemeral
-/// local port on the way (the socket shows port 0 afterwards); like the JDK,
-/// the socket is bound to its old address and port again.
-pub fn disconnect(fd: RawFd) -> NetResult<()> {
-    let before = sock::local_addr(fd)?;
+/// local port on the way (the socket shows port 0 afterwards) and forgets the
+/// source address the route chose; like the JDK, the socket is bound again to
+/// `initial`, the local address it had before the connect (which, for a socket
+/// bound to the wildcard, is the wildcard, not the route's source address).
+pub fn disconnect(fd: RawFd, initial: SocketAddr) -> NetResult<()> {
     // connect(2) with AF_UNSPEC: on a datagram socket it only removes the peer.
     sock::abort(fd)?;
     let after = sock::local_addr(fd)?;
-    if after.port() == 0 && before.port() != 0 {
-        let scope = match before {
+    if after.port() == 0 && initial.port() != 0 {
+        let scope = match initial {
             SocketAddr::V6(v6) => v6.scope_id(),
             SocketAddr::V4(_) => 0,
         };
-        sock::bind(fd, before.ip(), scope, before.port())?;
+        sock::bind(fd, initial.ip(), scope, initial.port())?;
     }
-    log::debug!("fd {fd}: datagram peer removed");
+    log::debug!("fd {fd}: datagram peer removed, local address {initial}");
     Ok(())
 }
 
@@ -864,10 +865,32 @@ mod tests {
     #[test]
     fn disconnect_keeps_the_local_port() {
         let (a, b) = (udp(), udp());
+        let initial = sock::local_addr(b.0).unwrap();
         connect(b.0, LOOPBACK, 0, a.1).unwrap();
-        disconnect(b.0).unwrap();
+        disconnect(b.0, initial).unwrap();
         assert_eq!(sock::local_addr(b.0).unwrap().port(), b.1);
         assert!(sock::peer_addr(b.0).is_err());
+    }
+
+    #[test]
+    fn disconnect_returns_a_wildcard_socket_to_the_wildcard() {
+        let a = udp();
+        let b = open_datagram().unwrap();
+        let b = Udp(b, 0);
+        sock::bind(b.0, IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, 0).unwrap();
+        let initial = sock::local_addr(b.0).unwrap();
+        connect(b.0, LOOPBACK, 0, a.1).unwrap();
+        // connected, the socket shows the route's source address
+        assert!(sock::local_addr(b.0).unwrap().ip().is_loopback());
+        disconnect(b.0, initial).unwrap();
+        assert_eq!(sock::local_addr(b.0).unwrap(), initial);
+        // and it still takes datagrams from anyone
+        let other = udp();
+        send(other.0, b"hi", Some(&to(initial.port()))).unwrap();
+        let mut buf = [0u8; 4];
+        let r = receive(b.0, &mut buf, false, false).unwrap();
+        assert_eq!(r.len, 2);
+        assert_eq!(r.from, Some(SocketAddr::new(LOOPBACK, other.1)));
     }
 
     #[test]

@@ -195,6 +195,39 @@ class DatagramTest {
 
     @ParameterizedTest
     @EnumSource(Engine.class)
+    void disconnectReturnsAWildcardSocketToTheWildcard(Engine engine) throws Exception {
+        try (DatagramSocket s = udp(engine, new InetSocketAddress(0)); DatagramSocket peer = udp(Engine.JDK);
+                DatagramSocket other = udp(Engine.JDK)) {
+            s.setSoTimeout(5_000);
+            InetAddress wildcard = s.getLocalAddress();
+            assertTrue(wildcard.isAnyLocalAddress(), wildcard.toString());
+            int port = s.getLocalPort();
+            s.connect(local(peer));
+            assertTrue(s.getLocalAddress().isLoopbackAddress(), "connected: the route's source address");
+            s.disconnect();
+            assertEquals(wildcard, s.getLocalAddress());
+            assertEquals(new InetSocketAddress(wildcard, port), s.getLocalSocketAddress());
+            other.send(packet(new byte[] {5}, s));
+            DatagramPacket p = new DatagramPacket(new byte[4], 4);
+            s.receive(p);
+            assertEquals(5, p.getData()[0]);
+            assertEquals(local(other), p.getSocketAddress());
+        }
+        // the JDK takes the address to return to at every connect: after a reconnect it is the
+        // first peer's source address, and a disconnect binds to that
+        try (DatagramSocket s = udp(engine, new InetSocketAddress(0)); DatagramSocket peer = udp(Engine.JDK);
+                DatagramSocket other = udp(Engine.JDK)) {
+            int port = s.getLocalPort();
+            s.connect(local(peer));
+            InetAddress source = s.getLocalAddress();
+            s.connect(local(other));
+            s.disconnect();
+            assertEquals(new InetSocketAddress(source, port), s.getLocalSocketAddress());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
     void badTargetsGiveTheJdkExceptions(Engine engine) throws IOException {
         try (DatagramSocket s = udp(engine)) {
             assertThrowsExactly(SocketException.class, "Can't send to port 0",

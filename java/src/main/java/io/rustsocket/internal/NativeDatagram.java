@@ -47,7 +47,8 @@ public final class NativeDatagram {
 
     static native void connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
-    static native void disconnect(int fd) throws IOException;
+    /** Removes the peer; binds again to {@code ip:port} (the pre-connect address) if the kernel dropped the port. */
+    static native void disconnect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
     static native void membership(int fd, byte[] group, int ifindex, boolean join) throws IOException;
 

@@ -67,6 +67,12 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     private volatile InetSocketAddress remote;
     // the peer in the wire layout, for checking batch targets without decoding them
     private final byte[] remoteWire = new byte[DatagramWire.LEN];
+    /**
+     * The local address before the last connect (null while not connected): a disconnect
+     * binds to it again, as the JDK does, since connected the socket shows the route's source
+     * address where it was bound to the wildcard.
+     */
+    private InetSocketAddress initialLocal;
     private volatile int timeout;
     // multicast groups joined, as "group%ifindex", so that joining twice and leaving a group
     // not joined give the JDK's exceptions
@@ -307,7 +313,10 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     bindIfNeeded();
                     InetAddress ia = isa.getAddress();
                     try {
+                        // as the JDK, taken at every connect: a reconnect keeps the first peer's source address
+                        InetSocketAddress before = localAddressOf(fd);
                         NativeDatagram.connect(fd, ia.getAddress(), SocketAddresses.scopeId(ia), isa.getPort());
+                        initialLocal = before;
                     } catch (SocketException e) {
                         throw e;
                     } catch (IOException e) {
@@ -330,7 +339,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         connect(new InetSocketAddress(address, port));
     }
 
-    /** {@code DatagramSocket.disconnect}: removes the peer; the local port stays. */
+    /** {@code DatagramSocket.disconnect}: removes the peer; the pre-connect local address and port stay. */
     @Override
     public void disconnect() {
         readLock.lock();
@@ -341,8 +350,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     if (state != ST_OPEN || remote == null) {
                         return;
                     }
-                    NativeDatagram.disconnect(fd);
+                    InetAddress initial = initialLocal.getAddress();
+                    NativeDatagram.disconnect(fd, initial.getAddress(), SocketAddresses.scopeId(initial),
+                            initialLocal.getPort());
                     remote = null;
+                    initialLocal = null;
                 }
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
