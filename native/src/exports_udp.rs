@@ -95,16 +95,7 @@ pub fn disconnect<'local>(
 ) {
     run(&mut env, |env| {
         let ip = ip_arg(env, &ip)?;
-        let initial = match ip {
-            std::net::IpAddr::V6(v6) => std::net::SocketAddr::V6(std::net::SocketAddrV6::new(
-                v6,
-                port_arg(port)?,
-                0,
-                scope_id as u32,
-            )),
-            v4 => std::net::SocketAddr::new(v4, port_arg(port)?),
-        };
-        Ok(udp::disconnect(fd, initial)?)
+        Ok(udp::disconnect(fd, ip, scope_id as u32, port_arg(port)?)?)
     })
 }
 

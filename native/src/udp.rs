@@ -107,21 +107,16 @@ pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()>
 
 /// Dissolves the association made by [`connect`]. Linux drops an ephemeral
 /// local port on the way (the socket shows port 0 afterwards) and forgets the
-/// source address the route chose; like the JDK, the socket is bound again to
-/// `initial`, the local address it had before the connect (which, for a socket
-/// bound to the wildcard, is the wildcard, not the route's source address).
-pub fn disconnect(fd: RawFd, initial: SocketAddr) -> NetResult<()> {
+/// source address the route chose; like the JDK, the socket is then bound again
+/// to `ip`:`port`, the local address it had before the connect (which, for a
+/// socket bound to the wildcard, is the wildcard, not the route's source address).
+pub fn disconnect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
     // connect(2) with AF_UNSPEC: on a datagram socket it only removes the peer.
     sock::abort(fd)?;
-    let after = sock::local_addr(fd)?;
-    if after.port() == 0 && initial.port() != 0 {
-        let scope = match initial {
-            SocketAddr::V6(v6) => v6.scope_id(),
-            SocketAddr::V4(_) => 0,
-        };
-        sock::bind(fd, initial.ip(), scope, initial.port())?;
+    if sock::local_addr(fd)?.port() == 0 && port != 0 {
+        sock::bind(fd, ip, scope_id, port)?;
     }
-    log::debug!("fd {fd}: datagram peer removed, local address {initial}");
+    log::debug!("fd {fd}: datagram peer removed, local address {ip}:{port}");
     Ok(())
 }
 
@@ -867,7 +862,7 @@ mod tests {
         let (a, b) = (udp(), udp());
         let initial = sock::local_addr(b.0).unwrap();
         connect(b.0, LOOPBACK, 0, a.1).unwrap();
-        disconnect(b.0, initial).unwrap();
+        disconnect(b.0, initial.ip(), 0, initial.port()).unwrap();
         assert_eq!(sock::local_addr(b.0).unwrap().port(), b.1);
         assert!(sock::peer_addr(b.0).is_err());
     }
@@ -882,7 +877,7 @@ mod tests {
         connect(b.0, LOOPBACK, 0, a.1).unwrap();
         // connected, the socket shows the route's source address
         assert!(sock::local_addr(b.0).unwrap().ip().is_loopback());
-        disconnect(b.0, initial).unwrap();
+        disconnect(b.0, initial.ip(), 0, initial.port()).unwrap();
         assert_eq!(sock::local_addr(b.0).unwrap(), initial);
         // and it still takes datagrams from anyone
         let other = udp();
