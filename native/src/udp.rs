@@ -91,18 +91,41 @@ pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()>
     SockRef::from(&borrow(fd)?)
         .connect(&target)
         .map_err(|e| NetError::from_io(Op::Connect, &e))?;
+    let flushed = discard_queued(fd);
+    log::debug!("fd {fd}: datagram peer {ip}:{port}, {flushed} queued datagrams discarded");
+    Ok(())
+}
+
+/// Errors past which [`discard_queued`] gives up (each one reported clears itself, so only
+/// a steady stream of them gets there).
+const DISCARD_ERROR_LIMIT: usize = 64;
+
+/// Reads and drops every datagram queued on `fd` without waiting; returns how many. A
+/// pending error (an ICMP port-unreachable from an earlier peer comes first, before the
+/// datagrams behind it) is skipped: only an empty queue ends the discard, or
+/// [`DISCARD_ERROR_LIMIT`] errors in all.
+fn discard_queued(fd: RawFd) -> usize {
     let mut scrap = [0u8; 1];
-    let mut flushed = 0;
+    let (mut flushed, mut errors) = (0, 0);
     loop {
         // SAFETY: recv writes at most one byte into `scrap`.
         let n = unsafe { libc::recv(fd, scrap.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
-        if n < 0 {
-            break; // EAGAIN when the queue is empty; any other error ends the flush too
+        if n >= 0 {
+            flushed += 1;
+            continue;
         }
-        flushed += 1;
+        match last_errno() {
+            libc::EAGAIN => return flushed,
+            libc::EINTR => continue,
+            errno => {
+                errors += 1;
+                if errors >= DISCARD_ERROR_LIMIT {
+                    log::debug!("fd {fd}: discard stopped after {errors} errors (last {errno})");
+                    return flushed;
+                }
+            }
+        }
     }
-    log::debug!("fd {fd}: datagram peer {ip}:{port}, {flushed} queued datagrams discarded");
-    Ok(())
 }
 
 /// Dissolves the association made by [`connect`]. Linux drops an ephemeral
@@ -855,6 +878,43 @@ mod tests {
         assert_eq!(&buf[..r.len as usize], b"peer");
         assert_eq!(send(b.0, b"back", None).unwrap(), 4);
         assert_eq!(receive(a.0, &mut buf, false, false).unwrap().len, 4);
+    }
+
+    #[test]
+    fn connect_discards_past_a_pending_port_unreachable() {
+        // with IP_RECVERR an unconnected socket keeps the ICMP error of a send to a closed
+        // port pending; a receive reports it before the datagrams queued behind it
+        let b = udp();
+        let on = 1;
+        let _ = sock::set_raw(b.0, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, on);
+        sock::set_raw(b.0, libc::IPPROTO_IP, libc::IP_RECVERR, on).unwrap();
+        let gone = udp();
+        let closed = gone.1;
+        drop(gone);
+        let (a, other) = (udp(), udp());
+        send(b.0, b"anyone?", Some(&to(closed))).unwrap();
+        for _ in 0..3 {
+            send(other.0, b"early", Some(&to(b.1))).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let mut probe = [0u8; 8];
+        // SAFETY: a one-byte peek into `probe`.
+        let r = unsafe { libc::recv(b.0, probe.as_mut_ptr().cast(), 1, libc::MSG_PEEK) };
+        assert_eq!(
+            (r, last_errno()),
+            (-1, libc::ECONNREFUSED),
+            "the error is pending"
+        );
+        send(b.0, b"anyone?", Some(&to(closed))).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        connect(b.0, LOOPBACK, 0, a.1).unwrap();
+        sock::set_blocking(b.0, false).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            receive(b.0, &mut buf, false, true).unwrap().len,
+            UNAVAILABLE,
+            "every datagram queued before the connect is gone"
+        );
     }
 
     #[test]
