@@ -243,7 +243,7 @@ public final class DatagramBatch {
         if (target == null) {
             DatagramWire.clear(addrs, at);
         } else {
-            if (target != lastTarget && !target.equals(lastTarget)) {
+            if (!DatagramWire.sameTarget(target, lastTarget)) {
                 if (!(target instanceof InetSocketAddress)) {
                     throw new IllegalArgumentException("Unsupported address type");
                 }

@@ -13,12 +13,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rustsocket.internal.DatagramWire;
 import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -213,6 +216,28 @@ class DatagramBatchTest {
         assertEquals(to, b.address(0));
         assertThrows(IllegalStateException.class, () -> b.add(new byte[1], 0, 1, to));
         assertFalse(b.truncated(0));
+    }
+
+    @Test
+    void targetsThatDifferOnlyInScopeIdKeepTheirOwnScope() throws Exception {
+        // Inet6Address.equals ignores the scope id: the cached encoding of the previous target
+        // must not be reused for the same bytes on another link
+        byte[] linkLocal = InetAddress.getByName("fe80::1").getAddress();
+        InetSocketAddress onLink1 = new InetSocketAddress(Inet6Address.getByAddress(null, linkLocal, 1), 9);
+        InetSocketAddress onLink2 = new InetSocketAddress(Inet6Address.getByAddress(null, linkLocal, 2), 9);
+        assertEquals(onLink1, onLink2, "the JDK calls them equal");
+        DatagramBatch b = new DatagramBatch(3, 4);
+        b.add(new byte[1], 0, 1, onLink1);
+        b.add(new byte[1], 0, 1, onLink2);
+        b.add(new byte[1], 0, 1, onLink2);
+        int[] scopes = new int[3];
+        for (int i = 0; i < 3; i++) {
+            scopes[i] = ((Inet6Address) b.address(i).getAddress()).getScopeId();
+        }
+        assertArrayEquals(new int[] {1, 2, 2}, scopes);
+        // the single-datagram send path's cache decides with the same test
+        assertFalse(DatagramWire.sameAddress(onLink1.getAddress(), onLink2.getAddress()));
+        assertTrue(DatagramWire.sameAddress(onLink2.getAddress(), b.address(2).getAddress()));
     }
 
     @Test

@@ -447,7 +447,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     }
 
     private byte[] targetWire(InetAddress address, int port) {
-        if (port != lastTargetPort || !address.equals(lastTarget)) {
+        if (port != lastTargetPort || !DatagramWire.sameAddress(address, lastTarget)) {
             DatagramWire.encode(address, port, targetWire, 0);
             lastTarget = address;
             lastTargetPort = port;
