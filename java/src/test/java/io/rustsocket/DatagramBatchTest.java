@@ -144,6 +144,46 @@ class DatagramBatchTest {
     }
 
     @Test
+    void aBatchOverOneCallKeepsItsCountWhenALaterCallFails() throws IOException {
+        // datagram 1024 opens the second sendmmsg and fails at once: a broadcast target with
+        // SO_BROADCAST off is refused (EACCES) before anything leaves the host
+        try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
+            s.setBroadcast(false);
+            jdk.setSoTimeout(5_000);
+            DatagramBatch batch = new DatagramBatch(1500, 8);
+            InetSocketAddress broadcast = new InetSocketAddress(InetAddress.getByName("255.255.255.255"), 9);
+            for (int i = 0; i < 1500; i++) {
+                batch.add(new byte[] {(byte) i}, 0, 1, i == 1024 ? broadcast : local(jdk));
+            }
+            assertEquals(1024, s.send(batch), "the first call's datagrams, not an exception");
+            assertThrows(SocketException.class, () -> s.send(batch, 1024));
+            assertEquals(475, s.send(batch, 1025));
+        }
+    }
+
+    @Test
+    void aBadTargetAnywhereInABatchSendsNothing() throws IOException {
+        try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
+            jdk.setSoTimeout(5_000);
+            DatagramBatch batch = new DatagramBatch(1500, 8);
+            for (int i = 0; i < 1500; i++) {
+                batch.add(new byte[] {1}, 0, 1, i == 1400 ? null : local(jdk));
+            }
+            assertThrowsExactly(IllegalArgumentException.class, "Address not set", () -> s.send(batch));
+            s.connect(local(jdk));
+            batch.clear();
+            for (int i = 0; i < 1500; i++) {
+                batch.add(new byte[] {1}, 0, 1, i == 1400 ? local(s) : null);
+            }
+            assertThrowsExactly(IllegalArgumentException.class, "Connected and packet address differ", () -> s.send(batch));
+            s.send(new DatagramPacket(new byte[] {2}, 1));
+            DatagramPacket p = new DatagramPacket(new byte[4], 4);
+            jdk.receive(p);
+            assertEquals(2, p.getData()[0], "nothing of the refused batches went out");
+        }
+    }
+
+    @Test
     void aReceivedBatchSentBackReachesEachSender() throws IOException {
         try (RustDatagramSocket server = new RustDatagramSocket(0, LOOPBACK);
              DatagramSocket c1 = new DatagramSocket(0, LOOPBACK); DatagramSocket c2 = new DatagramSocket(0, LOOPBACK)) {

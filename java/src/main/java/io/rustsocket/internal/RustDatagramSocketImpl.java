@@ -568,12 +568,14 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     // ---------------------------------------------------------------- batches
 
     /**
-     * Sends slots {@code from..from+count} of a batch with one {@code sendmmsg}: slot {@code i}
-     * holds {@code lens[i]} bytes at {@code data[i * slot..]} for the address at
-     * {@code targets[i * DatagramWire.LEN..]} (byte 0 zero: the connected peer). Blocks while
-     * the send buffer is full (until at least one is sent). Returns how many were sent,
-     * counted from {@code from}; fewer than {@code count} when the next one failed or would
-     * block, and sending from there again reports why.
+     * Sends slots {@code from..from+count} of a batch, one {@code sendmmsg} per
+     * {@link NativeDatagram#MAX_BATCH}: slot {@code i} holds {@code lens[i]} bytes at
+     * {@code data[i * slot..]} for the address at {@code targets[i * DatagramWire.LEN..]}
+     * (byte 0 zero: the connected peer). Every target is checked before the first datagram
+     * goes, so that a bad one sends nothing. Blocks while the send buffer is full (until at
+     * least one is sent). Returns how many were sent, counted from {@code from}; fewer than
+     * {@code count} when the next one failed or would block, and sending from there again
+     * reports why.
      *
      * @throws IOException if the first datagram fails, or the socket is closed
      */
@@ -602,21 +604,45 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                 }
             }
             bindIfNeeded();
-            int n = Native.UNAVAILABLE;
-            int fd = begin(false);
-            try {
-                configureNonBlockingIfNeeded(fd, false);
-                n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
-                while (n == Native.UNAVAILABLE && isOpen()) {
-                    park(fd, Native.POLLOUT, 0);
-                    n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+            int sent = 0;
+            while (sent < count) {
+                int chunk = Math.min(count - sent, NativeDatagram.MAX_BATCH);
+                int n;
+                try {
+                    n = sendChunk(data, slot, lens, targets, from + sent, chunk);
+                } catch (IOException e) {
+                    if (sent == 0) {
+                        throw e;
+                    }
+                    // what went is reported; sending from the failed one again throws this
+                    return sent;
                 }
-                return n;
-            } finally {
-                end(false, n >= 0);
+                sent += n;
+                if (n < chunk) {
+                    break;
+                }
             }
+            return sent;
         } finally {
             writeLock.unlock();
+        }
+    }
+
+    /** One {@code sendmmsg} of at most {@link NativeDatagram#MAX_BATCH}, under the write lock. */
+    private int sendChunk(byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
+            throws IOException {
+        int n = Native.UNAVAILABLE;
+        int fd = begin(false);
+        try {
+            configureNonBlockingIfNeeded(fd, false);
+            n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+            while (n == Native.UNAVAILABLE && isOpen()) {
+                park(fd, Native.POLLOUT, 0);
+                n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+            }
+            return n;
+        } finally {
+            end(false, n >= 0);
         }
     }
 
