@@ -101,6 +101,7 @@ fn main() {
                 &mut truncated,
                 &mut senders,
                 false,
+                true,
             )
             .expect("recvmmsg");
             received += n as usize;

@@ -377,11 +377,12 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
     })
 }
 
-/// recvmmsg(2) into slots `0..count` of a batch: waits (on a blocking
-/// descriptor) for the first datagram, then takes what is already queued. For
-/// each datagram, its bytes go to `data[i * slot..]`, its stored length to
-/// `lens[i]` (negated and minus one when it was truncated to the slot) and its
-/// sender to `senders[i * 23..]`. Returns how many, or -2 when none.
+/// recvmmsg(2) into slots `from..from+count` of a batch: with `wait`, waits (on a
+/// blocking descriptor) for the first datagram, then takes what is already queued;
+/// without, takes only what is queued. For each datagram, its bytes go to
+/// `data[i * slot..]`, its stored length to `lens[i]` (negated and minus one when
+/// it was truncated to the slot) and its sender to `senders[i * 23..]`. Returns
+/// how many, or -2 when none.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
@@ -392,13 +393,15 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
     slot: jint,
     lens: jintArray,
     senders: jbyteArray,
+    from: jint,
     count: jint,
     connected: jboolean,
+    wait: jboolean,
 ) -> jint {
     hot(env, || {
         non_null(data)?;
         non_null(senders)?;
-        let (slot, _, count) = batch_shape(slot, 0, count)?;
+        let (slot, from, count) = batch_shape(slot, from, count)?;
         BATCH.with(|cell| {
             let st = &mut *cell.borrow_mut();
             if st.data.len() < count * slot {
@@ -416,25 +419,27 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
                 &mut st.truncated,
                 &mut st.wires,
                 connected,
+                wait,
             )?;
             if n == UNAVAILABLE {
                 return Ok(UNAVAILABLE);
             }
             let n = n as usize;
+            let first = (from * slot) as jint;
             if n * slot <= WHOLE_COPY_LIMIT {
                 // small slots: one copy of all of them, the bytes past each datagram zeroed
                 // (never another datagram's leftovers)
                 for i in 0..n {
                     st.data[i * slot + st.got[i] as usize..(i + 1) * slot].fill(0);
                 }
-                set_array_region(env, data, 0, &st.data[..n * slot]);
+                set_array_region(env, data, first, &st.data[..n * slot]);
             } else {
                 for i in 0..n {
                     let len = st.got[i] as usize;
                     set_array_region(
                         env,
                         data,
-                        (i * slot) as jint,
+                        first + (i * slot) as jint,
                         &st.data[i * slot..i * slot + len],
                     );
                 }
@@ -444,8 +449,13 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
                     st.got[i] = -st.got[i] - 1;
                 }
             }
-            set_array_region(env, senders, 0, st.wires[..n].as_flattened());
-            set_ints(env, lens, 0, &st.got[..n]);
+            set_array_region(
+                env,
+                senders,
+                (from * WIRE_LEN) as jint,
+                st.wires[..n].as_flattened(),
+            );
+            set_ints(env, lens, from, &st.got[..n]);
             Ok(n as jint)
         })
     })

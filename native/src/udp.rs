@@ -579,7 +579,7 @@ fn send_segmented(
 /// Receives up to `lens.len()` datagrams with one `recvmmsg` into the slots of
 /// `data` (slot `i` is `data[i * slot ..][.. slot]`). With `wait`, blocks (on a
 /// blocking descriptor) until the first datagram, then takes only what is
-/// already queued. For each datagram received, `lens[i]` is its stored length,
+/// already queued; without, takes only what is queued. For each datagram received, `lens[i]` is its stored length,
 /// `truncated[i]` whether it was cut to the slot, and `senders[i]` its sender
 /// in the Java wire layout. Returns how many, or [`UNAVAILABLE`] when none was
 /// queued (non-blocking) or a shutdown woke the call.
@@ -593,6 +593,7 @@ pub fn receive_batch(
     truncated: &mut [bool],
     senders: &mut [[u8; WIRE_LEN]],
     connected: bool,
+    wait: bool,
 ) -> NetResult<i32> {
     borrow(fd)?;
     let count = lens.len();
@@ -619,7 +620,11 @@ pub fn receive_batch(
                 fd,
                 scratch.headers.as_mut_ptr(),
                 count as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                if wait {
+                    libc::MSG_WAITFORONE
+                } else {
+                    libc::MSG_DONTWAIT
+                },
                 std::ptr::null_mut(),
             )
         };
@@ -991,6 +996,7 @@ mod tests {
                 &mut tr,
                 &mut from,
                 false,
+                true,
             )
         });
         std::thread::sleep(Duration::from_millis(100));
@@ -1049,6 +1055,7 @@ mod tests {
             &mut tr,
             &mut from,
             false,
+            true,
         )
         .unwrap();
         assert_eq!(n, 4);

@@ -157,7 +157,7 @@ public class RustDatagramSocket extends DatagramSocket {
     /**
      * Receives up to {@code batch.capacity()} datagrams into {@code batch}, replacing what it
      * held: waits (up to {@link #getSoTimeout()}) for the first, then takes only those already
-     * queued, all in one {@code recvmmsg}. Datagrams longer than the batch's slot are cut to it
+     * queued, with one {@code recvmmsg} per 1024. Datagrams longer than the batch's slot are cut to it
      * ({@link DatagramBatch#truncated(int)} says so). Allocates nothing once the batch has seen
      * its senders.
      *
@@ -169,8 +169,7 @@ public class RustDatagramSocket extends DatagramSocket {
      */
     public int receive(DatagramBatch batch) throws IOException {
         batch.clear();
-        int n = impl.receiveBatch(batch.data, batch.slot, batch.lens, batch.addrs,
-                Math.min(batch.capacity(), DatagramBatch.MAX_PER_CALL));
+        int n = impl.receiveBatch(batch.data, batch.slot, batch.lens, batch.addrs, batch.capacity());
         batch.received(n);
         return n;
     }

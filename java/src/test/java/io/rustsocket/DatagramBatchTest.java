@@ -162,6 +162,29 @@ class DatagramBatchTest {
     }
 
     @Test
+    void aBatchReceiveTakesUpToItsCapacityPastOneCall() throws Exception {
+        try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
+            s.setReceiveBufferSize(4 << 20);
+            s.setSoTimeout(5_000);
+            for (int i = 0; i < 1500; i++) {
+                jdk.send(new DatagramPacket(new byte[] {(byte) i, (byte) (i >> 8)}, 2, local(s)));
+            }
+            Thread.sleep(100); // loopback delivers as it sends; a margin for a busy machine
+            DatagramBatch batch = new DatagramBatch(1500, 4);
+            assertEquals(1500, s.receive(batch), "all that was queued, not one call's 1024");
+            for (int i = 0; i < 1500; i++) {
+                assertEquals(2, batch.length(i));
+                byte[] b = batch.buffer();
+                assertEquals(i, (b[batch.offset(i)] & 0xff) | (b[batch.offset(i) + 1] & 0xff) << 8, "datagram " + i);
+                assertEquals(local(jdk), batch.address(i));
+            }
+            // and it still returns what there is when fewer are queued than a call takes
+            jdk.send(new DatagramPacket(new byte[] {7}, 1, local(s)));
+            assertEquals(1, s.receive(batch));
+        }
+    }
+
+    @Test
     void aBadTargetAnywhereInABatchSendsNothing() throws IOException {
         try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
             jdk.setSoTimeout(5_000);

@@ -72,9 +72,10 @@ public final class NativeDatagram {
             throws IOException;
 
     /**
-     * recvmmsg into slots {@code 0..count}; a truncated datagram's length is stored as
-     * {@code -length - 1}; returns how many or UNAVAILABLE.
+     * recvmmsg into slots {@code from..from+count}, waiting for the first datagram only with
+     * {@code wait}; a truncated datagram's length is stored as {@code -length - 1}; returns
+     * how many or UNAVAILABLE.
      */
-    static native int receiveBatch(int fd, byte[] data, int slot, int[] lens, byte[] senders, int count,
-                                   boolean connected) throws IOException;
+    static native int receiveBatch(int fd, byte[] data, int slot, int[] lens, byte[] senders, int from, int count,
+                                   boolean connected, boolean wait) throws IOException;
 }

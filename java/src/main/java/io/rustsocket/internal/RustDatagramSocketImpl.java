@@ -647,10 +647,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     }
 
     /**
-     * Receives up to {@code count} datagrams with one {@code recvmmsg}: waits up to SO_TIMEOUT
-     * for the first, then takes only what is already queued. Datagram {@code i} lands at
-     * {@code data[i * slot..]}, its length in {@code lens[i]} ({@code -length - 1} when cut to
-     * the slot), its sender at {@code senders[i * DatagramWire.LEN..]}.
+     * Receives up to {@code count} datagrams, one {@code recvmmsg} per
+     * {@link NativeDatagram#MAX_BATCH}: waits up to SO_TIMEOUT for the first, then takes only
+     * what is already queued. Datagram {@code i} lands at {@code data[i * slot..]}, its length
+     * in {@code lens[i]} ({@code -length - 1} when cut to the slot), its sender at
+     * {@code senders[i * DatagramWire.LEN..]}.
      *
      * @return how many datagrams were received, at least 1
      * @throws SocketTimeoutException if SO_TIMEOUT passed with nothing received
@@ -667,11 +668,30 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             try {
                 configureNonBlockingIfNeeded(fd, nanos > 0);
                 boolean connected = remote != null;
+                int first = Math.min(count, NativeDatagram.MAX_BATCH);
                 long start = System.nanoTime();
-                n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, count, connected);
+                n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, 0, first, connected, true);
                 while (n == Native.UNAVAILABLE && isOpen()) {
                     awaitReadable(fd, start, nanos);
-                    n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, count, connected);
+                    n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, 0, first, connected, true);
+                }
+                // a full call may have left more queued: take it without waiting, up to count
+                int chunk = first;
+                while (n > 0 && n < count && chunk == NativeDatagram.MAX_BATCH && isOpen()) {
+                    chunk = Math.min(count - n, NativeDatagram.MAX_BATCH);
+                    int more;
+                    try {
+                        more = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, n, chunk, connected, false);
+                    } catch (IOException e) {
+                        break; // what arrived is returned; the error belongs to a later receive
+                    }
+                    if (more <= 0) {
+                        break;
+                    }
+                    n += more;
+                    if (more < chunk) {
+                        break;
+                    }
                 }
                 return n;
             } finally {
