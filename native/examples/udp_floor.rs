@@ -83,7 +83,6 @@ fn main() {
                 tx,
                 &mut scratch,
                 &data[sent * SIZE..],
-                SIZE,
                 &lens[sent..],
                 &targets[sent..],
             )

@@ -323,29 +323,45 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
         non_null(data)?;
         non_null(targets)?;
         let (slot, from, count) = batch_shape(slot, from, count)?;
-        BATCH.with(|cell| {
-            let st = &mut *cell.borrow_mut();
+        // the datagrams go end to end into the buffer: it needs their total length, not
+        // `count` whole slots
+        with_batch(|st| {
             st.got.resize(count, 0);
             get_ints(env, lens, from, &mut st.got);
             st.lens.clear();
             for &l in &st.got {
                 st.lens.push(datagram_len(l)?.min(slot));
             }
-            if st.data.len() < count * slot {
-                st.data.resize(count * slot, 0);
+            let total: usize = st.lens.iter().sum();
+            let whole = count * slot <= WHOLE_COPY_LIMIT;
+            let need = if whole { count * slot } else { total };
+            if st.data.len() < need {
+                st.data.resize(need, 0);
             }
-            if count * slot <= WHOLE_COPY_LIMIT {
-                // small slots: one copy of the whole range beats one JNI call per datagram
+            if whole {
+                // small slots: one copy of the whole range beats one JNI call per datagram; then
+                // each datagram moves down to follow the one before (never past its own slot)
                 get_array_region(
                     env,
                     data,
                     (from * slot) as jint,
                     &mut st.data[..count * slot],
                 );
+                let mut at = 0;
+                for (i, &len) in st.lens.iter().enumerate() {
+                    st.data.copy_within(i * slot..i * slot + len, at);
+                    at += len;
+                }
             } else {
-                for i in 0..count {
-                    let slot_bytes = &mut st.data[i * slot..i * slot + st.lens[i]];
-                    get_array_region(env, data, ((from + i) * slot) as jint, slot_bytes);
+                let mut at = 0;
+                for (i, &len) in st.lens.iter().enumerate() {
+                    get_array_region(
+                        env,
+                        data,
+                        ((from + i) * slot) as jint,
+                        &mut st.data[at..at + len],
+                    );
+                    at += len;
                 }
             }
             st.wires.resize(count, [0u8; WIRE_LEN]);
@@ -368,13 +384,34 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
             udp::send_batch(
                 fd,
                 &mut st.scratch,
-                &st.data[..count * slot],
-                slot,
+                &st.data[..total],
                 &st.lens,
                 &st.targets,
             )
         })
     })
+}
+
+/// Runs `f` on this thread's batch buffers, then gives back what a large batch took.
+fn with_batch(f: impl FnOnce(&mut BatchState) -> NetResult<i32>) -> NetResult<i32> {
+    BATCH.with(|cell| {
+        let st = &mut *cell.borrow_mut();
+        let result = f(st);
+        trim(&mut st.data);
+        result
+    })
+}
+
+/// Bytes of batch buffer a thread keeps between calls. A batch of 1024 full slots takes 67 MB;
+/// a thread that sent or received one once should not hold that for the rest of its life.
+const RETAINED_BATCH_BYTES: usize = 1 << 20;
+
+/// Gives back the part of a batch buffer beyond [`RETAINED_BATCH_BYTES`].
+fn trim(buf: &mut Vec<u8>) {
+    if buf.capacity() > RETAINED_BATCH_BYTES {
+        buf.truncate(RETAINED_BATCH_BYTES);
+        buf.shrink_to(RETAINED_BATCH_BYTES);
+    }
 }
 
 /// recvmmsg(2) into slots `from..from+count` of a batch: with `wait`, waits (on a
@@ -402,8 +439,7 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
         non_null(data)?;
         non_null(senders)?;
         let (slot, from, count) = batch_shape(slot, from, count)?;
-        BATCH.with(|cell| {
-            let st = &mut *cell.borrow_mut();
+        with_batch(|st| {
             if st.data.len() < count * slot {
                 st.data.resize(count * slot, 0);
             }
@@ -473,5 +509,20 @@ mod tests {
         assert!(batch_shape(1, -1, 1).is_err());
         assert!(batch_shape(1, 0, MAX_BATCH as jint + 1).is_err());
         assert!(datagram_len(-1).is_err());
+    }
+
+    #[test]
+    fn a_large_batch_buffer_is_given_back() {
+        let mut buf = vec![0u8; 1024 * 65_508];
+        trim(&mut buf);
+        assert!(buf.capacity() <= RETAINED_BATCH_BYTES);
+        let mut small = vec![0u8; 4096];
+        let kept = small.as_ptr();
+        trim(&mut small);
+        assert_eq!(
+            (small.len(), small.as_ptr()),
+            (4096, kept),
+            "a small one stays"
+        );
     }
 }
