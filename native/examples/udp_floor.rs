@@ -83,7 +83,6 @@ fn main() {
                 tx,
                 &mut scratch,
                 &data[sent * SIZE..],
-                SIZE,
                 &lens[sent..],
                 &targets[sent..],
             )
@@ -101,6 +100,7 @@ fn main() {
                 &mut truncated,
                 &mut senders,
                 false,
+                true,
             )
             .expect("recvmmsg");
             received += n as usize;

@@ -11,7 +11,7 @@ use crate::exports::{
     get_array_region, hot, ip_arg, non_null, port_arg, run, set_array_region, with_staging, Outcome,
 };
 use crate::sock::UNAVAILABLE;
-use crate::udp::{self, BatchScratch, DatagramOption, MAX_BATCH, MAX_DATAGRAM};
+use crate::udp::{self, BatchScratch, DatagramOption, MAX_BATCH, MAX_DATAGRAM, MAX_UDP_BYTES};
 use jni::objects::{JByteArray, JClass, JFieldID};
 use jni::sys::{jboolean, jbyteArray, jclass, jint, jintArray, jobject};
 use jni::{jni_mangle, jni_sig, jni_str, EnvUnowned};
@@ -82,10 +82,21 @@ pub fn connect<'local>(
     })
 }
 
-/// Removes the peer, keeping the local address and port.
+/// Removes the peer and binds the socket again to `ip`:`port` (scope `scope_id`), the local
+/// address it had before connecting, when the kernel dropped it.
 #[jni_mangle("io.rustsocket.internal.NativeDatagram")]
-pub fn disconnect<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
-    run(&mut env, |_| Ok(udp::disconnect(fd)?))
+pub fn disconnect<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    ip: JByteArray<'local>,
+    scope_id: jint,
+    port: jint,
+) {
+    run(&mut env, |env| {
+        let ip = ip_arg(env, &ip)?;
+        Ok(udp::disconnect(fd, ip, scope_id as u32, port_arg(port)?)?)
+    })
 }
 
 /// Joins (`join`) or leaves the multicast group `group` on interface `ifindex`.
@@ -167,8 +178,9 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_send(
         } else {
             udp::target_from_wire(&read_wire(env, target, 0))?
         };
-        // a datagram is sent whole; the kernel refuses one larger than 64 KiB anyway
-        let staged = len.min(MAX_DATAGRAM + 1);
+        // a datagram is sent whole; past MAX_UDP_BYTES the kernel refuses it whatever the
+        // length, so staging no more still gets its "Message too long"
+        let staged = len.min(MAX_UDP_BYTES + 1);
         with_staging(staged, |buf| {
             get_array_region(env, b, off, buf);
             udp::send(fd, buf, to.as_ref())
@@ -204,7 +216,8 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receive(
             }
             (c, _) => c,
         };
-        let cap = datagram_len(cap)?.min(MAX_DATAGRAM);
+        // IPv6 datagrams may be longer than IPv4's 65,507 bytes
+        let cap = datagram_len(cap)?.min(MAX_UDP_BYTES);
         // An empty buffer would make recvfrom return at once on some systems; the
         // JDK receives into one byte then, and so do we (the datagram is cut to 0).
         with_staging(cap.max(1), |buf| {
@@ -310,29 +323,45 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
         non_null(data)?;
         non_null(targets)?;
         let (slot, from, count) = batch_shape(slot, from, count)?;
-        BATCH.with(|cell| {
-            let st = &mut *cell.borrow_mut();
+        // the datagrams go end to end into the buffer: it needs their total length, not
+        // `count` whole slots
+        with_batch(|st| {
             st.got.resize(count, 0);
             get_ints(env, lens, from, &mut st.got);
             st.lens.clear();
             for &l in &st.got {
                 st.lens.push(datagram_len(l)?.min(slot));
             }
-            if st.data.len() < count * slot {
-                st.data.resize(count * slot, 0);
+            let total: usize = st.lens.iter().sum();
+            let whole = count * slot <= WHOLE_COPY_LIMIT;
+            let need = if whole { count * slot } else { total };
+            if st.data.len() < need {
+                st.data.resize(need, 0);
             }
-            if count * slot <= WHOLE_COPY_LIMIT {
-                // small slots: one copy of the whole range beats one JNI call per datagram
+            if whole {
+                // small slots: one copy of the whole range beats one JNI call per datagram; then
+                // each datagram moves down to follow the one before (never past its own slot)
                 get_array_region(
                     env,
                     data,
                     (from * slot) as jint,
                     &mut st.data[..count * slot],
                 );
+                let mut at = 0;
+                for (i, &len) in st.lens.iter().enumerate() {
+                    st.data.copy_within(i * slot..i * slot + len, at);
+                    at += len;
+                }
             } else {
-                for i in 0..count {
-                    let slot_bytes = &mut st.data[i * slot..i * slot + st.lens[i]];
-                    get_array_region(env, data, ((from + i) * slot) as jint, slot_bytes);
+                let mut at = 0;
+                for (i, &len) in st.lens.iter().enumerate() {
+                    get_array_region(
+                        env,
+                        data,
+                        ((from + i) * slot) as jint,
+                        &mut st.data[at..at + len],
+                    );
+                    at += len;
                 }
             }
             st.wires.resize(count, [0u8; WIRE_LEN]);
@@ -355,8 +384,7 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
             udp::send_batch(
                 fd,
                 &mut st.scratch,
-                &st.data[..count * slot],
-                slot,
+                &st.data[..total],
                 &st.lens,
                 &st.targets,
             )
@@ -364,11 +392,34 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
     })
 }
 
-/// recvmmsg(2) into slots `0..count` of a batch: waits (on a blocking
-/// descriptor) for the first datagram, then takes what is already queued. For
-/// each datagram, its bytes go to `data[i * slot..]`, its stored length to
-/// `lens[i]` (negated and minus one when it was truncated to the slot) and its
-/// sender to `senders[i * 23..]`. Returns how many, or -2 when none.
+/// Runs `f` on this thread's batch buffers, then gives back what a large batch took.
+fn with_batch(f: impl FnOnce(&mut BatchState) -> NetResult<i32>) -> NetResult<i32> {
+    BATCH.with(|cell| {
+        let st = &mut *cell.borrow_mut();
+        let result = f(st);
+        trim(&mut st.data);
+        result
+    })
+}
+
+/// Bytes of batch buffer a thread keeps between calls. A batch of 1024 full slots takes 67 MB;
+/// a thread that sent or received one once should not hold that for the rest of its life.
+const RETAINED_BATCH_BYTES: usize = 1 << 20;
+
+/// Gives back the part of a batch buffer beyond [`RETAINED_BATCH_BYTES`].
+fn trim(buf: &mut Vec<u8>) {
+    if buf.capacity() > RETAINED_BATCH_BYTES {
+        buf.truncate(RETAINED_BATCH_BYTES);
+        buf.shrink_to(RETAINED_BATCH_BYTES);
+    }
+}
+
+/// recvmmsg(2) into slots `from..from+count` of a batch: with `wait`, waits (on a
+/// blocking descriptor) for the first datagram, then takes what is already queued;
+/// without, takes only what is queued. For each datagram, its bytes go to
+/// `data[i * slot..]`, its stored length to `lens[i]` (negated and minus one when
+/// it was truncated to the slot) and its sender to `senders[i * 23..]`. Returns
+/// how many, or -2 when none.
 #[unsafe(no_mangle)]
 #[allow(clippy::too_many_arguments)]
 pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
@@ -379,15 +430,16 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
     slot: jint,
     lens: jintArray,
     senders: jbyteArray,
+    from: jint,
     count: jint,
     connected: jboolean,
+    wait: jboolean,
 ) -> jint {
     hot(env, || {
         non_null(data)?;
         non_null(senders)?;
-        let (slot, _, count) = batch_shape(slot, 0, count)?;
-        BATCH.with(|cell| {
-            let st = &mut *cell.borrow_mut();
+        let (slot, from, count) = batch_shape(slot, from, count)?;
+        with_batch(|st| {
             if st.data.len() < count * slot {
                 st.data.resize(count * slot, 0);
             }
@@ -403,25 +455,27 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
                 &mut st.truncated,
                 &mut st.wires,
                 connected,
+                wait,
             )?;
             if n == UNAVAILABLE {
                 return Ok(UNAVAILABLE);
             }
             let n = n as usize;
+            let first = (from * slot) as jint;
             if n * slot <= WHOLE_COPY_LIMIT {
                 // small slots: one copy of all of them, the bytes past each datagram zeroed
                 // (never another datagram's leftovers)
                 for i in 0..n {
                     st.data[i * slot + st.got[i] as usize..(i + 1) * slot].fill(0);
                 }
-                set_array_region(env, data, 0, &st.data[..n * slot]);
+                set_array_region(env, data, first, &st.data[..n * slot]);
             } else {
                 for i in 0..n {
                     let len = st.got[i] as usize;
                     set_array_region(
                         env,
                         data,
-                        (i * slot) as jint,
+                        first + (i * slot) as jint,
                         &st.data[i * slot..i * slot + len],
                     );
                 }
@@ -431,8 +485,13 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
                     st.got[i] = -st.got[i] - 1;
                 }
             }
-            set_array_region(env, senders, 0, st.wires[..n].as_flattened());
-            set_ints(env, lens, 0, &st.got[..n]);
+            set_array_region(
+                env,
+                senders,
+                (from * WIRE_LEN) as jint,
+                st.wires[..n].as_flattened(),
+            );
+            set_ints(env, lens, from, &st.got[..n]);
             Ok(n as jint)
         })
     })
@@ -450,5 +509,20 @@ mod tests {
         assert!(batch_shape(1, -1, 1).is_err());
         assert!(batch_shape(1, 0, MAX_BATCH as jint + 1).is_err());
         assert!(datagram_len(-1).is_err());
+    }
+
+    #[test]
+    fn a_large_batch_buffer_is_given_back() {
+        let mut buf = vec![0u8; 1024 * 65_508];
+        trim(&mut buf);
+        assert!(buf.capacity() <= RETAINED_BATCH_BYTES);
+        let mut small = vec![0u8; 4096];
+        let kept = small.as_ptr();
+        trim(&mut small);
+        assert_eq!(
+            (small.len(), small.as_ptr()),
+            (4096, kept),
+            "a small one stays"
+        );
     }
 }

@@ -25,8 +25,14 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{IntoRawFd, RawFd};
 
 /// The largest datagram payload over IPv4 (65,535 - 20 IP - 8 UDP); the most a
-/// receive or a batch slot ever needs.
+/// batch slot holds.
 pub const MAX_DATAGRAM: usize = 65_507;
+
+/// The most bytes one datagram send or receive ever moves: a UDP length field's
+/// limit. IPv6 carries up to 65,527 payload bytes (its header is not counted in
+/// its payload length), more than [`MAX_DATAGRAM`]; the kernel refuses anything
+/// larger with `EMSGSIZE`, so staging this much lets it decide.
+pub const MAX_UDP_BYTES: usize = 65_535;
 
 /// The most messages one `sendmmsg`/`recvmmsg` call takes (the kernel's `UIO_MAXIOV`).
 pub const MAX_BATCH: usize = 1024;
@@ -85,36 +91,55 @@ pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()>
     SockRef::from(&borrow(fd)?)
         .connect(&target)
         .map_err(|e| NetError::from_io(Op::Connect, &e))?;
-    let mut scrap = [0u8; 1];
-    let mut flushed = 0;
-    loop {
-        // SAFETY: recv writes at most one byte into `scrap`.
-        let n = unsafe { libc::recv(fd, scrap.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
-        if n < 0 {
-            break; // EAGAIN when the queue is empty; any other error ends the flush too
-        }
-        flushed += 1;
-    }
+    let flushed = discard_queued(fd);
     log::debug!("fd {fd}: datagram peer {ip}:{port}, {flushed} queued datagrams discarded");
     Ok(())
 }
 
+/// Errors past which [`discard_queued`] gives up (each one reported clears itself, so only
+/// a steady stream of them gets there).
+const DISCARD_ERROR_LIMIT: usize = 64;
+
+/// Reads and drops every datagram queued on `fd` without waiting; returns how many. A
+/// pending error (an ICMP port-unreachable from an earlier peer comes first, before the
+/// datagrams behind it) is skipped: only an empty queue ends the discard, or
+/// [`DISCARD_ERROR_LIMIT`] errors in all.
+fn discard_queued(fd: RawFd) -> usize {
+    let mut scrap = [0u8; 1];
+    let (mut flushed, mut errors) = (0, 0);
+    loop {
+        // SAFETY: recv writes at most one byte into `scrap`.
+        let n = unsafe { libc::recv(fd, scrap.as_mut_ptr().cast(), 1, libc::MSG_DONTWAIT) };
+        if n >= 0 {
+            flushed += 1;
+            continue;
+        }
+        match last_errno() {
+            libc::EAGAIN => return flushed,
+            libc::EINTR => continue,
+            errno => {
+                errors += 1;
+                if errors >= DISCARD_ERROR_LIMIT {
+                    log::debug!("fd {fd}: discard stopped after {errors} errors (last {errno})");
+                    return flushed;
+                }
+            }
+        }
+    }
+}
+
 /// Dissolves the association made by [`connect`]. Linux drops an ephemeral
-/// local port on the way (the socket shows port 0 afterwards); like the JDK,
-/// the socket is bound to its old address and port again.
-pub fn disconnect(fd: RawFd) -> NetResult<()> {
-    let before = sock::local_addr(fd)?;
+/// local port on the way (the socket shows port 0 afterwards) and forgets the
+/// source address the route chose; like the JDK, the socket is then bound again
+/// to `ip`:`port`, the local address it had before the connect (which, for a
+/// socket bound to the wildcard, is the wildcard, not the route's source address).
+pub fn disconnect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
     // connect(2) with AF_UNSPEC: on a datagram socket it only removes the peer.
     sock::abort(fd)?;
-    let after = sock::local_addr(fd)?;
-    if after.port() == 0 && before.port() != 0 {
-        let scope = match before {
-            SocketAddr::V6(v6) => v6.scope_id(),
-            SocketAddr::V4(_) => 0,
-        };
-        sock::bind(fd, before.ip(), scope, before.port())?;
+    if sock::local_addr(fd)?.port() == 0 && port != 0 {
+        sock::bind(fd, ip, scope_id, port)?;
     }
-    log::debug!("fd {fd}: datagram peer removed");
+    log::debug!("fd {fd}: datagram peer removed, local address {ip}:{port}");
     Ok(())
 }
 
@@ -360,23 +385,24 @@ fn check_batch(count: usize, slot: usize, data_len: usize) -> NetResult<()> {
     Ok(())
 }
 
-/// Sends `lens.len()` datagrams with one `sendmmsg`: datagram `i` is
-/// `data[i * slot ..][.. lens[i]]`, addressed to `targets[i]` (`None`: the
-/// connected peer). Returns how many were sent, counted from the first; fewer
-/// than asked when the kernel stopped early (the next one failed or would
-/// block: sending from there again reports why). [`UNAVAILABLE`] when a
-/// non-blocking descriptor could send none; an error only when the first failed.
+/// Sends `lens.len()` datagrams with one `sendmmsg` (two when a segmented
+/// message is refused midway): the datagrams lie end to end in `data`
+/// (datagram `i` is the `lens[i]` bytes after datagram `i - 1`), datagram `i`
+/// addressed to `targets[i]` (`None`: the connected peer). Returns how many
+/// were sent, counted from the first; fewer than asked when the kernel stopped
+/// early (the next one failed or would block: sending from there again reports
+/// why). [`UNAVAILABLE`] when a non-blocking descriptor could send none; an
+/// error only when the first failed.
 pub fn send_batch(
     fd: RawFd,
     scratch: &mut BatchScratch,
     data: &[u8],
-    slot: usize,
     lens: &[usize],
     targets: &[Option<SockAddr>],
 ) -> NetResult<i32> {
     borrow(fd)?;
     let count = lens.len();
-    check_batch(count, slot, data.len())?;
+    check_count(count)?;
     if targets.len() != count {
         return Err(bad_argument("one target per datagram".into()));
     }
@@ -384,19 +410,36 @@ pub fn send_batch(
         return Ok(0);
     }
     scratch.reserve(count);
-    fill_plain(scratch, data, slot, lens, targets)?;
-    if let Some(sent) = send_segmented(fd, scratch, lens, targets)? {
-        return Ok(sent);
+    fill_plain(scratch, data, lens, targets)?;
+    let from = match send_segmented(fd, scratch, lens, targets)? {
+        Segmented::Sent(n) => return Ok(n),
+        Segmented::NoRun | Segmented::Refused => 0,
+        Segmented::StoppedAtRun(sent) => sent,
+    };
+    // one message per datagram from `from` on: all of them when no datagrams share a run or
+    // the kernel refuses segmentation offload; after a refused run midway, the rest, so that
+    // the count is not cut short by a refusal that is not the datagrams' own
+    fill_plain(scratch, data, lens, targets)?;
+    let n = send_plain(fd, scratch, from, count);
+    if from == 0 {
+        return n;
     }
-    // no group of two or more, or segmentation offload refused: one message per datagram
-    fill_plain(scratch, data, slot, lens, targets)?;
+    Ok(match n {
+        Ok(n) if n >= 0 => (from as i32) + n,
+        // would block, or the datagram's own error: reported when sending from there again
+        _ => from as i32,
+    })
+}
+
+/// `sendmmsg` of the headers `from..count` as [`fill_plain`] set them.
+fn send_plain(fd: RawFd, scratch: &mut BatchScratch, from: usize, count: usize) -> NetResult<i32> {
     loop {
-        // SAFETY: `count` headers, each pointing at live iovecs, data and addresses.
+        // SAFETY: headers from..count, each pointing at live iovecs, data and addresses.
         let n = unsafe {
             libc::sendmmsg(
                 fd,
-                scratch.headers.as_mut_ptr(),
-                count as libc::c_uint,
+                scratch.headers[from..count].as_mut_ptr(),
+                (count - from) as libc::c_uint,
                 libc::MSG_NOSIGNAL,
             )
         };
@@ -411,30 +454,59 @@ pub fn send_batch(
     }
 }
 
-/// Points one header per datagram at its slot and target, for a plain `sendmmsg`.
+fn check_count(count: usize) -> NetResult<()> {
+    if count > MAX_BATCH {
+        return Err(bad_argument(format!(
+            "a batch holds at most {MAX_BATCH} datagrams, not {count}"
+        )));
+    }
+    Ok(())
+}
+
+/// Points one header per datagram at its bytes (end to end in `data`) and its target, for a
+/// plain `sendmmsg`.
 fn fill_plain(
     scratch: &mut BatchScratch,
     data: &[u8],
-    slot: usize,
     lens: &[usize],
     targets: &[Option<SockAddr>],
 ) -> NetResult<()> {
-    let count = lens.len();
-    for i in 0..count {
-        if lens[i] > slot {
-            return Err(bad_argument(format!(
-                "datagram {i} has {} bytes, its slot {slot}",
-                lens[i]
-            )));
-        }
+    let mut at = 0usize;
+    for i in 0..lens.len() {
+        let end = at
+            .checked_add(lens[i])
+            .filter(|&end| end <= data.len())
+            .ok_or_else(|| {
+                bad_argument(format!(
+                    "datagram {i} of {} bytes runs past the {} bytes of the batch",
+                    lens[i],
+                    data.len()
+                ))
+            })?;
         let (name, namelen) = match &targets[i] {
             Some(t) => (t.as_ptr() as *mut libc::c_void, t.len()),
             None => (std::ptr::null_mut(), 0),
         };
-        let base = data[i * slot..].as_ptr() as *mut libc::c_void;
+        let base = data[at..].as_ptr() as *mut libc::c_void;
         scratch.set(i, base, lens[i], name, namelen);
+        at = end;
     }
     Ok(())
+}
+
+/// What [`send_segmented`] did.
+#[derive(Debug, PartialEq, Eq)]
+enum Segmented {
+    /// This many datagrams sent (or [`UNAVAILABLE`]); when fewer than all, the next one is a
+    /// lone datagram whose own send failed or would block.
+    Sent(i32),
+    /// No two datagrams share a run: nothing to segment, nothing sent.
+    NoRun,
+    /// The first message was a run the kernel refused to segment: nothing sent.
+    Refused,
+    /// This many datagrams sent, then the kernel stopped at a segmented run (refused, or the
+    /// buffer is full: sending its datagrams one by one tells which).
+    StoppedAtRun(usize),
 }
 
 /// `UDP_SEGMENT` (linux/udp.h): the segment size of a UDP GSO send.
@@ -448,16 +520,13 @@ const MAX_SEGMENTED_BYTES: usize = 60_000;
 /// shorter) as one UDP GSO message each (`UDP_SEGMENT`): the kernel takes such a run through
 /// its UDP/IP stack once and cuts it into the same datagrams on the way out, so receivers see
 /// exactly what separate sends would give them, at a fraction of the kernel's cost per
-/// datagram. Expects the iovecs filled by [`fill_plain`]. Returns `None` when no run has two
-/// datagrams, or when the kernel or the route refuses segmentation offload (the caller then
-/// sends one message per datagram); otherwise how many datagrams were sent, counted from the
-/// first, or [`UNAVAILABLE`].
+/// datagram. Expects the iovecs filled by [`fill_plain`]; see [`Segmented`] for the outcomes.
 fn send_segmented(
     fd: RawFd,
     scratch: &mut BatchScratch,
     lens: &[usize],
     targets: &[Option<SockAddr>],
-) -> NetResult<Option<i32>> {
+) -> NetResult<Segmented> {
     let count = lens.len();
     let mut groups = 0;
     let mut start = 0;
@@ -520,7 +589,7 @@ fn send_segmented(
         start = end;
     }
     if !any_run {
-        return Ok(None);
+        return Ok(Segmented::NoRun);
     }
     loop {
         // SAFETY: `groups` headers, each pointing at live iovecs, controls and addresses.
@@ -533,18 +602,24 @@ fn send_segmented(
             )
         };
         if n >= 0 {
-            return Ok(Some(
-                scratch.group_sizes[..n as usize].iter().sum::<usize>() as i32,
-            ));
+            let n = n as usize;
+            let sent = scratch.group_sizes[..n].iter().sum::<usize>();
+            return Ok(if n < groups && scratch.group_sizes[n] > 1 {
+                Segmented::StoppedAtRun(sent)
+            } else {
+                Segmented::Sent(sent as i32)
+            });
         }
         match last_errno() {
             libc::EINTR => continue,
-            libc::EAGAIN => return Ok(Some(UNAVAILABLE)),
+            libc::EAGAIN => return Ok(Segmented::Sent(UNAVAILABLE)),
             // no GSO for this kernel, route or device (MTU below the segment, no checksum
-            // offload): the caller sends one message per datagram, which also reports any
-            // error that is the datagram's own
-            libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::EMSGSIZE => {
-                return Ok(None)
+            // offload, SO_NO_CHECK): the caller sends one message per datagram, which also
+            // reports any error that is the datagram's own
+            libc::EINVAL | libc::EIO | libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::EMSGSIZE
+                if scratch.group_sizes[0] > 1 =>
+            {
+                return Ok(Segmented::Refused)
             }
             errno => return Err(NetError::from_errno(Op::DatagramWrite, errno)),
         }
@@ -554,7 +629,7 @@ fn send_segmented(
 /// Receives up to `lens.len()` datagrams with one `recvmmsg` into the slots of
 /// `data` (slot `i` is `data[i * slot ..][.. slot]`). With `wait`, blocks (on a
 /// blocking descriptor) until the first datagram, then takes only what is
-/// already queued. For each datagram received, `lens[i]` is its stored length,
+/// already queued; without, takes only what is queued. For each datagram received, `lens[i]` is its stored length,
 /// `truncated[i]` whether it was cut to the slot, and `senders[i]` its sender
 /// in the Java wire layout. Returns how many, or [`UNAVAILABLE`] when none was
 /// queued (non-blocking) or a shutdown woke the call.
@@ -568,6 +643,7 @@ pub fn receive_batch(
     truncated: &mut [bool],
     senders: &mut [[u8; WIRE_LEN]],
     connected: bool,
+    wait: bool,
 ) -> NetResult<i32> {
     borrow(fd)?;
     let count = lens.len();
@@ -594,7 +670,11 @@ pub fn receive_batch(
                 fd,
                 scratch.headers.as_mut_ptr(),
                 count as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                if wait {
+                    libc::MSG_WAITFORONE
+                } else {
+                    libc::MSG_DONTWAIT
+                },
                 std::ptr::null_mut(),
             )
         };
@@ -856,12 +936,71 @@ mod tests {
     }
 
     #[test]
+    fn connect_discards_past_a_pending_port_unreachable() {
+        // with IP_RECVERR an unconnected socket keeps the ICMP error of a send to a closed
+        // port pending; a receive reports it before the datagrams queued behind it
+        let b = udp();
+        let on = 1;
+        let _ = sock::set_raw(b.0, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, on);
+        sock::set_raw(b.0, libc::IPPROTO_IP, libc::IP_RECVERR, on).unwrap();
+        let gone = udp();
+        let closed = gone.1;
+        drop(gone);
+        let (a, other) = (udp(), udp());
+        send(b.0, b"anyone?", Some(&to(closed))).unwrap();
+        for _ in 0..3 {
+            send(other.0, b"early", Some(&to(b.1))).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        let mut probe = [0u8; 8];
+        // SAFETY: a one-byte peek into `probe`.
+        let r = unsafe { libc::recv(b.0, probe.as_mut_ptr().cast(), 1, libc::MSG_PEEK) };
+        assert_eq!(
+            (r, last_errno()),
+            (-1, libc::ECONNREFUSED),
+            "the error is pending"
+        );
+        send(b.0, b"anyone?", Some(&to(closed))).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        connect(b.0, LOOPBACK, 0, a.1).unwrap();
+        sock::set_blocking(b.0, false).unwrap();
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            receive(b.0, &mut buf, false, true).unwrap().len,
+            UNAVAILABLE,
+            "every datagram queued before the connect is gone"
+        );
+    }
+
+    #[test]
     fn disconnect_keeps_the_local_port() {
         let (a, b) = (udp(), udp());
+        let initial = sock::local_addr(b.0).unwrap();
         connect(b.0, LOOPBACK, 0, a.1).unwrap();
-        disconnect(b.0).unwrap();
+        disconnect(b.0, initial.ip(), 0, initial.port()).unwrap();
         assert_eq!(sock::local_addr(b.0).unwrap().port(), b.1);
         assert!(sock::peer_addr(b.0).is_err());
+    }
+
+    #[test]
+    fn disconnect_returns_a_wildcard_socket_to_the_wildcard() {
+        let a = udp();
+        let b = open_datagram().unwrap();
+        let b = Udp(b, 0);
+        sock::bind(b.0, IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, 0).unwrap();
+        let initial = sock::local_addr(b.0).unwrap();
+        connect(b.0, LOOPBACK, 0, a.1).unwrap();
+        // connected, the socket shows the route's source address
+        assert!(sock::local_addr(b.0).unwrap().ip().is_loopback());
+        disconnect(b.0, initial.ip(), 0, initial.port()).unwrap();
+        assert_eq!(sock::local_addr(b.0).unwrap(), initial);
+        // and it still takes datagrams from anyone
+        let other = udp();
+        send(other.0, b"hi", Some(&to(initial.port()))).unwrap();
+        let mut buf = [0u8; 4];
+        let r = receive(b.0, &mut buf, false, false).unwrap();
+        assert_eq!(r.len, 2);
+        assert_eq!(r.from, Some(SocketAddr::new(LOOPBACK, other.1)));
     }
 
     #[test]
@@ -907,6 +1046,7 @@ mod tests {
                 &mut tr,
                 &mut from,
                 false,
+                true,
             )
         });
         std::thread::sleep(Duration::from_millis(100));
@@ -917,25 +1057,22 @@ mod tests {
     #[test]
     fn batches_cross_in_order_and_stop_at_a_failing_datagram() {
         let (a, b) = (udp(), udp());
-        let slot = 70_000;
-        let mut data = vec![0u8; slot * 5];
-        let mut lens = [0usize; 5];
+        let lens = [1, 2, 3, MAX_DATAGRAM + 1, 5]; // the fourth: EMSGSIZE over IPv4
+        let starts: Vec<usize> = (0..5).map(|i| lens[..i].iter().sum()).collect();
+        let mut data = vec![0u8; lens.iter().sum()];
         for i in 0..5 {
-            data[i * slot] = i as u8;
-            lens[i] = 1 + i;
+            data[starts[i]] = i as u8;
         }
-        lens[3] = MAX_DATAGRAM + 1; // EMSGSIZE over IPv4
         let targets: Vec<Option<SockAddr>> = (0..5).map(|_| Some(to(b.1))).collect();
         let mut scratch = BatchScratch::new();
         assert_eq!(
-            send_batch(a.0, &mut scratch, &data, slot, &lens, &targets).unwrap(),
+            send_batch(a.0, &mut scratch, &data, &lens, &targets).unwrap(),
             3
         );
         let err = send_batch(
             a.0,
             &mut scratch,
-            &data[3 * slot..],
-            slot,
+            &data[starts[3]..],
             &lens[3..],
             &targets[3..],
         )
@@ -945,8 +1082,7 @@ mod tests {
             send_batch(
                 a.0,
                 &mut scratch,
-                &data[4 * slot..],
-                slot,
+                &data[starts[4]..],
                 &lens[4..],
                 &targets[4..]
             )
@@ -965,6 +1101,7 @@ mod tests {
             &mut tr,
             &mut from,
             false,
+            true,
         )
         .unwrap();
         assert_eq!(n, 4);
@@ -991,11 +1128,11 @@ mod tests {
         let mut scratch = BatchScratch::new();
         let mut sent = 0;
         while sent < n {
+            // every datagram but the last fills its slot: the bytes lie end to end already
             sent += send_batch(
                 a.0,
                 &mut scratch,
                 &data[sent * slot..],
-                slot,
                 &lens[sent..],
                 &targets[sent..],
             )
@@ -1024,15 +1161,15 @@ mod tests {
         let targets: Vec<Option<SockAddr>> = (0..8).map(|_| None).collect();
         let mut scratch = BatchScratch::new();
         assert_eq!(
-            send_batch(a.0, &mut scratch, &data, 16, &lens, &targets).unwrap(),
+            send_batch(a.0, &mut scratch, &data, &lens, &targets).unwrap(),
             8
         );
         // the run really goes as one segmented message (no fallback) on this kernel
         scratch.reserve(8);
-        fill_plain(&mut scratch, &data, 16, &lens, &targets).unwrap();
+        fill_plain(&mut scratch, &data, &lens, &targets).unwrap();
         assert_eq!(
             send_segmented(a.0, &mut scratch, &lens, &targets).unwrap(),
-            Some(8)
+            Segmented::Sent(8)
         );
         let mut buf = [0u8; 64];
         for _ in 0..16 {
@@ -1041,17 +1178,53 @@ mod tests {
     }
 
     #[test]
+    fn a_run_refused_midway_is_sent_datagram_by_datagram_in_the_same_call() {
+        // SO_NO_CHECK makes the kernel refuse every segmented send (EINVAL) while plain
+        // datagrams still go: a lone datagram first, then a run, stops sendmmsg after one
+        let (a, b, c) = (udp(), udp(), udp());
+        sock::set_raw(a.0, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1).unwrap();
+        let mut scratch = BatchScratch::new();
+        let run_lens = [16usize; 8];
+        let run_targets: Vec<Option<SockAddr>> = (0..8).map(|_| Some(to(b.1))).collect();
+        let data: Vec<u8> = (0..10 + 16 * 8).map(|i| i as u8).collect();
+        scratch.reserve(8);
+        fill_plain(&mut scratch, &data[10..], &run_lens, &run_targets).unwrap();
+        assert_eq!(
+            send_segmented(a.0, &mut scratch, &run_lens, &run_targets).unwrap(),
+            Segmented::Refused,
+            "this kernel refuses a segmented send with SO_NO_CHECK"
+        );
+        let mut lens = vec![10usize];
+        lens.extend_from_slice(&run_lens);
+        let mut targets = vec![Some(to(c.1))];
+        targets.extend(run_targets);
+        assert_eq!(
+            send_batch(a.0, &mut scratch, &data, &lens, &targets).unwrap(),
+            9,
+            "all nine, not the one before the refused run"
+        );
+        let mut buf = [0u8; 32];
+        assert_eq!(receive(c.0, &mut buf, false, false).unwrap().len, 10);
+        for i in 0..8 {
+            let r = receive(b.0, &mut buf, false, false).unwrap();
+            assert_eq!(r.len, 16);
+            let at = 10 + i * 16;
+            assert_eq!(&buf[..16], &data[at..at + 16], "datagram {i}");
+        }
+    }
+
+    #[test]
     fn batch_arguments_are_checked() {
         let a = udp();
         let mut scratch = BatchScratch::new();
         let data = [0u8; 8];
-        assert!(send_batch(a.0, &mut scratch, &data, 4, &[1, 1, 1], &[None, None, None]).is_err());
-        assert!(send_batch(a.0, &mut scratch, &data, 4, &[5], &[None]).is_err());
-        assert!(send_batch(a.0, &mut scratch, &data, 0, &[], &[]).is_err());
-        assert_eq!(
-            send_batch(a.0, &mut scratch, &data, 4, &[], &[]).unwrap(),
-            0
-        );
+        assert!(send_batch(a.0, &mut scratch, &data, &[4, 4, 1], &[None, None, None]).is_err());
+        assert!(send_batch(a.0, &mut scratch, &data, &[9], &[None]).is_err());
+        assert!(send_batch(a.0, &mut scratch, &data, &[1], &[]).is_err());
+        let many = vec![0usize; MAX_BATCH + 1];
+        let none: Vec<Option<SockAddr>> = many.iter().map(|_| None).collect();
+        assert!(send_batch(a.0, &mut scratch, &data, &many, &none).is_err());
+        assert_eq!(send_batch(a.0, &mut scratch, &data, &[], &[]).unwrap(), 0);
     }
 
     #[test]

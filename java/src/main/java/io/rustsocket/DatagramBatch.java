@@ -38,9 +38,6 @@ import java.util.Objects;
  * <p>Not thread-safe: one thread fills or reads a batch at a time.
  */
 public final class DatagramBatch {
-    /** Most datagrams one system call moves (the kernel's {@code UIO_MAXIOV}). */
-    static final int MAX_PER_CALL = 1024;
-
     final int slot;
     final byte[] data;
     final int[] lens;
@@ -243,7 +240,7 @@ public final class DatagramBatch {
         if (target == null) {
             DatagramWire.clear(addrs, at);
         } else {
-            if (target != lastTarget && !target.equals(lastTarget)) {
+            if (!DatagramWire.sameTarget(target, lastTarget)) {
                 if (!(target instanceof InetSocketAddress)) {
                     throw new IllegalArgumentException("Unsupported address type");
                 }

@@ -132,7 +132,8 @@ public class RustDatagramSocket extends DatagramSocket {
      *         error if it fails again)
      * @throws IOException if the first datagram cannot be sent, or the socket is closed
      * @throws IllegalArgumentException if a datagram has no target and the socket is not
-     *         connected, or a target while it is connected
+     *         connected, or another target than the peer while it is connected (checked for
+     *         the whole batch before any datagram is sent)
      */
     public int send(DatagramBatch batch) throws IOException {
         return send(batch, 0);
@@ -149,25 +150,14 @@ public class RustDatagramSocket extends DatagramSocket {
      */
     public int send(DatagramBatch batch, int from) throws IOException {
         Objects.checkIndex(from, batch.size() + 1);
-        int sent = 0;
-        if (from == batch.size()) {
-            return impl.sendBatch(batch.data, batch.slot, batch.lens, batch.addrs, from, 0); // checks the socket is open
-        }
-        while (from + sent < batch.size()) {
-            int count = Math.min(batch.size() - from - sent, DatagramBatch.MAX_PER_CALL);
-            int n = impl.sendBatch(batch.data, batch.slot, batch.lens, batch.addrs, from + sent, count);
-            sent += n;
-            if (n < count) {
-                break;
-            }
-        }
-        return sent;
+        // checks the socket is open even when there is nothing to send
+        return impl.sendBatch(batch.data, batch.slot, batch.lens, batch.addrs, from, batch.size() - from);
     }
 
     /**
      * Receives up to {@code batch.capacity()} datagrams into {@code batch}, replacing what it
      * held: waits (up to {@link #getSoTimeout()}) for the first, then takes only those already
-     * queued, all in one {@code recvmmsg}. Datagrams longer than the batch's slot are cut to it
+     * queued, with one {@code recvmmsg} per 1024. Datagrams longer than the batch's slot are cut to it
      * ({@link DatagramBatch#truncated(int)} says so). Allocates nothing once the batch has seen
      * its senders.
      *
@@ -179,8 +169,7 @@ public class RustDatagramSocket extends DatagramSocket {
      */
     public int receive(DatagramBatch batch) throws IOException {
         batch.clear();
-        int n = impl.receiveBatch(batch.data, batch.slot, batch.lens, batch.addrs,
-                Math.min(batch.capacity(), DatagramBatch.MAX_PER_CALL));
+        int n = impl.receiveBatch(batch.data, batch.slot, batch.lens, batch.addrs, batch.capacity());
         batch.received(n);
         return n;
     }

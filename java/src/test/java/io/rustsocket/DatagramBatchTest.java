@@ -13,12 +13,15 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rustsocket.internal.DatagramWire;
 import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.lang.reflect.Method;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
+import java.net.Inet6Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
@@ -141,6 +144,69 @@ class DatagramBatchTest {
     }
 
     @Test
+    void aBatchOverOneCallKeepsItsCountWhenALaterCallFails() throws IOException {
+        // datagram 1024 opens the second sendmmsg and fails at once: a broadcast target with
+        // SO_BROADCAST off is refused (EACCES) before anything leaves the host
+        try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
+            s.setBroadcast(false);
+            jdk.setSoTimeout(5_000);
+            DatagramBatch batch = new DatagramBatch(1500, 8);
+            InetSocketAddress broadcast = new InetSocketAddress(InetAddress.getByName("255.255.255.255"), 9);
+            for (int i = 0; i < 1500; i++) {
+                batch.add(new byte[] {(byte) i}, 0, 1, i == 1024 ? broadcast : local(jdk));
+            }
+            assertEquals(1024, s.send(batch), "the first call's datagrams, not an exception");
+            assertThrows(SocketException.class, () -> s.send(batch, 1024));
+            assertEquals(475, s.send(batch, 1025));
+        }
+    }
+
+    @Test
+    void aBatchReceiveTakesUpToItsCapacityPastOneCall() throws Exception {
+        try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
+            s.setReceiveBufferSize(4 << 20);
+            s.setSoTimeout(5_000);
+            for (int i = 0; i < 1500; i++) {
+                jdk.send(new DatagramPacket(new byte[] {(byte) i, (byte) (i >> 8)}, 2, local(s)));
+            }
+            Thread.sleep(100); // loopback delivers as it sends; a margin for a busy machine
+            DatagramBatch batch = new DatagramBatch(1500, 4);
+            assertEquals(1500, s.receive(batch), "all that was queued, not one call's 1024");
+            for (int i = 0; i < 1500; i++) {
+                assertEquals(2, batch.length(i));
+                byte[] b = batch.buffer();
+                assertEquals(i, (b[batch.offset(i)] & 0xff) | (b[batch.offset(i) + 1] & 0xff) << 8, "datagram " + i);
+                assertEquals(local(jdk), batch.address(i));
+            }
+            // and it still returns what there is when fewer are queued than a call takes
+            jdk.send(new DatagramPacket(new byte[] {7}, 1, local(s)));
+            assertEquals(1, s.receive(batch));
+        }
+    }
+
+    @Test
+    void aBadTargetAnywhereInABatchSendsNothing() throws IOException {
+        try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket jdk = new DatagramSocket(0, LOOPBACK)) {
+            jdk.setSoTimeout(5_000);
+            DatagramBatch batch = new DatagramBatch(1500, 8);
+            for (int i = 0; i < 1500; i++) {
+                batch.add(new byte[] {1}, 0, 1, i == 1400 ? null : local(jdk));
+            }
+            assertThrowsExactly(IllegalArgumentException.class, "Address not set", () -> s.send(batch));
+            s.connect(local(jdk));
+            batch.clear();
+            for (int i = 0; i < 1500; i++) {
+                batch.add(new byte[] {1}, 0, 1, i == 1400 ? local(s) : null);
+            }
+            assertThrowsExactly(IllegalArgumentException.class, "Connected and packet address differ", () -> s.send(batch));
+            s.send(new DatagramPacket(new byte[] {2}, 1));
+            DatagramPacket p = new DatagramPacket(new byte[4], 4);
+            jdk.receive(p);
+            assertEquals(2, p.getData()[0], "nothing of the refused batches went out");
+        }
+    }
+
+    @Test
     void aReceivedBatchSentBackReachesEachSender() throws IOException {
         try (RustDatagramSocket server = new RustDatagramSocket(0, LOOPBACK);
              DatagramSocket c1 = new DatagramSocket(0, LOOPBACK); DatagramSocket c2 = new DatagramSocket(0, LOOPBACK)) {
@@ -213,6 +279,28 @@ class DatagramBatchTest {
         assertEquals(to, b.address(0));
         assertThrows(IllegalStateException.class, () -> b.add(new byte[1], 0, 1, to));
         assertFalse(b.truncated(0));
+    }
+
+    @Test
+    void targetsThatDifferOnlyInScopeIdKeepTheirOwnScope() throws Exception {
+        // Inet6Address.equals ignores the scope id: the cached encoding of the previous target
+        // must not be reused for the same bytes on another link
+        byte[] linkLocal = InetAddress.getByName("fe80::1").getAddress();
+        InetSocketAddress onLink1 = new InetSocketAddress(Inet6Address.getByAddress(null, linkLocal, 1), 9);
+        InetSocketAddress onLink2 = new InetSocketAddress(Inet6Address.getByAddress(null, linkLocal, 2), 9);
+        assertEquals(onLink1, onLink2, "the JDK calls them equal");
+        DatagramBatch b = new DatagramBatch(3, 4);
+        b.add(new byte[1], 0, 1, onLink1);
+        b.add(new byte[1], 0, 1, onLink2);
+        b.add(new byte[1], 0, 1, onLink2);
+        int[] scopes = new int[3];
+        for (int i = 0; i < 3; i++) {
+            scopes[i] = ((Inet6Address) b.address(i).getAddress()).getScopeId();
+        }
+        assertArrayEquals(new int[] {1, 2, 2}, scopes);
+        // the single-datagram send path's cache decides with the same test
+        assertFalse(DatagramWire.sameAddress(onLink1.getAddress(), onLink2.getAddress()));
+        assertTrue(DatagramWire.sameAddress(onLink2.getAddress(), b.address(2).getAddress()));
     }
 
     @Test

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
@@ -101,6 +102,30 @@ class DatagramTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} sends to {1}")
+    @MethodSource("pairs")
+    void maximumIpv6DatagramCrossesAndOneByteMoreIsRefused(Engine from, Engine to) throws IOException {
+        // IPv6 counts only the UDP header against its 65,535-byte payload: 65,527 bytes fit
+        InetAddress v6 = InetAddress.getByName("::1");
+        assumeTrue(NetworkInterface.getByInetAddress(v6) != null, "no IPv6 loopback");
+        try (DatagramSocket a = udp(from, new InetSocketAddress(v6, 0));
+                DatagramSocket b = udp(to, new InetSocketAddress(v6, 0))) {
+            b.setReceiveBufferSize(1 << 20);
+            b.setSoTimeout(5_000);
+            InetSocketAddress target = new InetSocketAddress(v6, b.getLocalPort());
+            byte[] max = TestSupport.randomBytes(65_527);
+            a.send(new DatagramPacket(max, max.length, target));
+            DatagramPacket p = new DatagramPacket(new byte[70_000], 70_000);
+            b.receive(p);
+            assertEquals(65_527, p.getLength());
+            assertArrayEquals(max, Arrays.copyOf(p.getData(), 65_527));
+            assertThrowsExactly(SocketException.class, "Message too long",
+                    () -> a.send(new DatagramPacket(new byte[65_528], 65_528, target)));
+            assertThrowsExactly(SocketException.class, "Message too long",
+                    () -> a.send(new DatagramPacket(new byte[70_000], 70_000, target)));
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(Engine.class)
     void longDatagramIsTruncatedAndAReusedPacketKeepsItsBufferLength(Engine engine) throws IOException {
@@ -165,6 +190,39 @@ class DatagramTest {
             s.receive(p);
             assertEquals(6, p.getData()[0]);
             assertEquals(local(other), p.getSocketAddress());
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void disconnectReturnsAWildcardSocketToTheWildcard(Engine engine) throws Exception {
+        try (DatagramSocket s = udp(engine, new InetSocketAddress(0)); DatagramSocket peer = udp(Engine.JDK);
+                DatagramSocket other = udp(Engine.JDK)) {
+            s.setSoTimeout(5_000);
+            InetAddress wildcard = s.getLocalAddress();
+            assertTrue(wildcard.isAnyLocalAddress(), wildcard.toString());
+            int port = s.getLocalPort();
+            s.connect(local(peer));
+            assertTrue(s.getLocalAddress().isLoopbackAddress(), "connected: the route's source address");
+            s.disconnect();
+            assertEquals(wildcard, s.getLocalAddress());
+            assertEquals(new InetSocketAddress(wildcard, port), s.getLocalSocketAddress());
+            other.send(packet(new byte[] {5}, s));
+            DatagramPacket p = new DatagramPacket(new byte[4], 4);
+            s.receive(p);
+            assertEquals(5, p.getData()[0]);
+            assertEquals(local(other), p.getSocketAddress());
+        }
+        // the JDK takes the address to return to at every connect: after a reconnect it is the
+        // first peer's source address, and a disconnect binds to that
+        try (DatagramSocket s = udp(engine, new InetSocketAddress(0)); DatagramSocket peer = udp(Engine.JDK);
+                DatagramSocket other = udp(Engine.JDK)) {
+            int port = s.getLocalPort();
+            s.connect(local(peer));
+            InetAddress source = s.getLocalAddress();
+            s.connect(local(other));
+            s.disconnect();
+            assertEquals(new InetSocketAddress(source, port), s.getLocalSocketAddress());
         }
     }
 

@@ -3,6 +3,7 @@ package io.rustsocket.internal;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.net.UnknownHostException;
 
 /**
@@ -52,6 +53,27 @@ public final class DatagramWire {
             }
         }
         return true;
+    }
+
+    /**
+     * Whether {@code a} and {@code b} encode alike: equal and with the same IPv6 scope id,
+     * which {@code Inet6Address.equals} ignores (fe80::1%1 equals fe80::1%2). For caches of
+     * an encoded target; allocates nothing.
+     */
+    public static boolean sameAddress(InetAddress a, InetAddress b) {
+        return a == b || (a != null && a.equals(b) && SocketAddresses.scopeId(a) == SocketAddresses.scopeId(b));
+    }
+
+    /** {@link #sameAddress} for socket addresses: equal, and the same scope id when resolved. */
+    public static boolean sameTarget(SocketAddress a, SocketAddress b) {
+        if (a == b) {
+            return true;
+        }
+        if (a == null || !a.equals(b)) {
+            return false;
+        }
+        return !(a instanceof InetSocketAddress)
+                || sameAddress(((InetSocketAddress) a).getAddress(), ((InetSocketAddress) b).getAddress());
     }
 
     /** The address at {@code wire[off..]}; allocates. */

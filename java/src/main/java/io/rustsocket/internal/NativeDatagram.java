@@ -47,7 +47,8 @@ public final class NativeDatagram {
 
     static native void connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
-    static native void disconnect(int fd) throws IOException;
+    /** Removes the peer; binds again to {@code ip:port} (the pre-connect address) if the kernel dropped the port. */
+    static native void disconnect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
     static native void membership(int fd, byte[] group, int ifindex, boolean join) throws IOException;
 
@@ -71,9 +72,10 @@ public final class NativeDatagram {
             throws IOException;
 
     /**
-     * recvmmsg into slots {@code 0..count}; a truncated datagram's length is stored as
-     * {@code -length - 1}; returns how many or UNAVAILABLE.
+     * recvmmsg into slots {@code from..from+count}, waiting for the first datagram only with
+     * {@code wait}; a truncated datagram's length is stored as {@code -length - 1}; returns
+     * how many or UNAVAILABLE.
      */
-    static native int receiveBatch(int fd, byte[] data, int slot, int[] lens, byte[] senders, int count,
-                                   boolean connected) throws IOException;
+    static native int receiveBatch(int fd, byte[] data, int slot, int[] lens, byte[] senders, int from, int count,
+                                   boolean connected, boolean wait) throws IOException;
 }

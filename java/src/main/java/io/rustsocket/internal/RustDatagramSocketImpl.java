@@ -67,6 +67,12 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     private volatile InetSocketAddress remote;
     // the peer in the wire layout, for checking batch targets without decoding them
     private final byte[] remoteWire = new byte[DatagramWire.LEN];
+    /**
+     * The local address before the last connect (null while not connected): a disconnect
+     * binds to it again, as the JDK does, since connected the socket shows the route's source
+     * address where it was bound to the wildcard.
+     */
+    private InetSocketAddress initialLocal;
     private volatile int timeout;
     // multicast groups joined, as "group%ifindex", so that joining twice and leaving a group
     // not joined give the JDK's exceptions
@@ -307,7 +313,10 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     bindIfNeeded();
                     InetAddress ia = isa.getAddress();
                     try {
+                        // as the JDK, taken at every connect: a reconnect keeps the first peer's source address
+                        InetSocketAddress before = localAddressOf(fd);
                         NativeDatagram.connect(fd, ia.getAddress(), SocketAddresses.scopeId(ia), isa.getPort());
+                        initialLocal = before;
                     } catch (SocketException e) {
                         throw e;
                     } catch (IOException e) {
@@ -330,7 +339,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         connect(new InetSocketAddress(address, port));
     }
 
-    /** {@code DatagramSocket.disconnect}: removes the peer; the local port stays. */
+    /** {@code DatagramSocket.disconnect}: removes the peer; the pre-connect local address and port stay. */
     @Override
     public void disconnect() {
         readLock.lock();
@@ -341,8 +350,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     if (state != ST_OPEN || remote == null) {
                         return;
                     }
-                    NativeDatagram.disconnect(fd);
+                    InetAddress initial = initialLocal.getAddress();
+                    NativeDatagram.disconnect(fd, initial.getAddress(), SocketAddresses.scopeId(initial),
+                            initialLocal.getPort());
                     remote = null;
+                    initialLocal = null;
                 }
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
@@ -435,7 +447,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     }
 
     private byte[] targetWire(InetAddress address, int port) {
-        if (port != lastTargetPort || !address.equals(lastTarget)) {
+        if (port != lastTargetPort || !DatagramWire.sameAddress(address, lastTarget)) {
             DatagramWire.encode(address, port, targetWire, 0);
             lastTarget = address;
             lastTargetPort = port;
@@ -556,12 +568,14 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     // ---------------------------------------------------------------- batches
 
     /**
-     * Sends slots {@code from..from+count} of a batch with one {@code sendmmsg}: slot {@code i}
-     * holds {@code lens[i]} bytes at {@code data[i * slot..]} for the address at
-     * {@code targets[i * DatagramWire.LEN..]} (byte 0 zero: the connected peer). Blocks while
-     * the send buffer is full (until at least one is sent). Returns how many were sent,
-     * counted from {@code from}; fewer than {@code count} when the next one failed or would
-     * block, and sending from there again reports why.
+     * Sends slots {@code from..from+count} of a batch, one {@code sendmmsg} per
+     * {@link NativeDatagram#MAX_BATCH}: slot {@code i} holds {@code lens[i]} bytes at
+     * {@code data[i * slot..]} for the address at {@code targets[i * DatagramWire.LEN..]}
+     * (byte 0 zero: the connected peer). Every target is checked before the first datagram
+     * goes, so that a bad one sends nothing. Blocks while the send buffer is full (until at
+     * least one is sent). Returns how many were sent, counted from {@code from}; fewer than
+     * {@code count} when the next one failed or would block, and sending from there again
+     * reports why.
      *
      * @throws IOException if the first datagram fails, or the socket is closed
      */
@@ -590,29 +604,54 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                 }
             }
             bindIfNeeded();
-            int n = Native.UNAVAILABLE;
-            int fd = begin(false);
-            try {
-                configureNonBlockingIfNeeded(fd, false);
-                n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
-                while (n == Native.UNAVAILABLE && isOpen()) {
-                    park(fd, Native.POLLOUT, 0);
-                    n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+            int sent = 0;
+            while (sent < count) {
+                int chunk = Math.min(count - sent, NativeDatagram.MAX_BATCH);
+                int n;
+                try {
+                    n = sendChunk(data, slot, lens, targets, from + sent, chunk);
+                } catch (IOException e) {
+                    if (sent == 0) {
+                        throw e;
+                    }
+                    // what went is reported; sending from the failed one again throws this
+                    return sent;
                 }
-                return n;
-            } finally {
-                end(false, n >= 0);
+                sent += n;
+                if (n < chunk) {
+                    break;
+                }
             }
+            return sent;
         } finally {
             writeLock.unlock();
         }
     }
 
+    /** One {@code sendmmsg} of at most {@link NativeDatagram#MAX_BATCH}, under the write lock. */
+    private int sendChunk(byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
+            throws IOException {
+        int n = Native.UNAVAILABLE;
+        int fd = begin(false);
+        try {
+            configureNonBlockingIfNeeded(fd, false);
+            n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+            while (n == Native.UNAVAILABLE && isOpen()) {
+                park(fd, Native.POLLOUT, 0);
+                n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+            }
+            return n;
+        } finally {
+            end(false, n >= 0);
+        }
+    }
+
     /**
-     * Receives up to {@code count} datagrams with one {@code recvmmsg}: waits up to SO_TIMEOUT
-     * for the first, then takes only what is already queued. Datagram {@code i} lands at
-     * {@code data[i * slot..]}, its length in {@code lens[i]} ({@code -length - 1} when cut to
-     * the slot), its sender at {@code senders[i * DatagramWire.LEN..]}.
+     * Receives up to {@code count} datagrams, one {@code recvmmsg} per
+     * {@link NativeDatagram#MAX_BATCH}: waits up to SO_TIMEOUT for the first, then takes only
+     * what is already queued. Datagram {@code i} lands at {@code data[i * slot..]}, its length
+     * in {@code lens[i]} ({@code -length - 1} when cut to the slot), its sender at
+     * {@code senders[i * DatagramWire.LEN..]}.
      *
      * @return how many datagrams were received, at least 1
      * @throws SocketTimeoutException if SO_TIMEOUT passed with nothing received
@@ -629,11 +668,30 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             try {
                 configureNonBlockingIfNeeded(fd, nanos > 0);
                 boolean connected = remote != null;
+                int first = Math.min(count, NativeDatagram.MAX_BATCH);
                 long start = System.nanoTime();
-                n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, count, connected);
+                n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, 0, first, connected, true);
                 while (n == Native.UNAVAILABLE && isOpen()) {
                     awaitReadable(fd, start, nanos);
-                    n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, count, connected);
+                    n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, 0, first, connected, true);
+                }
+                // a full call may have left more queued: take it without waiting, up to count
+                int chunk = first;
+                while (n > 0 && n < count && chunk == NativeDatagram.MAX_BATCH && isOpen()) {
+                    chunk = Math.min(count - n, NativeDatagram.MAX_BATCH);
+                    int more;
+                    try {
+                        more = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, n, chunk, connected, false);
+                    } catch (IOException e) {
+                        break; // what arrived is returned; the error belongs to a later receive
+                    }
+                    if (more <= 0) {
+                        break;
+                    }
+                    n += more;
+                    if (more < chunk) {
+                        break;
+                    }
                 }
                 return n;
             } finally {

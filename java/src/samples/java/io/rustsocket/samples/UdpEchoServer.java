@@ -15,6 +15,8 @@ import java.net.SocketException;
  * for example {@code echo hi | nc -u -w1 127.0.0.1 7009}.
  */
 public final class UdpEchoServer implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(UdpEchoServer.class.getName());
+
     private final RustDatagramSocket socket;
     private final Thread thread;
     private volatile long echoed;
@@ -45,19 +47,34 @@ public final class UdpEchoServer implements AutoCloseable {
 
     private void serve() {
         DatagramBatch batch = new DatagramBatch(64, 2048);
-        try {
-            while (true) {
-                int n = socket.receive(batch);
-                int sent = 0;
-                while (sent < n) {
-                    sent += socket.send(batch, sent); // partial sends: carry on from the first unsent
+        while (true) {
+            int n;
+            try {
+                n = socket.receive(batch);
+            } catch (IOException e) {
+                if (!socket.isClosed()) {
+                    System.err.println("udp echo: " + e);
                 }
-                echoed += n;
+                return;
             }
-        } catch (IOException e) {
-            if (!socket.isClosed()) {
-                System.err.println("udp echo: " + e);
+            int sent = 0;
+            int refused = 0;
+            while (sent < n) {
+                try {
+                    sent += socket.send(batch, sent); // partial sends: carry on from the first unsent
+                } catch (IOException e) {
+                    if (socket.isClosed()) {
+                        return;
+                    }
+                    // this one datagram's echo was refused (no route to its sender, a firewall,
+                    // no buffer space): skip it, the others still deserve theirs
+                    int failed = sent;
+                    LOG.log(System.Logger.Level.DEBUG, () -> "udp echo: no echo to " + batch.address(failed) + ": " + e);
+                    sent++;
+                    refused++;
+                }
             }
+            echoed += n - refused;
         }
     }
 
