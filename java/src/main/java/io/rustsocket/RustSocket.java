@@ -166,7 +166,12 @@ public class RustSocket extends Socket {
                 bind(local);
             }
             // as in the JDK, a name that does not resolve fails at connect, after the bind
-            connectRacing(endpoints(target.addresses(), port), 0);
+            InetAddress[] addresses = target.addresses();
+            if (addresses.length == 1) {
+                connect(new InetSocketAddress(addresses[0], port)); // nothing to race
+            } else {
+                connectRacing(endpoints(addresses, port), 0);
+            }
         } catch (IOException | RuntimeException e) {
             try {
                 close();

@@ -109,14 +109,15 @@ public final class RustSocketImpl extends SocketImpl {
     private int requestedLocalPort;
     // options set on a client socket before it connected (native id -> value, in the order set),
     // applied again to the extra descriptors of a connect that races several addresses
-    private final Map<Integer, Integer> presetOptions = new LinkedHashMap<>();
+    // (all three made on first use: most sockets never need them, and each costs heap per socket)
+    private Map<Integer, Integer> presetOptions;
     // the same for string options (native id -> ASCII value)
-    private final Map<Integer, byte[]> presetStringOptions = new LinkedHashMap<>();
+    private Map<Integer, byte[]> presetStringOptions;
     // the endpoints the next connect races (Happy Eyeballs), set by RustSocket; null for one
     private List<InetSocketAddress> connectCandidates;
     private int connectionAttemptDelayMillis;
     // descriptors of racing connect attempts other than fd, under stateLock; close() wakes them
-    private final List<Integer> racingFds = new ArrayList<>();
+    private List<Integer> racingFds;
 
     /**
      * Creates an implementation in state NEW; {@link #create(boolean)} opens the descriptor.
@@ -169,6 +170,9 @@ public final class RustSocketImpl extends SocketImpl {
         assert Thread.holdsLock(stateLock);
         Native.setOption(fd, id, value);
         if (!server && state == ST_UNCONNECTED) {
+            if (presetOptions == null) {
+                presetOptions = new LinkedHashMap<>();
+            }
             presetOptions.remove(id); // keep the order in which the values were last set
             presetOptions.put(id, value);
         }
@@ -179,6 +183,9 @@ public final class RustSocketImpl extends SocketImpl {
         assert Thread.holdsLock(stateLock);
         Native.setStringOption(fd, id, value);
         if (!server && state == ST_UNCONNECTED) {
+            if (presetStringOptions == null) {
+                presetStringOptions = new LinkedHashMap<>();
+            }
             presetStringOptions.remove(id);
             presetStringOptions.put(id, value);
         }
@@ -187,11 +194,22 @@ public final class RustSocketImpl extends SocketImpl {
     /** Applies copies of the options set before connect to another descriptor. */
     private static void applyPresetOptions(int target, Map<Integer, Integer> ints, Map<Integer, byte[]> strings)
             throws IOException {
-        for (Map.Entry<Integer, Integer> o : ints.entrySet()) {
-            Native.setOption(target, o.getKey(), o.getValue());
+        if (ints != null) {
+            for (Map.Entry<Integer, Integer> o : ints.entrySet()) {
+                Native.setOption(target, o.getKey(), o.getValue());
+            }
         }
-        for (Map.Entry<Integer, byte[]> o : strings.entrySet()) {
-            Native.setStringOption(target, o.getKey(), o.getValue());
+        if (strings != null) {
+            for (Map.Entry<Integer, byte[]> o : strings.entrySet()) {
+                Native.setStringOption(target, o.getKey(), o.getValue());
+            }
+        }
+    }
+
+    private void removeRacing(int racing) {
+        assert Thread.holdsLock(stateLock);
+        if (racingFds != null) {
+            racingFds.remove(Integer.valueOf(racing));
         }
     }
 
@@ -815,8 +833,8 @@ public final class RustSocketImpl extends SocketImpl {
             Map<Integer, Integer> options;
             Map<Integer, byte[]> stringOptions;
             synchronized (stateLock) {
-                options = new LinkedHashMap<>(presetOptions);
-                stringOptions = new LinkedHashMap<>(presetStringOptions);
+                options = presetOptions == null ? Collections.emptyMap() : new LinkedHashMap<>(presetOptions);
+                stringOptions = presetStringOptions == null ? Collections.emptyMap() : new LinkedHashMap<>(presetStringOptions);
             }
             SocketDefaults.apply(racing);
             applyPresetOptions(racing, options, stringOptions);
@@ -827,6 +845,9 @@ public final class RustSocketImpl extends SocketImpl {
             synchronized (stateLock) {
                 if (state != ST_CONNECTING) {
                     throw new SocketException("Socket closed");
+                }
+                if (racingFds == null) {
+                    racingFds = new ArrayList<>();
                 }
                 racingFds.add(racing);
             }
@@ -844,7 +865,7 @@ public final class RustSocketImpl extends SocketImpl {
             return;
         }
         synchronized (stateLock) {
-            racingFds.remove(Integer.valueOf(a.fd));
+            removeRacing(a.fd);
         }
         Native.close(a.fd);
     }
@@ -859,13 +880,13 @@ public final class RustSocketImpl extends SocketImpl {
         synchronized (stateLock) {
             if (state != ST_CONNECTING) {
                 if (!winner.own) {
-                    racingFds.remove(Integer.valueOf(winner.fd));
+                    removeRacing(winner.fd);
                     Native.close(winner.fd);
                 }
                 return false;
             }
             if (!winner.own) {
-                racingFds.remove(Integer.valueOf(winner.fd));
+                removeRacing(winner.fd);
                 cleanable.clean();
                 fd = winner.fd;
                 Statistics.Counters c = Statistics.register();
@@ -1255,7 +1276,7 @@ public final class RustSocketImpl extends SocketImpl {
                     // not connected (yet): the flags are set and waiters woken all the same
                 }
                 // the extra descriptors of a connect racing several addresses
-                for (int racing : racingFds) {
+                for (int racing : racingFds == null ? Collections.<Integer>emptyList() : racingFds) {
                     try {
                         Native.shutdown(racing, Native.SHUT_RDWR);
                     } catch (IOException ignore) {
