@@ -1248,15 +1248,17 @@ public final class RustSocketImpl extends SocketImpl {
             state = ST_CLOSING;
             boolean inFlight = readerInFlight || writerInFlight;
             // send FIN now unless linger is 0 (which must reset instead), as the JDK does; with a
-            // thread in flight, unread bytes also mean a reset, since the JDK's close releases the
-            // socket at once and close(2) resets a connection with unread data
+            // thread in flight, unread bytes then also mean a reset, since the JDK's close releases
+            // the socket at once and close(2) resets a connection with unread data. The FIN goes
+            // first in that case too, as with the JDK: the peer then reads EOF and, on sending,
+            // gets "Broken pipe" rather than "Connection reset by peer".
             boolean reset = false;
             if (connected) {
                 try {
-                    reset = Native.getOption(fd, Native.OPT_SO_LINGER) == 0
-                            || (inFlight && !inputClosed && Native.available(fd) > 0);
+                    reset = Native.getOption(fd, Native.OPT_SO_LINGER) == 0;
                     if (!reset) {
                         Native.shutdown(fd, Native.SHUT_WR);
+                        reset = inFlight && !inputClosed && Native.available(fd) > 0;
                     }
                 } catch (IOException ignore) {
                     // the peer may be gone already; close goes on
@@ -1266,7 +1268,7 @@ public final class RustSocketImpl extends SocketImpl {
                 // Wake the threads inside system calls; the last one out releases the descriptor.
                 try {
                     if (reset) {
-                        // linger 0: reset now; a shutdown would queue a FIN behind unsent data
+                        // reset now (for linger 0 a shutdown would queue a FIN behind unsent data)
                         Native.abort(fd);
                     } else {
                         // a reader alone needs only SHUT_RD, which sends nothing to the peer
