@@ -16,6 +16,10 @@ import json
 import os
 import statistics
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_rounds import jmh_command  # noqa: E402  (the shared JMH command line)
 
 # (benchmark, size): the hot paths the counters touch (a small round trip, bulk writes) and the
 # connection set-up and tear-down that registers and retires them
@@ -27,10 +31,7 @@ def run(java, cp, out_file):
     results = {}
     for name, size, _ in SCENARIOS:
         part = f"{out_file}.{name}{size}.json"
-        cmd = ["taskset", "-c", "1", java, "--enable-native-access=ALL-UNNAMED", "-cp", cp,
-               "org.openjdk.jmh.Main", f"SocketBench\\.{name}$", "-p", "engine=RUST",
-               "-f", "1", "-wi", "2", "-w", "1s", "-i", "3", "-r", "1s", "-prof", "gc",
-               "-rf", "json", "-rff", part]
+        cmd = jmh_command(java, cp, f"SocketBench\\.{name}$", part, ["-p", "engine=RUST"])
         if size:
             cmd += ["-p", f"size={size}"]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

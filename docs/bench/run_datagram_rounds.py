@@ -16,9 +16,13 @@ import os
 import shlex
 import statistics
 import subprocess
+import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import run_rounds  # noqa: E402  (the shared floor runner and JMH command line)
+from run_rounds import jmh_command  # noqa: E402
 
 
 def wait_for_jmh_lock():
@@ -37,20 +41,7 @@ def wait_for_jmh_lock():
 
 
 def run_jmh(java, classpath, out_file, extra):
-    options = {"-f": "1", "-wi": "2", "-w": "1s", "-i": "3", "-r": "1s"}
-    rest, i = [], 0
-    while i < len(extra):
-        if extra[i] in options and i + 1 < len(extra):
-            options[extra[i]] = extra[i + 1]
-            i += 2
-        else:
-            rest.append(extra[i])
-            i += 1
-    cmd = ["taskset", "-c", "1", java, "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
-           "org.openjdk.jmh.Main", "DatagramBench", "-prof", "gc", "-rf", "json", "-rff", out_file]
-    for k, v in options.items():
-        cmd += [k, v]
-    cmd += rest
+    cmd = jmh_command(java, classpath, "DatagramBench", out_file, extra)
     print("+", " ".join(shlex.quote(c) for c in cmd), flush=True)
     while True:
         wait_for_jmh_lock()
@@ -66,9 +57,8 @@ def run_jmh(java, classpath, out_file, extra):
 
 
 def run_floor(floor, seconds):
-    out = subprocess.run(["taskset", "-c", "1", floor, str(seconds)], check=True,
-                         capture_output=True, text=True).stdout
-    return {f["scenario"]: f["value"] for f in (json.loads(l) for l in out.splitlines() if l.startswith("{"))}
+    """{scenario: value} of one native floor run."""
+    return {f["scenario"]: f["value"] for f in run_rounds.run_floor(floor, seconds)}
 
 
 def per_round(jmh):

@@ -33,8 +33,10 @@ def run_floor(floor, seconds):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
-def run_jmh(java, classpath, out_file, extra):
-    # JMH refuses a repeated option, so --jmh-args overrides these defaults instead of adding to them
+def jmh_command(java, classpath, benchmark, out_file, extra=()):
+    """The JMH command line every benchmark script here runs: pinned to core 1, gc profiler, JSON
+    results in out_file, with the default fork and iteration settings."""
+    # JMH refuses a repeated option, so extra arguments override these defaults instead of adding to them
     options = {"-f": "1", "-wi": "2", "-w": "1s", "-i": "3", "-r": "1s"}
     rest, i = [], 0
     while i < len(extra):
@@ -44,11 +46,15 @@ def run_jmh(java, classpath, out_file, extra):
         else:
             rest.append(extra[i])
             i += 1
-    cmd = ["taskset", "-c", "1", java, "-cp", classpath, "org.openjdk.jmh.Main", "SocketBench",
-           "-prof", "gc", "-rf", "json", "-rff", out_file]
+    cmd = ["taskset", "-c", "1", java, "--enable-native-access=ALL-UNNAMED", "-cp", classpath,
+           "org.openjdk.jmh.Main", benchmark, "-prof", "gc", "-rf", "json", "-rff", out_file]
     for k, v in options.items():
         cmd += [k, v]
-    cmd += rest
+    return cmd + rest
+
+
+def run_jmh(java, classpath, out_file, extra):
+    cmd = jmh_command(java, classpath, "SocketBench", out_file, extra)
     print("+", " ".join(shlex.quote(c) for c in cmd), flush=True)
     subprocess.run(cmd, check=True)
     with open(out_file) as f:
