@@ -20,7 +20,7 @@ const SIZE: usize = 64;
 fn socket() -> (i32, u16) {
     let fd = udp::open_datagram().expect("socket");
     sock::bind(fd, IpAddr::V4(Ipv4Addr::LOCALHOST), 0, 0).expect("bind");
-    sock::set_option(fd, sock::IntOption::RcvBuf, 1 << 20).expect("SO_RCVBUF");
+    rustsocket::options::set(fd, rustsocket::options::Opt::RcvBuf, 1 << 20).expect("SO_RCVBUF");
     (fd, sock::local_addr(fd).expect("local address").port())
 }
 

@@ -81,6 +81,21 @@ pub fn from_kernel(addr: &SockAddr) -> NetResult<SocketAddr> {
     }
 }
 
+/// The address a system call wrote into `storage` (`len` bytes of it), as [`from_kernel`]
+/// shows it: for the calls that fill a `sockaddr_storage` themselves (recvfrom, recvmmsg).
+pub fn from_storage(
+    storage: &libc::sockaddr_storage,
+    len: libc::socklen_t,
+) -> NetResult<SocketAddr> {
+    let mut copy = socket2::SockAddrStorage::zeroed();
+    // SAFETY: SockAddrStorage is a sockaddr_storage; the kernel initialised `len` bytes of it.
+    let a = unsafe {
+        *copy.view_as::<libc::sockaddr_storage>() = *storage;
+        SockAddr::new(copy, len)
+    };
+    from_kernel(&a)
+}
+
 /// Writes `addr` in the Java wire layout.
 pub fn encode(addr: &SocketAddr, out: &mut [u8; WIRE_LEN]) {
     out.fill(0);

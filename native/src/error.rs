@@ -35,6 +35,10 @@ pub enum ExceptionClass {
     /// `java.net.PortUnreachableException`: a connected datagram socket's peer port
     /// answered with ICMP port unreachable.
     PortUnreachable,
+    /// `java.lang.NullPointerException`: a null array or object handed to a native method.
+    NullPointer,
+    /// `java.lang.ArrayIndexOutOfBoundsException`: a range outside the array handed over.
+    ArrayIndexOutOfBounds,
 }
 
 impl ExceptionClass {
@@ -52,6 +56,8 @@ impl ExceptionClass {
             ExceptionClass::IllegalArgument => "java/lang/IllegalArgumentException",
             ExceptionClass::UnsupportedOperation => "java/lang/UnsupportedOperationException",
             ExceptionClass::PortUnreachable => "java/net/PortUnreachableException",
+            ExceptionClass::NullPointer => "java/lang/NullPointerException",
+            ExceptionClass::ArrayIndexOutOfBounds => "java/lang/ArrayIndexOutOfBoundsException",
         }
     }
 }
@@ -356,6 +362,8 @@ mod tests {
             ExceptionClass::IllegalArgument,
             ExceptionClass::UnsupportedOperation,
             ExceptionClass::PortUnreachable,
+            ExceptionClass::NullPointer,
+            ExceptionClass::ArrayIndexOutOfBounds,
         ] {
             let name = c.java_name();
             assert!(!name.contains('.') && name.contains('/'), "{name}");

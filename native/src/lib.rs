@@ -1,17 +1,22 @@
 //! rustsocket's native engine.
 //!
 //! - [`sock`]: the socket core, one function per system call, on raw descriptors.
-//! - [`tcp_ext`]: the Linux-only TCP/IP options and TCP_INFO that java.net lacks.
-//! - [`addr`]: addresses between Java, Rust and the kernel (dual-stack mapping).
-//! - [`error`]: the one mapping from OS errors to Java exception classes.
-//! - [`exports`]: the thin JNI layer that `io.rustsocket.internal.Native` binds to.
 //! - [`udp`]: the datagram core (UDP, multicast, `sendmmsg`/`recvmmsg`).
-//! - [`exports_udp`]: its JNI layer, bound to `io.rustsocket.internal.NativeDatagram`.
+//! - [`options`]: every socket option, described once in a table that Java reads.
+//! - [`poller`]: readiness, for platform threads (`poll`) and virtual threads (epoll).
+//! - [`sendfile`]: zero-copy sending of files.
+//! - [`tcp_info`]: the kernel's `TCP_INFO` snapshot.
+//! - [`addr`]: addresses between Java, Rust and the kernel (dual-stack mapping, wire layout).
+//! - [`error`]: the one mapping from OS errors to Java exception classes.
+//! - [`exports`]: the thin JNI layer that `io.rustsocket.internal.Native` and
+//!   `NativeDatagram` bind to; it checks every argument and catches every panic.
 
 pub mod addr;
 pub mod error;
 pub mod exports;
-pub mod exports_udp;
+pub mod options;
+pub mod poller;
+pub mod sendfile;
 pub mod sock;
-pub mod tcp_ext;
+pub mod tcp_info;
 pub mod udp;

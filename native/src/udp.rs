@@ -19,6 +19,7 @@
 
 use crate::addr::{self, WIRE_LEN};
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
+use crate::options;
 use crate::sock::{self, bad_argument, borrow, last_errno, UNAVAILABLE};
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -36,34 +37,6 @@ pub const MAX_UDP_BYTES: usize = 65_535;
 
 /// The most messages one `sendmmsg`/`recvmmsg` call takes (the kernel's `UIO_MAXIOV`).
 pub const MAX_BATCH: usize = 1024;
-
-/// Datagram-only options, with ids from 100 up so that they never collide with
-/// [`sock::IntOption`]'s; the numbers are shared with
-/// `io.rustsocket.internal.NativeDatagram`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DatagramOption {
-    /// SO_BROADCAST, 0 or 1.
-    Broadcast = 100,
-    /// IPV6_MULTICAST_IF (and IP_MULTICAST_IF): an interface index, 0 for the default.
-    MulticastIf = 101,
-    /// IPV6_MULTICAST_HOPS (and IP_MULTICAST_TTL), 0..255.
-    MulticastTtl = 102,
-    /// IPV6_MULTICAST_LOOP (and IP_MULTICAST_LOOP), 0 or 1.
-    MulticastLoop = 103,
-}
-
-impl DatagramOption {
-    /// From the Java constant.
-    pub fn from_java(id: i32) -> NetResult<Self> {
-        Ok(match id {
-            100 => DatagramOption::Broadcast,
-            101 => DatagramOption::MulticastIf,
-            102 => DatagramOption::MulticastTtl,
-            103 => DatagramOption::MulticastLoop,
-            _ => return Err(bad_argument(format!("unknown datagram option id {id}"))),
-        })
-    }
-}
 
 /// Opens a UDP socket: dual-stack IPv6 when available, else IPv4; close-on-exec
 /// and blocking (untimed receives on platform threads are one system call).
@@ -240,7 +213,7 @@ pub fn receive(fd: RawFd, buf: &mut [u8], peek: bool, connected: bool) -> NetRes
                 return Ok(NOTHING);
             }
             // SAFETY: the kernel filled `len` bytes of a sockaddr_storage.
-            let from = from_storage(&storage)?;
+            let from = addr::from_storage(&storage, len)?;
             let full = n as usize;
             return Ok(Received {
                 len: full.min(buf.len()) as i32,
@@ -255,45 +228,6 @@ pub fn receive(fd: RawFd, buf: &mut [u8], peek: bool, connected: bool) -> NetRes
             errno => return Err(NetError::from_errno(Op::DatagramRead, errno)),
         }
     }
-}
-
-/// The sender the kernel wrote, IPv4-mapped addresses shown as IPv4 (as [`addr::from_kernel`]).
-fn from_storage(storage: &libc::sockaddr_storage) -> NetResult<SocketAddr> {
-    let a = match storage.ss_family as libc::c_int {
-        libc::AF_INET => {
-            // SAFETY: the family says the storage holds a sockaddr_in.
-            let sin =
-                unsafe { &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>() };
-            SocketAddr::new(
-                IpAddr::V4(Ipv4Addr::from(sin.sin_addr.s_addr.to_ne_bytes())),
-                u16::from_be(sin.sin_port),
-            )
-        }
-        libc::AF_INET6 => {
-            // SAFETY: the family says the storage holds a sockaddr_in6.
-            let sin6 = unsafe {
-                &*(storage as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>()
-            };
-            let ip = std::net::Ipv6Addr::from(sin6.sin6_addr.s6_addr);
-            let port = u16::from_be(sin6.sin6_port);
-            match ip.to_ipv4_mapped() {
-                Some(v4) => SocketAddr::new(IpAddr::V4(v4), port),
-                None => SocketAddr::V6(std::net::SocketAddrV6::new(
-                    ip,
-                    port,
-                    sin6.sin6_flowinfo,
-                    sin6.sin6_scope_id,
-                )),
-            }
-        }
-        _ => {
-            return Err(NetError::new(
-                ExceptionClass::Socket,
-                "the kernel reported an address that is not IP",
-            ))
-        }
-    };
-    Ok(a)
 }
 
 /// Reusable `sendmmsg`/`recvmmsg` bookkeeping, so that a batch costs no
@@ -695,7 +629,7 @@ pub fn receive_batch(
             break; // a shutdown woke the call: nothing more is real
         }
         // SAFETY: the kernel filled msg_namelen bytes of names[i].
-        let from = from_storage(&scratch.names[i])?;
+        let from = addr::from_storage(&scratch.names[i], h.msg_hdr.msg_namelen)?;
         addr::encode(&from, &mut senders[i]);
         lens[i] = h.msg_len as i32;
         truncated[i] = h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0;
@@ -725,7 +659,7 @@ pub fn membership(fd: RawFd, group: IpAddr, ifindex: u32, join: bool) -> NetResu
             } else {
                 libc::IP_DROP_MEMBERSHIP
             };
-            set_struct(fd, libc::IPPROTO_IP, name, &req)
+            options::set_struct(fd, libc::IPPROTO_IP, name, &req)
         }
         IpAddr::V6(g) => {
             if !sock::ipv6_available() {
@@ -745,7 +679,7 @@ pub fn membership(fd: RawFd, group: IpAddr, ifindex: u32, join: bool) -> NetResu
             } else {
                 libc::IPV6_DROP_MEMBERSHIP
             };
-            set_struct(fd, libc::IPPROTO_IPV6, name, &req)
+            options::set_struct(fd, libc::IPPROTO_IPV6, name, &req)
         }
     };
     // reclassified: "already a member" (EADDRINUSE) must not read as a bind failure
@@ -757,98 +691,10 @@ pub fn membership(fd: RawFd, group: IpAddr, ifindex: u32, join: bool) -> NetResu
     Ok(())
 }
 
-/// setsockopt(2) with a C struct value (membership requests, `ip_mreqn`).
-fn set_struct<T>(fd: RawFd, level: libc::c_int, name: libc::c_int, value: &T) -> NetResult<()> {
-    // SAFETY: `value` is a live C struct of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (value as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
-    }
-    Ok(())
-}
-
-/// Reads a datagram option as an int (see [`DatagramOption`]).
-pub fn get_option(fd: RawFd, opt: DatagramOption) -> NetResult<i32> {
-    let s = SockRef::from(&borrow(fd)?).broadcast().map(i32::from);
-    let v6 = sock::ipv6_available();
-    match opt {
-        DatagramOption::Broadcast => s.map_err(|e| NetError::from_io(Op::Option, &e)),
-        DatagramOption::MulticastIf if v6 => {
-            sock::get_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF)
-        }
-        // IPv4-only hosts: the kernel reports an address, not an index; Java keeps what it set.
-        DatagramOption::MulticastIf => Ok(-1),
-        DatagramOption::MulticastTtl if v6 => {
-            sock::get_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS)
-        }
-        DatagramOption::MulticastTtl => sock::get_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL),
-        DatagramOption::MulticastLoop if v6 => {
-            sock::get_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP)
-                .map(|v| i32::from(v != 0))
-        }
-        DatagramOption::MulticastLoop => {
-            sock::get_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP).map(|v| i32::from(v != 0))
-        }
-    }
-}
-
-/// Sets a datagram option from an int (see [`DatagramOption`]). On a
-/// dual-stack socket the IPv6 option is set and the IPv4 one too, best
-/// effort, since IPv4 traffic on the socket follows the IPv4 option.
-pub fn set_option(fd: RawFd, opt: DatagramOption, value: i32) -> NetResult<()> {
-    let bfd = borrow(fd)?;
-    let v6 = sock::ipv6_available();
-    match opt {
-        DatagramOption::Broadcast => SockRef::from(&bfd)
-            .set_broadcast(value != 0)
-            .map_err(|e| NetError::from_io(Op::Option, &e)),
-        DatagramOption::MulticastIf => {
-            let req = libc::ip_mreqn {
-                imr_multiaddr: libc::in_addr { s_addr: 0 },
-                imr_address: libc::in_addr { s_addr: 0 },
-                imr_ifindex: value,
-            };
-            let r4 = set_struct(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &req);
-            if v6 {
-                sock::set_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, value)
-            } else {
-                r4
-            }
-        }
-        DatagramOption::MulticastTtl => {
-            if !(0..=255).contains(&value) {
-                return Err(bad_argument(format!("TTL out of range: {value}")));
-            }
-            let r4 = sock::set_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, value);
-            if v6 {
-                sock::set_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, value)
-            } else {
-                r4
-            }
-        }
-        DatagramOption::MulticastLoop => {
-            let on = i32::from(value != 0);
-            let r4 = sock::set_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, on);
-            if v6 {
-                sock::set_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, on)
-            } else {
-                r4
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::Opt;
     use crate::sock::{close, Shutdown};
     use std::net::Ipv6Addr;
     use std::time::Duration;
@@ -904,7 +750,7 @@ mod tests {
     #[test]
     fn maximum_ipv4_datagram_crosses_and_one_more_byte_is_refused() {
         let (a, b) = (udp(), udp());
-        sock::set_option(b.0, sock::IntOption::RcvBuf, 1 << 20).unwrap();
+        options::set(b.0, Opt::RcvBuf, 1 << 20).unwrap();
         let big: Vec<u8> = (0..MAX_DATAGRAM).map(|i| i as u8).collect();
         assert_eq!(
             send(a.0, &big, Some(&to(b.1))).unwrap(),
@@ -941,8 +787,8 @@ mod tests {
         // port pending; a receive reports it before the datagrams queued behind it
         let b = udp();
         let on = 1;
-        let _ = sock::set_raw(b.0, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, on);
-        sock::set_raw(b.0, libc::IPPROTO_IP, libc::IP_RECVERR, on).unwrap();
+        let _ = crate::options::set_raw(b.0, libc::IPPROTO_IPV6, libc::IPV6_RECVERR, on);
+        crate::options::set_raw(b.0, libc::IPPROTO_IP, libc::IP_RECVERR, on).unwrap();
         let gone = udp();
         let closed = gone.1;
         drop(gone);
@@ -1115,7 +961,7 @@ mod tests {
     fn equal_datagrams_to_one_target_arrive_as_separate_datagrams() {
         // 70 of 64 bytes and a last one of 10: sent as segmented runs (64 at most per run)
         let (a, b) = (udp(), udp());
-        sock::set_option(b.0, sock::IntOption::RcvBuf, 1 << 20).unwrap();
+        options::set(b.0, Opt::RcvBuf, 1 << 20).unwrap();
         let n = 71;
         let slot = 64;
         let mut data = vec![0u8; slot * n];
@@ -1182,7 +1028,7 @@ mod tests {
         // SO_NO_CHECK makes the kernel refuse every segmented send (EINVAL) while plain
         // datagrams still go: a lone datagram first, then a run, stops sendmmsg after one
         let (a, b, c) = (udp(), udp(), udp());
-        sock::set_raw(a.0, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1).unwrap();
+        crate::options::set_raw(a.0, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1).unwrap();
         let mut scratch = BatchScratch::new();
         let run_lens = [16usize; 8];
         let run_targets: Vec<Option<SockAddr>> = (0..8).map(|_| Some(to(b.1))).collect();
@@ -1230,20 +1076,20 @@ mod tests {
     #[test]
     fn options_read_back() {
         let a = udp();
-        for opt in [DatagramOption::Broadcast, DatagramOption::MulticastLoop] {
-            set_option(a.0, opt, 1).unwrap();
-            assert_eq!(get_option(a.0, opt).unwrap(), 1, "{opt:?}");
-            set_option(a.0, opt, 0).unwrap();
-            assert_eq!(get_option(a.0, opt).unwrap(), 0, "{opt:?}");
+        for opt in [Opt::Broadcast, Opt::MulticastLoop] {
+            options::set(a.0, opt, 1).unwrap();
+            assert_eq!(options::get(a.0, opt).unwrap(), 1, "{opt:?}");
+            options::set(a.0, opt, 0).unwrap();
+            assert_eq!(options::get(a.0, opt).unwrap(), 0, "{opt:?}");
         }
-        set_option(a.0, DatagramOption::MulticastTtl, 7).unwrap();
-        assert_eq!(get_option(a.0, DatagramOption::MulticastTtl).unwrap(), 7);
-        assert!(set_option(a.0, DatagramOption::MulticastTtl, 256).is_err());
+        options::set(a.0, Opt::MulticastTtl, 7).unwrap();
+        assert_eq!(options::get(a.0, Opt::MulticastTtl).unwrap(), 7);
+        let ttl = options::find(options::Origin::Java, "IP_MULTICAST_TTL").unwrap();
+        assert!(options::check(ttl, 256).is_err());
         if sock::ipv6_available() {
-            set_option(a.0, DatagramOption::MulticastIf, 1).unwrap();
-            assert_eq!(get_option(a.0, DatagramOption::MulticastIf).unwrap(), 1);
+            options::set(a.0, Opt::MulticastIf, 1).unwrap();
+            assert_eq!(options::get(a.0, Opt::MulticastIf).unwrap(), 1);
         }
-        assert!(DatagramOption::from_java(99).is_err());
     }
 
     #[test]
@@ -1257,7 +1103,7 @@ mod tests {
         let port = sock::local_addr(rx).unwrap().port();
         membership(rx, group, 1, true).unwrap();
         let tx = open_datagram().unwrap();
-        set_option(tx, DatagramOption::MulticastIf, 1).unwrap();
+        options::set(tx, Opt::MulticastIf, 1).unwrap();
         let target = addr::to_kernel(group, port, 0, sock::ipv6_available()).unwrap();
         send(tx, b"to the group", Some(&target)).unwrap();
         let mut buf = [0u8; 32];

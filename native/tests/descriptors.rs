@@ -19,7 +19,10 @@ fn thousands_of_connections_leave_no_descriptor_behind() {
     for i in 0..2_000u32 {
         let client = sock::open_stream(false).unwrap();
         if !sock::connect(client, loopback, 0, port).unwrap() {
-            assert_ne!(sock::poll(client, sock::POLLOUT, 5000).unwrap(), 0);
+            assert_ne!(
+                rustsocket::poller::poll(client, rustsocket::poller::POLLOUT, 5000).unwrap(),
+                0
+            );
             sock::connect_result(client).unwrap();
         }
         sock::set_blocking(client, true).unwrap();

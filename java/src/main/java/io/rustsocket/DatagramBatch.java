@@ -1,6 +1,6 @@
 package io.rustsocket;
 
-import io.rustsocket.internal.DatagramWire;
+import io.rustsocket.internal.AddressWire;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.Objects;
@@ -49,7 +49,7 @@ public final class DatagramBatch {
 
     // the last target added, encoded once and copied while it stays the same
     private SocketAddress lastTarget;
-    private final byte[] lastTargetWire = new byte[DatagramWire.LEN];
+    private final byte[] lastTargetWire = new byte[AddressWire.LEN];
 
     /**
      * Creates a batch.
@@ -73,10 +73,10 @@ public final class DatagramBatch {
         this.slot = maxDatagramSize;
         this.data = new byte[capacity * maxDatagramSize];
         this.lens = new int[capacity];
-        this.addrs = new byte[capacity * DatagramWire.LEN];
+        this.addrs = new byte[capacity * AddressWire.LEN];
         this.truncated = new boolean[capacity];
         this.senders = new InetSocketAddress[capacity];
-        this.senderWires = new byte[capacity * DatagramWire.LEN];
+        this.senderWires = new byte[capacity * AddressWire.LEN];
     }
 
     /** @return how many datagrams the batch holds at most */
@@ -141,14 +141,14 @@ public final class DatagramBatch {
      */
     public InetSocketAddress address(int i) {
         Objects.checkIndex(i, size);
-        int at = i * DatagramWire.LEN;
+        int at = i * AddressWire.LEN;
         if (addrs[at] == 0) {
             return null;
         }
         InetSocketAddress cached = senders[i];
-        if (cached == null || !DatagramWire.same(addrs, at, senderWires, at)) {
-            System.arraycopy(addrs, at, senderWires, at, DatagramWire.LEN);
-            cached = DatagramWire.decode(addrs, at);
+        if (cached == null || !AddressWire.same(addrs, at, senderWires, at)) {
+            System.arraycopy(addrs, at, senderWires, at, AddressWire.LEN);
+            cached = AddressWire.decode(addrs, at);
             senders[i] = cached;
         }
         return cached;
@@ -203,7 +203,7 @@ public final class DatagramBatch {
         int i = reserve(length);
         lens[i] = length;
         truncated[i] = false;
-        System.arraycopy(received.addrs, index * DatagramWire.LEN, addrs, i * DatagramWire.LEN, DatagramWire.LEN);
+        System.arraycopy(received.addrs, index * AddressWire.LEN, addrs, i * AddressWire.LEN, AddressWire.LEN);
         size = i + 1;
         return i;
     }
@@ -236,11 +236,11 @@ public final class DatagramBatch {
     }
 
     private int commit(int i, int len, SocketAddress target) {
-        int at = i * DatagramWire.LEN;
+        int at = i * AddressWire.LEN;
         if (target == null) {
-            DatagramWire.clear(addrs, at);
+            AddressWire.clear(addrs, at);
         } else {
-            if (!DatagramWire.sameTarget(target, lastTarget)) {
+            if (!AddressWire.sameTarget(target, lastTarget)) {
                 if (!(target instanceof InetSocketAddress)) {
                     throw new IllegalArgumentException("Unsupported address type");
                 }
@@ -251,10 +251,10 @@ public final class DatagramBatch {
                 if (isa.getPort() == 0) {
                     throw new IllegalArgumentException("Can't send to port 0");
                 }
-                DatagramWire.encode(isa.getAddress(), isa.getPort(), lastTargetWire, 0);
+                AddressWire.encode(isa.getAddress(), isa.getPort(), lastTargetWire, 0);
                 lastTarget = target;
             }
-            System.arraycopy(lastTargetWire, 0, addrs, at, DatagramWire.LEN);
+            System.arraycopy(lastTargetWire, 0, addrs, at, AddressWire.LEN);
         }
         lens[i] = len;
         truncated[i] = false;

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.rustsocket.internal.DatagramWire;
+import io.rustsocket.internal.AddressWire;
 import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
@@ -299,8 +299,8 @@ class DatagramBatchTest {
         }
         assertArrayEquals(new int[] {1, 2, 2}, scopes);
         // the single-datagram send path's cache decides with the same test
-        assertFalse(DatagramWire.sameAddress(onLink1.getAddress(), onLink2.getAddress()));
-        assertTrue(DatagramWire.sameAddress(onLink2.getAddress(), b.address(2).getAddress()));
+        assertFalse(AddressWire.sameAddress(onLink1.getAddress(), onLink2.getAddress()));
+        assertTrue(AddressWire.sameAddress(onLink2.getAddress(), b.address(2).getAddress()));
     }
 
     @Test

@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rustsocket.TestSupport.FullBacklog;
 import io.rustsocket.internal.Descriptors;
-import io.rustsocket.internal.RustSocketImpl;
+import io.rustsocket.internal.HappyEyeballs;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetAddress;
@@ -263,10 +263,10 @@ class HappyEyeballsTest {
         InetSocketAddress v4a = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 4);
         InetSocketAddress v4b = new InetSocketAddress(InetAddress.getByName("127.0.0.1"), 5);
         assertEquals(Arrays.asList(v6a, v4a, v6b, v4b, v6c),
-                RustSocketImpl.interleaveFamilies(Arrays.asList(v6a, v6b, v6c, v4a, v4b)));
+                HappyEyeballs.interleaveFamilies(Arrays.asList(v6a, v6b, v6c, v4a, v4b)));
         assertEquals(Arrays.asList(v4a, v6a, v4b, v6b, v6c),
-                RustSocketImpl.interleaveFamilies(Arrays.asList(v4a, v6a, v6b, v4b, v6c)));
-        assertEquals(Collections.singletonList(v4a), RustSocketImpl.interleaveFamilies(Collections.singletonList(v4a)));
+                HappyEyeballs.interleaveFamilies(Arrays.asList(v4a, v6a, v6b, v4b, v6c)));
+        assertEquals(Collections.singletonList(v4a), HappyEyeballs.interleaveFamilies(Collections.singletonList(v4a)));
     }
 
     @Test

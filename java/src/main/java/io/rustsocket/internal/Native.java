@@ -4,7 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 
 /**
- * Every native method of rustsocket, implemented in Rust ({@code native/src/exports.rs}).
+ * Every native method of the socket engine, implemented in Rust ({@code native/src/exports/}).
  *
  * <p>Descriptors are plain {@code int}s owned by {@link RustSocketImpl}. Methods that may
  * meet a non-blocking descriptor return {@link #UNAVAILABLE} instead of blocking; failures
@@ -13,7 +13,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 3;
+    static final int ABI_VERSION = 4;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -46,71 +46,13 @@ public final class Native {
     /** {@code shutdown} direction: both. */
     public static final int SHUT_RDWR = 2;
 
-    /** Option ids shared with {@code IntOption} in {@code native/src/sock.rs}. */
-    public static final int OPT_TCP_NODELAY = 1;
-    /** SO_KEEPALIVE. */
-    public static final int OPT_SO_KEEPALIVE = 2;
-    /** SO_RCVBUF. */
-    public static final int OPT_SO_RCVBUF = 3;
-    /** SO_SNDBUF. */
-    public static final int OPT_SO_SNDBUF = 4;
-    /** SO_LINGER: -1 off, else seconds. */
-    public static final int OPT_SO_LINGER = 5;
-    /** SO_REUSEADDR. */
-    public static final int OPT_SO_REUSEADDR = 6;
-    /** SO_REUSEPORT. */
-    public static final int OPT_SO_REUSEPORT = 7;
-    /** IP_TOS / IPV6_TCLASS. */
-    public static final int OPT_IP_TOS = 8;
-    /** SO_OOBINLINE. */
-    public static final int OPT_SO_OOBINLINE = 9;
-    /** TCP_KEEPIDLE (seconds). */
-    public static final int OPT_TCP_KEEPIDLE = 10;
-    /** TCP_KEEPINTVL (seconds). */
-    public static final int OPT_TCP_KEEPINTERVAL = 11;
-    /** TCP_KEEPCNT. */
-    public static final int OPT_TCP_KEEPCOUNT = 12;
-    /** TCP_QUICKACK. */
-    public static final int OPT_TCP_QUICKACK = 13;
-    /** SO_INCOMING_NAPI_ID (read only). */
-    public static final int OPT_SO_INCOMING_NAPI_ID = 14;
-    // 15..99: the Linux options of io.rustsocket.RustSocketOptions
-    /** TCP_USER_TIMEOUT (milliseconds). */
-    public static final int OPT_TCP_USER_TIMEOUT = 15;
-    /** TCP_CORK. */
-    public static final int OPT_TCP_CORK = 16;
-    /** TCP_NOTSENT_LOWAT (bytes). */
-    public static final int OPT_TCP_NOTSENT_LOWAT = 17;
-    /** TCP_MAXSEG (bytes). */
-    public static final int OPT_TCP_MAXSEG = 18;
-    /** TCP_FASTOPEN (listener queue length). */
-    public static final int OPT_TCP_FASTOPEN = 19;
-    /** TCP_FASTOPEN_CONNECT. */
-    public static final int OPT_TCP_FASTOPEN_CONNECT = 20;
-    /** TCP_DEFER_ACCEPT (seconds). */
-    public static final int OPT_TCP_DEFER_ACCEPT = 21;
-    /** IP_TTL / IPV6_UNICAST_HOPS. */
-    public static final int OPT_IP_TTL = 22;
-    /** IPV6_V6ONLY. */
-    public static final int OPT_IPV6_V6ONLY = 23;
-    /** IP_FREEBIND. */
-    public static final int OPT_IP_FREEBIND = 24;
-    /** IP_BIND_ADDRESS_NO_PORT. */
-    public static final int OPT_IP_BIND_ADDRESS_NO_PORT = 25;
-    /** SO_MARK. */
-    public static final int OPT_SO_MARK = 26;
-    /** SO_INCOMING_CPU. */
-    public static final int OPT_SO_INCOMING_CPU = 27;
-    /** SO_BUSY_POLL (microseconds). */
-    public static final int OPT_SO_BUSY_POLL = 28;
-    /** TCP_CONGESTION, a string option ({@link #getStringOption}). */
-    public static final int OPT_TCP_CONGESTION = 50;
-    /** SO_BINDTODEVICE, a string option. */
-    public static final int OPT_SO_BINDTODEVICE = 51;
-
     private Native() {}
 
-    static native int init();
+    /**
+     * Starts native logging and returns the library's ABI version; with {@code preferIPv4Stack}
+     * every socket opened afterwards is IPv4 only (the JDK's {@code java.net.preferIPv4Stack}).
+     */
+    static native int init(boolean preferIPv4Stack);
 
     static native boolean ipv6Available();
 
@@ -152,14 +94,20 @@ public final class Native {
 
     static native void peerAddress(int fd, byte[] out) throws IOException;
 
-    static native int getOption(int fd, int option) throws IOException;
+    /** The option table of {@code native/src/options.rs}: one tab-separated line per option. */
+    static native String optionTable();
 
-    static native void setOption(int fd, int option, int value) throws IOException;
+    /** Reads option {@code id} (a row of {@link OptionTable}) as an int. */
+    static native int getOption(int fd, int id) throws IOException;
 
-    /** Writes a string option's ASCII value into {@code out} (truncated to fit); returns its length. */
-    static native int getStringOption(int fd, int option, byte[] out) throws IOException;
+    /** Sets option {@code id}; the native side checks the value against the row. */
+    static native void setOption(int fd, int id, int value) throws IOException;
 
-    static native void setStringOption(int fd, int option, byte[] value) throws IOException;
+    /** Reads string option {@code id}. */
+    static native String getStringOption(int fd, int id) throws IOException;
+
+    /** Sets string option {@code id}. */
+    static native void setStringOption(int fd, int id, String value) throws IOException;
 
     /** Writes the TCP_INFO values into {@code out} in {@code io.rustsocket.TcpInfo}'s order; returns how many. */
     static native int tcpInfo(int fd, long[] out) throws IOException;
@@ -194,13 +142,17 @@ public final class Native {
      */
     static native int pollAny(int[] fds, int count, int events, int timeoutMillis, int[] revents) throws IOException;
 
-    static native int epollCreate() throws IOException;
+    /** Creates a virtual-thread poller and returns its descriptor. */
+    static native int pollerCreate() throws IOException;
 
-    /** Arms {@code fd} in {@code epfd} for one {@link #POLLIN} or {@link #POLLOUT} event. */
-    static native void epollArm(int epfd, int fd, int events) throws IOException;
+    /** Arms {@code fd} in {@code poller} for one {@link #POLLIN} or {@link #POLLOUT} event. */
+    static native void pollerArm(int poller, int fd, int events) throws IOException;
+
+    /** Removes {@code fd} from {@code poller}; nothing happens if it is not there. */
+    static native void pollerDelete(int poller, int fd) throws IOException;
 
     /** Waits for armed descriptors; writes the ready ones into {@code ready}; returns how many. */
-    static native int epollWait(int epfd, int[] ready, int timeoutMillis) throws IOException;
+    static native int pollerWait(int poller, int[] ready, int timeoutMillis) throws IOException;
 
     /** Panics inside Rust; exists only in libraries built with the {@code test-hooks} feature. */
     static native int panicForTest();

@@ -5,23 +5,13 @@ import java.net.DatagramPacket;
 
 /**
  * The native methods of the datagram (UDP) engine, implemented in Rust
- * ({@code native/src/exports_udp.rs} over {@code native/src/udp.rs}).
+ * ({@code native/src/exports/datagram.rs} over {@code native/src/udp.rs}).
  *
  * <p>Descriptors are plain {@code int}s owned by {@link RustDatagramSocketImpl}; binding, local
- * addresses, {@code poll}, {@code shutdown}, {@code close} and the options shared with TCP go
- * through {@link Native}. Calls on a non-blocking descriptor return {@link Native#UNAVAILABLE}
- * instead of blocking. Addresses travel in the fixed layout of {@link DatagramWire}.
+ * addresses, {@code poll}, {@code shutdown}, {@code close} and options go through {@link Native}. Calls on a non-blocking descriptor return {@link Native#UNAVAILABLE}
+ * instead of blocking. Addresses travel in the fixed layout of {@link AddressWire}.
  */
 public final class NativeDatagram {
-    /** SO_BROADCAST; datagram option ids start at 100 ({@code DatagramOption} in {@code udp.rs}). */
-    public static final int OPT_SO_BROADCAST = 100;
-    /** IP_MULTICAST_IF as an interface index (0: the kernel's choice). */
-    public static final int OPT_IP_MULTICAST_IF = 101;
-    /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS. */
-    public static final int OPT_IP_MULTICAST_TTL = 102;
-    /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP. */
-    public static final int OPT_IP_MULTICAST_LOOP = 103;
-
     /** Most datagrams one batched call moves (the kernel's {@code UIO_MAXIOV}). */
     public static final int MAX_BATCH = 1024;
     /** Largest UDP payload over IPv4. */
@@ -51,10 +41,6 @@ public final class NativeDatagram {
     static native void disconnect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
     static native void membership(int fd, byte[] group, int ifindex, boolean join) throws IOException;
-
-    static native int getOption(int fd, int option) throws IOException;
-
-    static native void setOption(int fd, int option, int value) throws IOException;
 
     /** Sends {@code b[off..off+len]} to {@code target} (wire layout), or to the peer when null. */
     static native int send(int fd, byte[] b, int off, int len, byte[] target) throws IOException;

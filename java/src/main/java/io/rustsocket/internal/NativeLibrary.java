@@ -59,7 +59,7 @@ public final class NativeLibrary {
             List<String> tried = new ArrayList<>();
             try {
                 loadFirstAvailable(tried);
-                int abi = Native.init();
+                int abi = Native.init(NetProperties.PREFER_IPV4_STACK);
                 if (abi != Native.ABI_VERSION) {
                     throw new UnsatisfiedLinkError("librustsocket has ABI version " + abi
                             + " but these classes need " + Native.ABI_VERSION

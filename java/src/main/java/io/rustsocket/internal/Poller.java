@@ -2,7 +2,6 @@ package io.rustsocket.internal;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
@@ -17,13 +16,20 @@ import java.util.function.BooleanSupplier;
  * here starts).
  *
  * <p>The shape is the JDK's own {@code sun.nio.ch.Poller}: two pollers, one for readability and
- * one for writability, each an epoll instance (made in Rust) serviced by one daemon platform
- * thread that calls {@code epoll_wait} and unparks the waiting virtual thread. A platform thread
- * rather than a Rust thread attached to the JVM, because unparking is a Java call anyway and a
- * Java thread needs no attach/detach bookkeeping. Registrations are one-shot: the event disarms
- * the descriptor, and the woken thread re-arms it if it must wait again. Close needs no extra
- * path: it shuts the socket down, which makes the armed descriptor ready (and one armed after
- * the shutdown ready at once), so the parked thread wakes and sees the socket closing.
+ * one for writability, each a native poller instance serviced by one daemon platform thread
+ * that waits for events and unparks the waiting virtual thread. A platform thread rather than a
+ * Rust thread attached to the JVM, because unparking is a Java call anyway and a Java thread
+ * needs no attach/detach bookkeeping. Registrations are one-shot: the event disarms the
+ * descriptor, and the woken thread re-arms it if it must wait again.
+ *
+ * <p>Closing a socket wakes its parked threads twice over: its shutdown makes the armed
+ * descriptor ready, and {@link #wake} unparks them directly. When the descriptor is released,
+ * {@link #deregister} removes it from the pollers before it is closed, as the JDK's
+ * {@code stopPoll} does.
+ *
+ * <p>A poller thread survives any failure: the failure is logged, every thread parked on that
+ * poller is unparked (each re-checks its socket and either retries or fails with an
+ * {@code IOException}), and polling goes on, on a fresh native poller if the failure repeats.
  *
  * <p>The pollers start on the first park of a virtual thread; programs that never use virtual
  * threads pay one {@code static final} check per blocking call. Their threads are daemons and
@@ -35,14 +41,23 @@ final class Poller {
     private static volatile Poller readPoller;
     private static volatile Poller writePoller;
 
-    private final int epfd;
+    /** Consecutive failures after which a poller replaces its native instance. */
+    private static final int FAILURES_BEFORE_RENEW = 3;
+
+    /** Tests only: thrown once by the next wait of any poller, then cleared. */
+    static volatile RuntimeException injectedFailure;
+
     private final int event;
+    private final String name;
+    // the native poller; replaced after repeated failures, so read it fresh for every call
+    private volatile int handle;
     // descriptor -> the virtual thread parked on it (read/write locks allow one per direction)
     private final Map<Integer, Thread> waiters = new ConcurrentHashMap<>();
 
     private Poller(int event, String name) throws IOException {
         this.event = event;
-        this.epfd = Native.epollCreate();
+        this.name = name;
+        this.handle = Native.pollerCreate();
         Thread t = new Thread(this::pollLoop, name);
         t.setDaemon(true);
         t.start();
@@ -97,6 +112,31 @@ final class Poller {
         }
     }
 
+    /** Unparks the virtual threads parked on {@code fd} in the pollers it was armed in. */
+    static void wake(int fd, boolean read, boolean write) {
+        Poller r = readPoller;
+        if (read && r != null) {
+            r.unpark(fd);
+        }
+        Poller w = writePoller;
+        if (write && w != null) {
+            w.unpark(fd);
+        }
+    }
+
+    /**
+     * Removes {@code fd} from the pollers it was armed in; called while no thread uses it, just
+     * before it is closed. A failure is logged: the kernel drops the registration at close anyway.
+     */
+    static void deregister(int fd, boolean read, boolean write) {
+        if (read && readPoller != null) {
+            readPoller.delete(fd);
+        }
+        if (write && writePoller != null) {
+            writePoller.delete(fd);
+        }
+    }
+
     private static Poller poller(int event) throws IOException {
         Poller p = event == Native.POLLIN ? readPoller : writePoller;
         if (p != null) {
@@ -116,6 +156,21 @@ final class Poller {
         }
     }
 
+    private void unpark(int fd) {
+        Thread t = waiters.get(fd);
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
+    }
+
+    private void delete(int fd) {
+        try {
+            Native.pollerDelete(handle, fd);
+        } catch (IOException | RuntimeException e) {
+            log(System.Logger.Level.DEBUG, name + ": could not remove descriptor " + fd, e);
+        }
+    }
+
     private void parkOn(int fd, long nanos, BooleanSupplier isOpen) throws IOException {
         Thread me = Thread.currentThread();
         Integer key = fd;
@@ -123,7 +178,7 @@ final class Poller {
             throw new IllegalStateException("two threads parked on descriptor " + fd);
         }
         try {
-            Native.epollArm(epfd, fd, event);
+            Native.pollerArm(handle, fd, event);
             parkIfOpen(nanos, isOpen);
         } finally {
             // An armed registration may still fire later; with no waiter it is ignored, and a
@@ -141,7 +196,7 @@ final class Poller {
                     throw new IllegalStateException("two threads parked on descriptor " + fds[i]);
                 }
                 registered++;
-                Native.epollArm(epfd, fds[i], event);
+                Native.pollerArm(handle, fds[i], event);
             }
             parkIfOpen(nanos, isOpen);
         } finally {
@@ -164,19 +219,57 @@ final class Poller {
 
     private void pollLoop() {
         int[] ready = new int[256];
+        int failures = 0;
         while (true) {
-            int n;
             try {
-                n = Native.epollWait(epfd, ready, -1);
-            } catch (IOException e) {
-                throw new UncheckedIOException("rustsocket poller failed", e);
-            }
-            for (int i = 0; i < n; i++) {
-                Thread t = waiters.get(ready[i]);
-                if (t != null) {
-                    LockSupport.unpark(t);
+                RuntimeException injected = injectedFailure;
+                if (injected != null) {
+                    injectedFailure = null;
+                    throw injected;
                 }
+                int n = Native.pollerWait(handle, ready, -1);
+                for (int i = 0; i < n; i++) {
+                    unpark(ready[i]);
+                }
+                failures = 0;
+            } catch (Throwable e) {
+                failures++;
+                recover(e, failures);
             }
+        }
+    }
+
+    /**
+     * After a failed wait: logs it, unparks every waiter of this poller (each re-checks its
+     * socket, then re-arms or fails), and after repeated failures replaces the native poller,
+     * whose waiters re-arm in the new one. A short pause keeps a persistent failure from
+     * spinning a core.
+     */
+    private void recover(Throwable e, int failures) {
+        log(System.Logger.Level.WARNING, name + " failed; its parked threads are woken and polling goes on", e);
+        waiters.values().forEach(LockSupport::unpark);
+        if (failures >= FAILURES_BEFORE_RENEW) {
+            try {
+                int old = handle;
+                handle = Native.pollerCreate();
+                Native.close(old);
+                waiters.values().forEach(LockSupport::unpark);
+            } catch (Throwable again) {
+                log(System.Logger.Level.WARNING, name + ": could not make a new native poller", again);
+            }
+        }
+        try {
+            Thread.sleep(Math.min(100, 1L << Math.min(failures, 7)));
+        } catch (InterruptedException ignore) {
+            // daemon thread: nobody interrupts it but the JVM's end
+        }
+    }
+
+    private static void log(System.Logger.Level level, String message, Throwable e) {
+        try {
+            System.getLogger("io.rustsocket").log(level, "rustsocket: " + message, e);
+        } catch (Throwable ignore) {
+            // logging must never take the poller down
         }
     }
 }

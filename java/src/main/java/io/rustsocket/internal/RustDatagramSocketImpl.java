@@ -33,40 +33,38 @@ import jdk.net.ExtendedSocketOptions;
  * (checks, messages and state as the JDK's default datagram socket has them), which
  * {@code RustDatagramSocket} calls directly. The shape follows the JDK's
  * {@code DatagramChannelImpl}:
- * <ul>
- *   <li>{@code readLock} serializes receives, {@code writeLock} sends, {@code stateLock} guards
- *       the descriptor's life and which directions have a thread inside a system call;</li>
- *   <li>untimed receives on platform threads block in the kernel (one system call); timed ones
- *       and any call on a virtual thread make the descriptor non-blocking and wait in
- *       {@code poll} or park in the {@link Poller};</li>
- *   <li>{@code close()} shuts the socket down if a thread is inside a system call, which wakes
- *       it, and the last thread out releases the descriptor, so its number is never reused
- *       under a thread still using it.</li>
- * </ul>
+ * {@code readLock} serializes receives, {@code writeLock} sends; the descriptor's life (open,
+ * operations in flight, close waking blocked threads with a shutdown, release by the last thread
+ * out) is the {@link SocketDescriptor}'s, shared with the TCP engine.
  */
 public final class RustDatagramSocketImpl extends DatagramSocketImpl {
-    private static final int ST_NEW = 0;
-    private static final int ST_OPEN = 1;
-    private static final int ST_CLOSING = 2;
-    private static final int ST_CLOSED = 3;
+    /** Wakes a thread inside recvfrom/recvmmsg/sendto/poll; nothing more to do at release. */
+    private static final SocketDescriptor.Closer CLOSER = new SocketDescriptor.Closer() {
+        @Override
+        public void wake(int fd) {
+            try {
+                Native.shutdown(fd, Native.SHUT_RDWR);
+            } catch (IOException ignore) {
+                // the state is set and waiters woken all the same
+            }
+        }
 
-    private static final Set<SocketOption<?>> OPTIONS = options();
+        @Override
+        public void beforeRelease(int fd, boolean lastOut) {
+            // a datagram socket has nothing to send or reset
+        }
+    };
 
     private final ReentrantLock readLock = new ReentrantLock();
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final Object stateLock = new Object();
-
-    private volatile int state;
-    private int fd = -1;
-    private Cleaner.Cleanable cleanable;
-    private boolean readerInFlight;
-    private boolean writerInFlight;
-    private volatile boolean nonBlocking;
+    private final SocketDescriptor descriptor = new SocketDescriptor(CLOSER);
+    // guards the descriptor's life and this socket's bound/connected state
+    private final Object stateLock = descriptor.stateLock;
 
     private volatile boolean bound;
     private volatile InetSocketAddress remote;
     // the peer in the wire layout, for checking batch targets without decoding them
-    private final byte[] remoteWire = new byte[DatagramWire.LEN];
+    private final byte[] remoteWire = new byte[AddressWire.LEN];
     /**
      * The local address before the last connect (null while not connected): a disconnect
      * binds to it again, as the JDK does, since connected the socket shows the route's source
@@ -79,12 +77,12 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     private final Set<String> memberships = new HashSet<>();
 
     // under readLock: the last sender, decoded once and reused while it does not change
-    private final byte[] senderWire = new byte[DatagramWire.LEN];
-    private final byte[] lastSenderWire = new byte[DatagramWire.LEN];
+    private final byte[] senderWire = new byte[AddressWire.LEN];
+    private final byte[] lastSenderWire = new byte[AddressWire.LEN];
     private InetSocketAddress lastSender;
 
     // under writeLock: the last target, encoded once and reused while it does not change
-    private final byte[] targetWire = new byte[DatagramWire.LEN];
+    private final byte[] targetWire = new byte[AddressWire.LEN];
     private InetAddress lastTarget;
     private int lastTargetPort = -1;
 
@@ -97,35 +95,17 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         NativeLibrary.ensureLoaded();
     }
 
-    private static Set<SocketOption<?>> options() {
-        Set<SocketOption<?>> set = new HashSet<>();
-        set.add(StandardSocketOptions.SO_SNDBUF);
-        set.add(StandardSocketOptions.SO_RCVBUF);
-        set.add(StandardSocketOptions.SO_REUSEADDR);
-        set.add(StandardSocketOptions.SO_REUSEPORT);
-        set.add(StandardSocketOptions.SO_BROADCAST);
-        set.add(StandardSocketOptions.IP_TOS);
-        set.add(StandardSocketOptions.IP_MULTICAST_IF);
-        set.add(StandardSocketOptions.IP_MULTICAST_TTL);
-        set.add(StandardSocketOptions.IP_MULTICAST_LOOP);
-        set.add(ExtendedSocketOptions.SO_INCOMING_NAPI_ID);
-        return Collections.unmodifiableSet(set);
-    }
-
     // ---------------------------------------------------------------- life cycle
 
     /** Opens the descriptor; does nothing if it is open already. */
     @Override
     public void create() throws SocketException {
         synchronized (stateLock) {
-            if (state != ST_NEW) {
+            if (descriptor.state() != SocketDescriptor.NEW) {
                 return;
             }
             try {
-                int newFd = NativeDatagram.open();
-                fd = newFd;
-                cleanable = Descriptors.register(this, newFd);
-                state = ST_OPEN;
+                descriptor.open(this, NativeDatagram.open(), null, false, true);
             } catch (SocketException e) {
                 throw e;
             } catch (IOException e) {
@@ -136,108 +116,34 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
 
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
-        return state >= ST_CLOSING;
+        return descriptor.state() >= SocketDescriptor.CLOSING;
     }
 
     private boolean isOpen() {
-        return state == ST_OPEN;
+        return descriptor.isOpen();
     }
 
     /** Closes the socket, waking threads blocked in it; idempotent. */
     @Override
     public void close() {
         synchronized (stateLock) {
-            int s = state;
-            if (s >= ST_CLOSING) {
-                return;
+            if (descriptor.startClose()) {
+                descriptor.finishClose();
             }
-            if (s == ST_NEW) {
-                state = ST_CLOSED;
-                return;
-            }
-            state = ST_CLOSING;
-            if (!tryClose()) {
-                try {
-                    // wakes a thread inside recvfrom/recvmmsg/sendto/poll; the last one out closes
-                    Native.shutdown(fd, Native.SHUT_RDWR);
-                } catch (IOException ignore) {
-                    // the flags are set and waiters woken all the same
-                }
-            }
-        }
-    }
-
-    private boolean tryClose() {
-        assert Thread.holdsLock(stateLock) && state == ST_CLOSING;
-        if (readerInFlight || writerInFlight) {
-            return false;
-        }
-        cleanable.clean();
-        state = ST_CLOSED;
-        return true;
-    }
-
-    private int begin(boolean reader) throws SocketException {
-        synchronized (stateLock) {
-            if (state != ST_OPEN) {
-                throw new SocketException("Socket closed");
-            }
-            if (reader) {
-                readerInFlight = true;
-            } else {
-                writerInFlight = true;
-            }
-            return fd;
-        }
-    }
-
-    private void end(boolean reader, boolean completed) throws SocketException {
-        synchronized (stateLock) {
-            if (reader) {
-                readerInFlight = false;
-            } else {
-                writerInFlight = false;
-            }
-            int s = state;
-            if (s == ST_CLOSING) {
-                tryClose();
-            }
-            if (!completed && s >= ST_CLOSING) {
-                throw new SocketException("Socket closed");
-            }
-        }
-    }
-
-    private void configureNonBlockingIfNeeded(int fd, boolean timed) throws IOException {
-        if (!nonBlocking && (timed || Poller.currentIsVirtual())) {
-            Native.configureBlocking(fd, false);
-            nonBlocking = true;
         }
     }
 
     /** Waits for {@code event} until the deadline ({@code nanos == 0}: none) or a close. */
     private void park(int fd, int event, long nanos) throws IOException {
-        if (Poller.currentIsVirtual()) {
-            try {
-                Poller.park(fd, event, nanos, this::isOpen);
-            } catch (InterruptedIOException e) {
-                // as the JDK's datagram socket does for an interrupted virtual thread
-                close();
-                SocketException se = new SocketException("Closed by interrupt");
-                se.initCause(e);
-                throw se;
-            }
-            return;
+        try {
+            descriptor.park(fd, event, nanos);
+        } catch (InterruptedIOException e) {
+            // as the JDK's datagram socket does for an interrupted virtual thread
+            close();
+            SocketException se = new SocketException("Closed by interrupt");
+            se.initCause(e);
+            throw se;
         }
-        int millis = -1;
-        if (nanos > 0) {
-            long m = TimeUnit.NANOSECONDS.toMillis(nanos);
-            if (TimeUnit.MILLISECONDS.toNanos(m) < nanos) {
-                m++;
-            }
-            millis = (int) Math.min(m, Integer.MAX_VALUE);
-        }
-        Native.poll(fd, event, millis);
     }
 
     // ---------------------------------------------------------------- bind, connect
@@ -246,7 +152,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     public void bind(SocketAddress local) throws SocketException {
         InetSocketAddress isa = local == null ? new InetSocketAddress(0) : checkAddress(local);
         synchronized (stateLock) {
-            if (state != ST_OPEN) {
+            if (!isOpen()) {
                 throw new SocketException("Socket is closed");
             }
             if (bound) {
@@ -257,8 +163,8 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             }
             InetAddress ia = isa.getAddress();
             try {
-                Native.bind(fd, ia.getAddress(), SocketAddresses.scopeId(ia), isa.getPort());
-                localPort = localAddressOf(fd).getPort();
+                Native.bind(descriptor.fd(), ia.getAddress(), AddressWire.scopeId(ia), isa.getPort());
+                localPort = AddressWire.localOf(descriptor.fd()).getPort();
             } catch (SocketException e) {
                 throw e;
             } catch (IOException e) {
@@ -276,7 +182,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     private void bindIfNeeded() throws SocketException {
         if (!bound) {
             synchronized (stateLock) {
-                if (!bound && state == ST_OPEN) {
+                if (!bound && isOpen()) {
                     bind(null);
                 }
             }
@@ -301,7 +207,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             writeLock.lock();
             try {
                 synchronized (stateLock) {
-                    if (state != ST_OPEN) {
+                    if (!isOpen()) {
                         return; // as the JDK: connecting a closed socket does nothing
                     }
                     if (isa.isUnresolved()) {
@@ -314,15 +220,15 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     InetAddress ia = isa.getAddress();
                     try {
                         // as the JDK, taken at every connect: a reconnect keeps the first peer's source address
-                        InetSocketAddress before = localAddressOf(fd);
-                        NativeDatagram.connect(fd, ia.getAddress(), SocketAddresses.scopeId(ia), isa.getPort());
+                        InetSocketAddress before = AddressWire.localOf(descriptor.fd());
+                        NativeDatagram.connect(descriptor.fd(), ia.getAddress(), AddressWire.scopeId(ia), isa.getPort());
                         initialLocal = before;
                     } catch (SocketException e) {
                         throw e;
                     } catch (IOException e) {
                         throw new SocketException(e.getMessage());
                     }
-                    DatagramWire.encode(ia, isa.getPort(), remoteWire, 0);
+                    AddressWire.encode(ia, isa.getPort(), remoteWire, 0);
                     remote = isa;
                 }
             } finally {
@@ -347,11 +253,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             writeLock.lock();
             try {
                 synchronized (stateLock) {
-                    if (state != ST_OPEN || remote == null) {
+                    if (!isOpen() || remote == null) {
                         return;
                     }
                     InetAddress initial = initialLocal.getAddress();
-                    NativeDatagram.disconnect(fd, initial.getAddress(), SocketAddresses.scopeId(initial),
+                    NativeDatagram.disconnect(descriptor.fd(), initial.getAddress(), AddressWire.scopeId(initial),
                             initialLocal.getPort());
                     remote = null;
                     initialLocal = null;
@@ -379,11 +285,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     /** {@code DatagramSocket.getLocalSocketAddress}: {@code null} when closed or unbound. */
     public InetSocketAddress localSocketAddress() {
         synchronized (stateLock) {
-            if (state != ST_OPEN || !bound) {
+            if (!isOpen() || !bound) {
                 return null;
             }
             try {
-                return localAddressOf(fd);
+                return AddressWire.localOf(descriptor.fd());
             } catch (IOException e) {
                 return null;
             }
@@ -399,12 +305,6 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         return bound ? localPort : 0;
     }
 
-    private static InetSocketAddress localAddressOf(int fd) throws IOException {
-        byte[] out = new byte[SocketAddresses.WIRE_LEN];
-        Native.localAddress(fd, out);
-        return SocketAddresses.decode(out);
-    }
-
     // ---------------------------------------------------------------- send
 
     /** {@code DatagramSocket.send} with the JDK's checks and exceptions. */
@@ -413,7 +313,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         synchronized (p) {
             writeLock.lock();
             try {
-                if (state != ST_OPEN) {
+                if (!isOpen()) {
                     throw new SocketException("Socket closed");
                 }
                 InetSocketAddress peer = remote;
@@ -447,8 +347,8 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     }
 
     private byte[] targetWire(InetAddress address, int port) {
-        if (port != lastTargetPort || !DatagramWire.sameAddress(address, lastTarget)) {
-            DatagramWire.encode(address, port, targetWire, 0);
+        if (port != lastTargetPort || !AddressWire.sameAddress(address, lastTarget)) {
+            AddressWire.encode(address, port, targetWire, 0);
             lastTarget = address;
             lastTargetPort = port;
         }
@@ -457,16 +357,16 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
 
     private void sendLocked(byte[] b, int off, int len, byte[] target) throws IOException {
         int n = Native.UNAVAILABLE;
-        int fd = begin(false);
+        int fd = descriptor.begin(false);
         try {
-            configureNonBlockingIfNeeded(fd, false);
+            descriptor.configureNonBlockingIfNeeded(fd, false);
             n = NativeDatagram.send(fd, b, off, len, target);
             while (n == Native.UNAVAILABLE && isOpen()) {
                 park(fd, Native.POLLOUT, 0);
                 n = NativeDatagram.send(fd, b, off, len, target);
             }
         } finally {
-            end(false, n >= 0);
+            descriptor.end(false, n >= 0);
         }
     }
 
@@ -530,9 +430,9 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     private int receiveLocked(DatagramPacket p, byte[] b, int off, int cap, boolean peek, long nanos)
             throws IOException {
         int n = Native.UNAVAILABLE;
-        int fd = begin(true);
+        int fd = descriptor.begin(true);
         try {
-            configureNonBlockingIfNeeded(fd, nanos > 0);
+            descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
             boolean connected = remote != null;
             long start = System.nanoTime();
             n = NativeDatagram.receive(fd, p, b, off, cap, senderWire, peek, connected);
@@ -542,15 +442,15 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             }
             return n;
         } finally {
-            end(true, n >= 0);
+            descriptor.end(true, n >= 0);
         }
     }
 
     /** The sender of the last receive, decoded only when it differs from the one before. */
     private InetSocketAddress sender() {
-        if (lastSender == null || !DatagramWire.same(senderWire, 0, lastSenderWire, 0)) {
-            System.arraycopy(senderWire, 0, lastSenderWire, 0, DatagramWire.LEN);
-            lastSender = DatagramWire.decode(senderWire, 0);
+        if (lastSender == null || !AddressWire.same(senderWire, 0, lastSenderWire, 0)) {
+            System.arraycopy(senderWire, 0, lastSenderWire, 0, AddressWire.LEN);
+            lastSender = AddressWire.decode(senderWire, 0);
         }
         return lastSender;
     }
@@ -570,7 +470,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     /**
      * Sends slots {@code from..from+count} of a batch, one {@code sendmmsg} per
      * {@link NativeDatagram#MAX_BATCH}: slot {@code i} holds {@code lens[i]} bytes at
-     * {@code data[i * slot..]} for the address at {@code targets[i * DatagramWire.LEN..]}
+     * {@code data[i * slot..]} for the address at {@code targets[i * AddressWire.LEN..]}
      * (byte 0 zero: the connected peer). Every target is checked before the first datagram
      * goes, so that a bad one sends nothing. Blocks while the send buffer is full (until at
      * least one is sent). Returns how many were sent, counted from {@code from}; fewer than
@@ -584,10 +484,10 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         // the native side copies whole ranges: check them here, where a mistake is an exception
         Objects.checkFromIndexSize(from, count, lens.length);
         Objects.checkFromIndexSize((long) from * slot, (long) count * slot, data.length);
-        Objects.checkFromIndexSize((long) from * DatagramWire.LEN, (long) count * DatagramWire.LEN, targets.length);
+        Objects.checkFromIndexSize((long) from * AddressWire.LEN, (long) count * AddressWire.LEN, targets.length);
         writeLock.lock();
         try {
-            if (state != ST_OPEN) {
+            if (!isOpen()) {
                 throw new SocketException("Socket closed");
             }
             if (count == 0) {
@@ -595,11 +495,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             }
             InetSocketAddress peer = remote;
             for (int i = from; i < from + count; i++) {
-                int at = i * DatagramWire.LEN;
+                int at = i * AddressWire.LEN;
                 if (targets[at] == 0 && peer == null) {
                     throw new IllegalArgumentException("Address not set");
                 }
-                if (targets[at] != 0 && peer != null && !DatagramWire.same(targets, at, remoteWire, 0)) {
+                if (targets[at] != 0 && peer != null && !AddressWire.same(targets, at, remoteWire, 0)) {
                     throw new IllegalArgumentException("Connected and packet address differ");
                 }
             }
@@ -632,9 +532,9 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     private int sendChunk(byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
             throws IOException {
         int n = Native.UNAVAILABLE;
-        int fd = begin(false);
+        int fd = descriptor.begin(false);
         try {
-            configureNonBlockingIfNeeded(fd, false);
+            descriptor.configureNonBlockingIfNeeded(fd, false);
             n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
             while (n == Native.UNAVAILABLE && isOpen()) {
                 park(fd, Native.POLLOUT, 0);
@@ -642,7 +542,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             }
             return n;
         } finally {
-            end(false, n >= 0);
+            descriptor.end(false, n >= 0);
         }
     }
 
@@ -651,7 +551,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
      * {@link NativeDatagram#MAX_BATCH}: waits up to SO_TIMEOUT for the first, then takes only
      * what is already queued. Datagram {@code i} lands at {@code data[i * slot..]}, its length
      * in {@code lens[i]} ({@code -length - 1} when cut to the slot), its sender at
-     * {@code senders[i * DatagramWire.LEN..]}.
+     * {@code senders[i * AddressWire.LEN..]}.
      *
      * @return how many datagrams were received, at least 1
      * @throws SocketTimeoutException if SO_TIMEOUT passed with nothing received
@@ -659,14 +559,14 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     public int receiveBatch(byte[] data, int slot, int[] lens, byte[] senders, int count) throws IOException {
         Objects.checkFromIndexSize(0, count, lens.length);
         Objects.checkFromIndexSize(0L, (long) count * slot, data.length);
-        Objects.checkFromIndexSize(0L, (long) count * DatagramWire.LEN, senders.length);
+        Objects.checkFromIndexSize(0L, (long) count * AddressWire.LEN, senders.length);
         long nanos = lockForReceive();
         try {
             bindIfNeeded();
             int n = Native.UNAVAILABLE;
-            int fd = begin(true);
+            int fd = descriptor.begin(true);
             try {
-                configureNonBlockingIfNeeded(fd, nanos > 0);
+                descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
                 boolean connected = remote != null;
                 int first = Math.min(count, NativeDatagram.MAX_BATCH);
                 long start = System.nanoTime();
@@ -695,7 +595,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                 }
                 return n;
             } finally {
-                end(true, n >= 0);
+                descriptor.end(true, n >= 0);
             }
         } finally {
             readLock.unlock();
@@ -721,10 +621,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     private void membership(SocketAddress group, NetworkInterface ni, boolean join) throws IOException {
         InetAddress address = checkGroup(group);
         synchronized (stateLock) {
-            if (state != ST_OPEN) {
+            if (!isOpen()) {
                 throw new SocketException("Socket is closed");
             }
-            int ifindex = ni != null ? ni.getIndex() : NativeDatagram.getOption(fd, NativeDatagram.OPT_IP_MULTICAST_IF);
+            int ifindex = ni != null ? ni.getIndex()
+                    : (Integer) OptionTable.get(descriptor.fd(), OptionTable.row(StandardSocketOptions.IP_MULTICAST_IF));
             ifindex = Math.max(ifindex, 0);
             String key = address.getHostAddress() + "%" + ifindex;
             if (join && memberships.contains(key)) {
@@ -733,7 +634,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
             if (!join && !memberships.contains(key)) {
                 throw new SocketException("Not a member of group");
             }
-            NativeDatagram.membership(fd, address.getAddress(), ifindex, join);
+            NativeDatagram.membership(descriptor.fd(), address.getAddress(), ifindex, join);
             if (join) {
                 memberships.add(key);
             } else {
@@ -809,108 +710,63 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         return timeout;
     }
 
-    /** The options a datagram socket supports (the JDK's on Linux, as far as JDK 17 names them). */
+    /** The options a datagram socket supports: the native option table's datagram rows. */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        return OPTIONS;
+        return Options.ALL;
     }
+
+    // read from the native option table when first needed (the library is loaded by then)
+    private static final class Options {
+        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.DATAGRAM);
+    }
+
+    // IPv4-only sockets cannot read the interface back as an index; the one set is kept
+    private NetworkInterface multicastInterface;
 
     /** {@code DatagramSocket.setOption}; a closed socket gives {@link ClosedChannelException}, as the JDK's. */
     @Override
     public <T> void setOption(SocketOption<T> name, T value) throws IOException {
-        Objects.requireNonNull(name);
-        if (!OPTIONS.contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
-        }
-        if (!name.type().isInstance(value)) {
-            throw new IllegalArgumentException("Invalid value '" + value + "'");
-        }
+        OptionTable.Row row = supportedRow(name);
+        OptionTable.checkType(name, value);
         synchronized (stateLock) {
-            if (state != ST_OPEN) {
+            if (!isOpen()) {
                 throw new ClosedChannelException();
             }
+            OptionTable.set(descriptor.fd(), row, value);
             if (name == StandardSocketOptions.IP_MULTICAST_IF) {
-                NativeDatagram.setOption(fd, NativeDatagram.OPT_IP_MULTICAST_IF, ((NetworkInterface) value).getIndex());
                 multicastInterface = (NetworkInterface) value;
-                return;
-            }
-            int v = value instanceof Boolean ? (((Boolean) value) ? 1 : 0) : (Integer) value;
-            if (name == StandardSocketOptions.SO_RCVBUF || name == StandardSocketOptions.SO_SNDBUF) {
-                if (v < 0) {
-                    throw new IllegalArgumentException("Invalid send/receive buffer size");
-                }
-            } else if (name == StandardSocketOptions.IP_TOS) {
-                if (v < 0 || v > 255) {
-                    throw new IllegalArgumentException("Invalid IP_TOS value");
-                }
-            } else if (name == StandardSocketOptions.IP_MULTICAST_TTL) {
-                if (v < 0 || v > 255) {
-                    throw new IllegalArgumentException("Invalid TTL/hop value");
-                }
-            } else if (name == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
-                throw new SocketException("Attempt to set read only option " + name);
-            }
-            int id = optionId(name);
-            if (id >= NativeDatagram.OPT_SO_BROADCAST) {
-                NativeDatagram.setOption(fd, id, v);
-            } else {
-                Native.setOption(fd, id, v);
             }
         }
     }
-
-    // IPv4-only hosts cannot read the interface back as an index; the one set is kept
-    private NetworkInterface multicastInterface;
 
     /** {@code DatagramSocket.getOption}; a closed socket gives {@link ClosedChannelException}, as the JDK's. */
     @Override
     @SuppressWarnings("unchecked")
     public <T> T getOption(SocketOption<T> name) throws IOException {
-        Objects.requireNonNull(name);
-        if (!OPTIONS.contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
-        }
+        OptionTable.Row row = supportedRow(name);
         synchronized (stateLock) {
-            if (state != ST_OPEN) {
+            if (!isOpen()) {
                 throw new ClosedChannelException();
             }
+            Object v = OptionTable.get(descriptor.fd(), row);
             if (name == StandardSocketOptions.IP_MULTICAST_IF) {
-                int index = NativeDatagram.getOption(fd, NativeDatagram.OPT_IP_MULTICAST_IF);
+                int index = (Integer) v;
                 if (index < 0) {
                     return (T) multicastInterface;
                 }
                 return index == 0 ? null : (T) NetworkInterface.getByIndex(index);
             }
-            int id = optionId(name);
-            int v = id >= NativeDatagram.OPT_SO_BROADCAST ? NativeDatagram.getOption(fd, id) : Native.getOption(fd, id);
-            if (name.type() == Boolean.class) {
-                return (T) Boolean.valueOf(v != 0);
-            }
-            return (T) Integer.valueOf(v);
+            return (T) v;
         }
     }
 
-    private static int optionId(SocketOption<?> name) {
-        if (name == StandardSocketOptions.SO_SNDBUF) {
-            return Native.OPT_SO_SNDBUF;
-        } else if (name == StandardSocketOptions.SO_RCVBUF) {
-            return Native.OPT_SO_RCVBUF;
-        } else if (name == StandardSocketOptions.SO_REUSEADDR) {
-            return Native.OPT_SO_REUSEADDR;
-        } else if (name == StandardSocketOptions.SO_REUSEPORT) {
-            return Native.OPT_SO_REUSEPORT;
-        } else if (name == StandardSocketOptions.IP_TOS) {
-            return Native.OPT_IP_TOS;
-        } else if (name == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
-            return Native.OPT_SO_INCOMING_NAPI_ID;
-        } else if (name == StandardSocketOptions.SO_BROADCAST) {
-            return NativeDatagram.OPT_SO_BROADCAST;
-        } else if (name == StandardSocketOptions.IP_MULTICAST_TTL) {
-            return NativeDatagram.OPT_IP_MULTICAST_TTL;
-        } else if (name == StandardSocketOptions.IP_MULTICAST_LOOP) {
-            return NativeDatagram.OPT_IP_MULTICAST_LOOP;
+    private static OptionTable.Row supportedRow(SocketOption<?> name) {
+        Objects.requireNonNull(name);
+        if (!Options.ALL.contains(name)) {
+            throw new UnsupportedOperationException("'" + name + "' not supported");
         }
-        throw new UnsupportedOperationException("'" + name + "' not supported");
+        return OptionTable.row(name);
     }
 
     /** An option call whose failures {@link #legacy} translates. */

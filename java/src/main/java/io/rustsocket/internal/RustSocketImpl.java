@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.lang.ref.Cleaner;
-import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -13,23 +11,14 @@ import java.net.SocketException;
 import java.net.SocketImpl;
 import java.net.SocketOption;
 import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
 import java.net.UnknownHostException;
-import java.nio.ByteBuffer;
-import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
-import java.nio.channels.NonReadableChannelException;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import jdk.net.ExtendedSocketOptions;
 
 /**
  * The {@link SocketImpl} behind {@code RustSocket} and {@code RustServerSocket}: one object owns
@@ -37,61 +26,45 @@ import jdk.net.ExtendedSocketOptions;
  *
  * <p>The shape is the JDK's {@code NioSocketImpl}:
  * <ul>
- *   <li>States NEW, UNCONNECTED, CONNECTING, CONNECTED, CLOSING, CLOSED.</li>
+ *   <li>The descriptor's life (NEW, OPEN, CLOSING, CLOSED; operations in flight; release by the
+ *       last thread out) is a {@link SocketDescriptor}, shared with the UDP engine; the
+ *       connection state (UNCONNECTED, CONNECTING, CONNECTED) is this class's, under the same
+ *       state lock.</li>
  *   <li>{@code readLock} serializes reads, accepts and connects; {@code writeLock} serializes
- *       writes, so one {@code write} call's bytes are never interleaved with another's;
- *       {@code stateLock} guards the state, the descriptor's life and which directions have a
- *       thread inside a system call.</li>
- *   <li>Untimed operations on platform threads block in the kernel (one system call per read);
- *       timed ones switch the descriptor to non-blocking once and wait with {@code poll}
- *       against a monotonic deadline.</li>
- *   <li>{@code close()} marks CLOSING and, if a thread is inside a system call, shuts the socket
- *       down, which wakes it (Linux wakes blocked recv/send/accept/connect/poll on shutdown, and
- *       a shutdown made just before the call makes the call return at once). The descriptor is
- *       released by the last thread to leave, so its number can never be reused under a thread
- *       still using it.</li>
+ *       writes, so one {@code write} call's bytes are never interleaved with another's.</li>
+ *   <li>{@code close()} sends FIN unless SO_LINGER is 0, then, if a thread is inside a system
+ *       call, shuts the socket down (or resets it), which wakes it; the descriptor is released
+ *       by the last thread to leave.</li>
  * </ul>
+ * A connect that races several addresses is {@link HappyEyeballs}; {@code sendFile} is
+ * {@link FileSender}; the two option APIs of {@code SocketImpl} are {@link StreamOptions}.
  */
 public final class RustSocketImpl extends SocketImpl {
-    private static final int ST_NEW = 0;
-    private static final int ST_UNCONNECTED = 1;
-    private static final int ST_CONNECTING = 2;
-    private static final int ST_CONNECTED = 3;
-    private static final int ST_CLOSING = 4;
-    private static final int ST_CLOSED = 5;
-
-    /** What {@link #park} returns when it does not know which events occurred. */
-    private static final int READINESS_UNKNOWN = -1;
+    // connection states, under the state lock
+    private static final int UNCONNECTED = 0;
+    private static final int CONNECTING = 1;
+    private static final int CONNECTED = 2;
 
     /** Largest chunk handed to one native read or write, as in the JDK. */
-    private static final int MAX_BUFFER_SIZE = 128 * 1024;
+    static final int MAX_BUFFER_SIZE = 128 * 1024;
 
-    /** Most connect attempts one Happy Eyeballs race keeps running at once. */
-    private static final int MAX_RACING = 64;
-
-    private static final Set<SocketOption<?>> CLIENT_OPTIONS = options(false);
-    private static final Set<SocketOption<?>> SERVER_OPTIONS = options(true);
-
-    private final boolean server;
+    final boolean server;
 
     // serializes reads, accept and connect
-    private final ReentrantLock readLock = new ReentrantLock();
-    // serializes writes and urgent data
-    private final ReentrantLock writeLock = new ReentrantLock();
-    // guards state, fd, cleanable and the in-flight flags; never held across a blocking call
-    private final Object stateLock = new Object();
+    final ReentrantLock readLock = new ReentrantLock();
+    // serializes writes, urgent data and sendFile
+    final ReentrantLock writeLock = new ReentrantLock();
+    final SocketDescriptor descriptor = new SocketDescriptor(new Closer());
+    // guards the descriptor's life and the connection state; never held across a blocking call
+    final Object stateLock = descriptor.stateLock;
 
-    private volatile int state;
-    private int fd = -1;
-    private Cleaner.Cleanable cleanable;
-    private boolean readerInFlight;
-    private boolean writerInFlight;
+    private int connState;
     // the last thread out resets the connection: close() found unread bytes, or a reader in
     // flight consumed bytes after close() (close(2) at close() time would have sent RST)
     private volatile boolean resetOnRelease;
-
-    // set once, under readLock or writeLock, when a timed operation first needs it
-    private volatile boolean nonBlocking;
+    // how close() wakes threads in flight: a reset, or a shutdown of one or both directions
+    private boolean closeWithReset;
+    private boolean closeReadOnly;
 
     // this socket's byte counts (null for a listener); replaced with each new descriptor
     private volatile Statistics.Counters counters;
@@ -107,17 +80,13 @@ public final class RustSocketImpl extends SocketImpl {
     // connect that tries several addresses
     private InetAddress requestedLocalAddress;
     private int requestedLocalPort;
-    // options set on a client socket before it connected (native id -> value, in the order set),
-    // applied again to the extra descriptors of a connect that races several addresses
-    // (all three made on first use: most sockets never need them, and each costs heap per socket)
-    private Map<Integer, Integer> presetOptions;
-    // the same for string options (native id -> ASCII value)
-    private Map<Integer, byte[]> presetStringOptions;
     // the endpoints the next connect races (Happy Eyeballs), set by RustSocket; null for one
     private List<InetSocketAddress> connectCandidates;
     private int connectionAttemptDelayMillis;
-    // descriptors of racing connect attempts other than fd, under stateLock; close() wakes them
-    private List<Integer> racingFds;
+    // the race in progress, under the state lock: close() wakes its extra descriptors
+    private HappyEyeballs race;
+
+    final StreamOptions options;
 
     /**
      * Creates an implementation in state NEW; {@link #create(boolean)} opens the descriptor.
@@ -128,27 +97,46 @@ public final class RustSocketImpl extends SocketImpl {
     public RustSocketImpl(boolean server) {
         NativeLibrary.ensureLoaded();
         this.server = server;
+        this.options = new StreamOptions(this);
     }
 
-    private static Set<SocketOption<?>> options(boolean server) {
-        Set<SocketOption<?>> set = new HashSet<>();
-        set.add(StandardSocketOptions.SO_RCVBUF);
-        set.add(StandardSocketOptions.SO_REUSEADDR);
-        set.add(StandardSocketOptions.SO_REUSEPORT);
-        set.add(StandardSocketOptions.IP_TOS);
-        // the jdk.net options the JDK's own sockets support on Linux
-        set.add(ExtendedSocketOptions.TCP_KEEPIDLE);
-        set.add(ExtendedSocketOptions.TCP_KEEPINTERVAL);
-        set.add(ExtendedSocketOptions.TCP_KEEPCOUNT);
-        set.add(ExtendedSocketOptions.TCP_QUICKACK);
-        set.add(ExtendedSocketOptions.SO_INCOMING_NAPI_ID);
-        if (!server) {
-            set.add(StandardSocketOptions.SO_KEEPALIVE);
-            set.add(StandardSocketOptions.SO_SNDBUF);
-            set.add(StandardSocketOptions.SO_LINGER);
-            set.add(StandardSocketOptions.TCP_NODELAY);
+    /** What close() asks of the descriptor: how to wake threads in flight, and the last words. */
+    private final class Closer implements SocketDescriptor.Closer {
+        @Override
+        public void wake(int fd) {
+            try {
+                if (closeWithReset) {
+                    // reset now (for linger 0 a shutdown would queue a FIN behind unsent data)
+                    Native.abort(fd);
+                } else {
+                    // a reader alone needs only SHUT_RD, which sends nothing to the peer
+                    Native.shutdown(fd, closeReadOnly ? Native.SHUT_RD : Native.SHUT_RDWR);
+                }
+            } catch (IOException ignore) {
+                // not connected (yet): the state is set and waiters woken all the same
+            }
+            if (race != null) {
+                race.wakeAttempts();
+            }
         }
-        return Collections.unmodifiableSet(set);
+
+        /**
+         * The last thread out of a system call must not wait out SO_LINGER in close(2) (it would
+         * report "Socket closed" seconds late), so the linger is dropped and the kernel finishes
+         * the graceful close in the background.
+         */
+        @Override
+        public void beforeRelease(int fd, boolean lastOut) {
+            try {
+                if (resetOnRelease) {
+                    Native.abort(fd);
+                } else if (lastOut && StreamOptions.linger(fd) > 0) {
+                    StreamOptions.lingerOff(fd);
+                }
+            } catch (IOException ignore) {
+                // already reset or gone, or not a connected TCP socket: close(2) follows
+            }
+        }
     }
 
     /**
@@ -165,151 +153,49 @@ public final class RustSocketImpl extends SocketImpl {
         this.connectionAttemptDelayMillis = delayMillis;
     }
 
-    /** Sets an int option on the descriptor, remembering it for racing connect attempts. */
-    private void setNativeOption(int id, int value) throws IOException {
-        assert Thread.holdsLock(stateLock);
-        Native.setOption(fd, id, value);
-        if (!server && state == ST_UNCONNECTED) {
-            if (presetOptions == null) {
-                presetOptions = new LinkedHashMap<>();
-            }
-            presetOptions.remove(id); // keep the order in which the values were last set
-            presetOptions.put(id, value);
-        }
+    /** Whether close() has not been called (also true before the descriptor is created). */
+    boolean isOpen() {
+        return descriptor.state() < SocketDescriptor.CLOSING;
     }
 
-    /** Sets a string option on the descriptor, remembering it for racing connect attempts. */
-    private void setNativeStringOption(int id, byte[] value) throws IOException {
-        assert Thread.holdsLock(stateLock);
-        Native.setStringOption(fd, id, value);
-        if (!server && state == ST_UNCONNECTED) {
-            if (presetStringOptions == null) {
-                presetStringOptions = new LinkedHashMap<>();
-            }
-            presetStringOptions.remove(id);
-            presetStringOptions.put(id, value);
-        }
-    }
-
-    /** Applies copies of the options set before connect to another descriptor. */
-    private static void applyPresetOptions(int target, Map<Integer, Integer> ints, Map<Integer, byte[]> strings)
-            throws IOException {
-        if (ints != null) {
-            for (Map.Entry<Integer, Integer> o : ints.entrySet()) {
-                Native.setOption(target, o.getKey(), o.getValue());
-            }
-        }
-        if (strings != null) {
-            for (Map.Entry<Integer, byte[]> o : strings.entrySet()) {
-                Native.setStringOption(target, o.getKey(), o.getValue());
-            }
-        }
-    }
-
-    private void removeRacing(int racing) {
-        assert Thread.holdsLock(stateLock);
-        if (racingFds != null) {
-            racingFds.remove(Integer.valueOf(racing));
-        }
-    }
-
-    private boolean isOpen() {
-        return state < ST_CLOSING;
-    }
-
-    private void ensureOpen() throws SocketException {
-        int s = state;
-        if (s == ST_NEW) {
+    void ensureOpen() throws SocketException {
+        int s = descriptor.state();
+        if (s == SocketDescriptor.NEW) {
             throw new SocketException("Socket not created");
         }
-        if (s >= ST_CLOSING) {
+        if (s >= SocketDescriptor.CLOSING) {
             throw new SocketException("Socket closed");
         }
     }
 
     private void ensureOpenAndConnected() throws SocketException {
-        int s = state;
-        if (s < ST_CONNECTED) {
-            throw new SocketException("Not connected");
-        }
-        if (s > ST_CONNECTED) {
+        if (descriptor.state() >= SocketDescriptor.CLOSING) {
             throw new SocketException("Socket closed");
         }
-    }
-
-    /**
-     * Switches to non-blocking mode the first time a timed operation, or any operation on a
-     * virtual thread, needs it; it stays so (as in the JDK).
-     */
-    private void configureNonBlockingIfNeeded(int fd, boolean timed) throws IOException {
-        if (!nonBlocking && (timed || Poller.currentIsVirtual())) {
-            Native.configureBlocking(fd, false);
-            nonBlocking = true;
+        if (descriptor.state() == SocketDescriptor.NEW || connState != CONNECTED) {
+            throw new SocketException("Not connected");
         }
     }
 
-    /**
-     * Waits until the descriptor is ready for {@code event}, the deadline passes, or the socket
-     * is shut down; {@code nanos == 0} means no deadline. Returns the events seen (0 when the
-     * wait timed out or was cut short, {@link #READINESS_UNKNOWN} after a virtual thread was
-     * unparked); the caller re-checks everything. On a virtual thread, throws
-     * {@link java.io.InterruptedIOException} if the thread is interrupted.
-     */
-    private int park(int fd, int event, long nanos) throws IOException {
-        if (Poller.currentIsVirtual()) {
-            // park the virtual thread, never its carrier; readiness is re-checked by the caller
-            Poller.park(fd, event, nanos, this::isOpen);
-            return READINESS_UNKNOWN;
-        }
-        return Native.poll(fd, event, pollMillis(nanos));
-    }
-
-    /** A poll(2) timeout for {@code nanos} (0 or less: -1, forever), rounded up so the wait never ends early. */
-    private static int pollMillis(long nanos) {
-        if (nanos <= 0) {
-            return -1;
-        }
-        long m = TimeUnit.NANOSECONDS.toMillis(nanos);
-        if (TimeUnit.MILLISECONDS.toNanos(m) < nanos) {
-            m++;
-        }
-        return (int) Math.min(m, Integer.MAX_VALUE);
+    /** Whether the connection is still being made (the state of an unfinished race). */
+    boolean isConnecting() {
+        assert Thread.holdsLock(stateLock);
+        return isOpen() && connState == CONNECTING;
     }
 
     // ---------------------------------------------------------------- reads
 
     /** Marks the start of a read or write that may block; returns the descriptor to use. */
-    private int beginIO(boolean reader) throws SocketException {
+    int beginIO(boolean reader) throws SocketException {
         synchronized (stateLock) {
             ensureOpenAndConnected();
-            if (reader) {
-                readerInFlight = true;
-            } else {
-                writerInFlight = true;
-            }
-            return fd;
+            return descriptor.enter(reader);
         }
     }
 
-    /**
-     * Marks the end of a read, accept or write that may have blocked: the last thread out of a
-     * closing socket releases the descriptor, and an operation cut short by close reports it.
-     */
-    private void endIO(boolean reader, boolean completed) throws SocketException {
-        synchronized (stateLock) {
-            if (reader) {
-                readerInFlight = false;
-            } else {
-                writerInFlight = false;
-            }
-            int s = state;
-            if (s == ST_CLOSING) {
-                tryCloseAsLastOut();
-            }
-            if (!completed && s >= ST_CLOSING) {
-                throw new SocketException("Socket closed");
-            }
-        }
+    /** Marks its end; an operation cut short by close reports "Socket closed". */
+    void endIO(boolean reader, boolean completed) throws SocketException {
+        descriptor.end(reader, completed);
     }
 
     private int timedRead(int fd, byte[] b, int off, int len, long nanos) throws IOException {
@@ -320,7 +206,7 @@ public final class RustSocketImpl extends SocketImpl {
             if (remaining <= 0) {
                 throw new SocketTimeoutException("Read timed out");
             }
-            park(fd, Native.POLLIN, remaining);
+            descriptor.park(fd, Native.POLLIN, remaining);
             n = Native.read(fd, b, off, len);
         }
         return n;
@@ -336,19 +222,19 @@ public final class RustSocketImpl extends SocketImpl {
             if (inputClosed) {
                 return Native.EOF;
             }
-            configureNonBlockingIfNeeded(fd, remainingNanos > 0);
+            descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
             if (remainingNanos > 0) {
                 n = timedRead(fd, b, off, len, remainingNanos);
             } else {
                 n = Native.read(fd, b, off, len);
                 while (n == Native.UNAVAILABLE && isOpen()) {
-                    park(fd, Native.POLLIN, 0);
+                    descriptor.park(fd, Native.POLLIN, 0);
                     n = Native.read(fd, b, off, len);
                 }
             }
             if (n > 0 && !isOpen()) {
                 // close() came first: as with the JDK, bytes still unread at close are discarded,
-                // and the socket must then be released with a reset, not a FIN (see tryClose)
+                // and the socket must then be released with a reset, not a FIN
                 resetOnRelease = true;
                 n = 0;
             }
@@ -408,10 +294,10 @@ public final class RustSocketImpl extends SocketImpl {
         int n = 0;
         int fd = beginIO(false);
         try {
-            configureNonBlockingIfNeeded(fd, false);
+            descriptor.configureNonBlockingIfNeeded(fd, false);
             n = Native.write(fd, b, off, len);
             while (n == Native.UNAVAILABLE && isOpen()) {
-                park(fd, Native.POLLOUT, 0);
+                descriptor.park(fd, Native.POLLOUT, 0);
                 n = Native.write(fd, b, off, len);
             }
             if (n > 0) {
@@ -423,7 +309,8 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    private void write(byte[] b, int off, int len) throws IOException {
+    /** {@code OutputStream.write}: all of {@code b[off..off+len]}, under the write lock. */
+    void write(byte[] b, int off, int len) throws IOException {
         try {
             writeCounted(b, off, len);
         } catch (IOException e) {
@@ -448,109 +335,17 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    // ---------------------------------------------------------------- sendfile
+    /** Adds bytes a write-like call (sendfile) sent to this socket's statistics. */
+    void countWritten(long n) {
+        counters.addWritten(n);
+    }
 
     /**
-     * Sends {@code count} bytes of {@code channel} from {@code position} (the channel's own
-     * position is neither used nor moved), stopping early at the end of the file; returns the
-     * bytes sent. The bytes go from the page cache to the socket with sendfile(2) when the channel
-     * is the JDK's own file channel; other channels, and files sendfile cannot read, are copied.
-     * Holds the write lock throughout, so no other write interleaves with the file, and waits,
-     * wakes on close and fails exactly as {@code write} does.
-     *
-     * @param channel a readable file channel
-     * @param position the first byte to send, 0 or more
-     * @param count how many bytes to send at most, 0 or more
-     * @return the bytes sent
-     * @throws java.nio.channels.ClosedChannelException if the channel is closed
-     * @throws java.nio.channels.NonReadableChannelException if it was not opened for reading
-     * @throws SocketException if the socket is closed (by another thread too), not connected or
-     *         its output is shut down, or the connection fails, with the messages of {@code write}
-     * @throws IOException if the file cannot be read
+     * Sends {@code count} bytes of {@code channel} from {@code position}; see
+     * {@link FileSender#send}.
      */
     public long sendFile(FileChannel channel, long position, long count) throws IOException {
-        int fileFd = Native.fileChannelDescriptor(channel);
-        if (fileFd == Native.NOT_READABLE) {
-            throw new NonReadableChannelException();
-        }
-        try {
-            // checked after the descriptor was duplicated: a channel still open then was open when
-            // its descriptor was read, so the duplicate is its file, not a reused number's
-            if (!channel.isOpen()) {
-                throw new ClosedChannelException();
-            }
-            writeLock.lock();
-            try {
-                if (fileFd == Native.NO_DESCRIPTOR) {
-                    // another FileChannel class (an in-memory or zip file system): nothing to splice
-                    return copyFromChannel(channel, position, count);
-                }
-                long sent = 0;
-                while (sent < count) {
-                    long n;
-                    try {
-                        n = implSendFile(fileFd, position + sent, count - sent);
-                    } catch (IOException e) {
-                        // counted like write()'s failures (copyFromChannel counts through write)
-                        throw failed(e);
-                    }
-                    if (n == Native.SENDFILE_UNSUPPORTED) {
-                        return sent + copyFromChannel(channel, position + sent, count - sent);
-                    }
-                    if (n == 0) {
-                        break; // end of file
-                    }
-                    sent += n;
-                }
-                return sent;
-            } finally {
-                writeLock.unlock();
-            }
-        } finally {
-            if (fileFd >= 0) {
-                Native.close(fileFd);
-            }
-        }
-    }
-
-    /**
-     * One sendfile(2) call, parked while the send buffer is full: implWrite's shape, kept apart
-     * from it because a shared body would cost the write path a lambda per call.
-     */
-    private long implSendFile(int fileFd, long position, long count) throws IOException {
-        long n = Native.UNAVAILABLE;
-        int fd = beginIO(false);
-        try {
-            configureNonBlockingIfNeeded(fd, false);
-            n = Native.sendFile(fd, fileFd, position, count);
-            while (n == Native.UNAVAILABLE && isOpen()) {
-                park(fd, Native.POLLOUT, 0);
-                n = Native.sendFile(fd, fileFd, position, count);
-            }
-            if (n > 0) {
-                counters.addWritten(n);
-            }
-            return n;
-        } finally {
-            endIO(false, n >= 0 || n == Native.SENDFILE_UNSUPPORTED);
-        }
-    }
-
-    /** The fallback: positional reads from the channel, written as {@code write} writes. */
-    private long copyFromChannel(FileChannel channel, long position, long count) throws IOException {
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(count, MAX_BUFFER_SIZE));
-        long sent = 0;
-        while (sent < count) {
-            buf.clear();
-            buf.limit((int) Math.min(buf.capacity(), count - sent));
-            int n = channel.read(buf, position + sent);
-            if (n <= 0) {
-                break;
-            }
-            write(buf.array(), 0, n);
-            sent += n;
-        }
-        return sent;
+        return FileSender.send(this, channel, position, count);
     }
 
     // ---------------------------------------------------------------- life cycle
@@ -561,33 +356,31 @@ public final class RustSocketImpl extends SocketImpl {
             throw new IOException("Datagram socket creation not supported");
         }
         synchronized (stateLock) {
-            if (state != ST_NEW) {
+            if (descriptor.state() != SocketDescriptor.NEW) {
                 throw new IOException("Already created");
             }
             openDescriptor();
-            state = ST_UNCONNECTED;
+            connState = UNCONNECTED;
         }
     }
 
+    /** Opens this socket's descriptor (again, for a connect that tries one address after another). */
     private void openDescriptor() throws IOException {
         assert Thread.holdsLock(stateLock);
         int newFd = Native.socket(server);
-        fd = newFd;
         Statistics.used();
         Statistics.Counters c = server ? null : Statistics.register();
-        cleanable = Descriptors.register(this, newFd, c);
+        // client descriptors start non-blocking so that connect can be woken by close
+        descriptor.open(this, newFd, c, server, server);
         counters = c;
         // on a listener too: Linux copies its options to every accepted socket, so the
         // defaults arrive there unless the application set its own on the listener
         try {
             SocketDefaults.apply(newFd);
         } catch (IOException e) {
-            cleanable.clean();
-            fd = -1;
+            descriptor.discard();
             throw e;
         }
-        // client descriptors start non-blocking so that connect can be woken by close
-        nonBlocking = !server;
     }
 
     @Override
@@ -617,348 +410,90 @@ public final class RustSocketImpl extends SocketImpl {
         List<InetSocketAddress> candidates = connectCandidates;
         connectCandidates = null;
         try {
-            try {
-                if (candidates != null && candidates.size() > 1 && candidates.get(0).equals(isa)) {
-                    connectRacing(candidates, millis, connectionAttemptDelayMillis);
-                } else {
-                    connectOnce(connectableAddress(isa.getAddress()), isa.getPort(),
-                            TimeUnit.MILLISECONDS.toNanos(millis));
-                }
-                Statistics.connected();
-            } catch (SocketTimeoutException e) {
-                throw e;
-            } catch (InterruptedIOException e) {
-                throw closedByInterrupt(e);
+            if (candidates != null && candidates.size() > 1 && candidates.get(0).equals(isa)) {
+                new HappyEyeballs(this, candidates, millis, connectionAttemptDelayMillis).run();
+            } else {
+                checkFamily(isa.getAddress());
+                connectOnce(connectableAddress(isa.getAddress()), isa.getPort(),
+                        TimeUnit.MILLISECONDS.toNanos(millis));
             }
-        } catch (IOException e) {
+            Statistics.connected();
+        } catch (SocketTimeoutException e) {
             failed(e);
             close();
             throw e;
+        } catch (InterruptedIOException e) {
+            // a virtual thread interrupted while parked: as the JDK's sockets, the socket is
+            // closed and the connect fails with "Closed by interrupt" (not counted: our own doing)
+            close();
+            SocketException se = new SocketException("Closed by interrupt");
+            se.initCause(e);
+            throw se;
+        } catch (IOException e) {
+            failed(e);
+            close();
+            throw NetProperties.withHostInfo(e, isa);
+        }
+    }
+
+    /** Refuses an IPv6 address when the JVM runs with {@code java.net.preferIPv4Stack=true}. */
+    static void checkFamily(InetAddress address) throws SocketException {
+        if (NetProperties.refusedByIpv4Stack(address)) {
+            throw NetProperties.ipv6Unavailable();
         }
     }
 
     /** As in the JDK, connecting to the wildcard address means connecting to this host. */
-    private static InetAddress connectableAddress(InetAddress address) throws UnknownHostException {
+    static InetAddress connectableAddress(InetAddress address) throws UnknownHostException {
         return address.isAnyLocalAddress() ? InetAddress.getLocalHost() : address;
     }
 
     /**
-     * RFC 8305 section 4: alternate the address families, starting with the family of the first
-     * endpoint, keeping the caller's order within each family.
+     * Moves to CONNECTING with {@code address:port} as the peer, marking the connecting thread
+     * in flight (as a reader) so that close() wakes it.
      *
-     * @param endpoints resolved endpoints, at least one
-     * @return the order in which a race tries them
+     * @return the descriptor to connect
      */
-    public static List<InetSocketAddress> interleaveFamilies(List<InetSocketAddress> endpoints) {
-        List<InetSocketAddress> first = new ArrayList<>();
-        List<InetSocketAddress> other = new ArrayList<>();
-        boolean firstIsV6 = endpoints.get(0).getAddress() instanceof Inet6Address;
-        for (InetSocketAddress e : endpoints) {
-            ((e.getAddress() instanceof Inet6Address) == firstIsV6 ? first : other).add(e);
-        }
-        List<InetSocketAddress> order = new ArrayList<>(endpoints.size());
-        for (int i = 0; i < Math.max(first.size(), other.size()); i++) {
-            if (i < first.size()) {
-                order.add(first.get(i));
-            }
-            if (i < other.size()) {
-                order.add(other.get(i));
-            }
-        }
-        return order;
-    }
-
-    /** One connect attempt of a race: its endpoint and descriptor. */
-    private static final class Attempt {
-        final InetSocketAddress target;
-        final int fd;
-        // the attempt runs on this socket's own descriptor, not an extra one
-        final boolean own;
-        // it failed (and, unless own, its descriptor is closed)
-        boolean done;
-
-        Attempt(InetSocketAddress target, int fd, boolean own) {
-            this.target = target;
-            this.fd = fd;
-            this.own = own;
-        }
-    }
-
-    /**
-     * Happy Eyeballs (RFC 8305): starts a connect to the first endpoint on this socket's own
-     * descriptor, then one more every {@code delayMillis} (at once when the previous ones have
-     * all failed) on extra descriptors carrying the same options and local address, and keeps
-     * the first that connects. The winner's descriptor becomes this socket's; every other one is
-     * closed before returning. Fails with {@code SocketTimeoutException} when {@code millis}
-     * passes first, or with the first endpoint's error (the others suppressed) when all fail.
-     * A socket bound to a fixed local port tries one endpoint at a time, since two sockets
-     * cannot hold that port.
-     */
-    private void connectRacing(List<InetSocketAddress> endpoints, int millis, int delayMillis) throws IOException {
-        List<InetSocketAddress> order = interleaveFamilies(endpoints);
-        boolean oneAtATime = requestedLocalPort != 0;
-        long delayNanos = TimeUnit.MILLISECONDS.toNanos(delayMillis);
-        long start = System.nanoTime();
-        long timeoutNanos = TimeUnit.MILLISECONDS.toNanos(millis);
-        List<Attempt> running = new ArrayList<>();
-        List<IOException> failures = new ArrayList<>();
-        Attempt winner = null;
-        readLock.lock();
-        try {
-            InetSocketAddress first = order.get(0);
-            int ownFd = beginConnect(connectableAddress(first.getAddress()), first.getPort());
-            boolean ownUsed = false;
-            try {
-                int next = 0;
-                long nextStart = start;
-                int[] fds = new int[order.size()];
-                int[] revents = new int[order.size()];
-                while (winner == null && isOpen()) {
-                    long now = System.nanoTime();
-                    boolean room = running.size() < MAX_RACING;
-                    if (next < order.size() && (running.isEmpty() || (room && !oneAtATime && now - nextStart >= 0))) {
-                        InetSocketAddress target = order.get(next++);
-                        nextStart = now + delayNanos;
-                        Attempt a = null;
-                        try {
-                            if (!ownUsed) {
-                                ownUsed = true;
-                                a = new Attempt(target, ownFd, true);
-                            } else if (oneAtATime) {
-                                ownFd = reopenForNextAttempt();
-                                a = new Attempt(target, ownFd, true);
-                            } else {
-                                a = new Attempt(target, openRacingDescriptor(), false);
-                            }
-                            InetAddress ip = connectableAddress(target.getAddress());
-                            if (Native.connect(a.fd, ip.getAddress(), SocketAddresses.scopeId(ip), target.getPort()) > 0) {
-                                winner = a;
-                            } else {
-                                running.add(a);
-                            }
-                        } catch (IOException e) {
-                            failures.add(e);
-                            if (a != null) {
-                                closeRacing(a);
-                            }
-                            nextStart = now;
-                        }
-                        continue;
-                    }
-                    if (running.isEmpty()) {
-                        break; // every endpoint failed
-                    }
-                    long waitNanos = 0;
-                    if (millis > 0) {
-                        waitNanos = timeoutNanos - (now - start);
-                        if (waitNanos <= 0) {
-                            SocketTimeoutException e = new SocketTimeoutException("Connect timed out");
-                            failures.forEach(e::addSuppressed);
-                            throw e;
-                        }
-                    }
-                    if (next < order.size() && !oneAtATime && room) {
-                        long untilNext = Math.max(1, nextStart - now);
-                        waitNanos = waitNanos == 0 ? untilNext : Math.min(waitNanos, untilNext);
-                    }
-                    int count = running.size();
-                    for (int i = 0; i < count; i++) {
-                        fds[i] = running.get(i).fd;
-                    }
-                    if (Poller.currentIsVirtual()) {
-                        Poller.parkAny(fds, count, Native.POLLOUT, waitNanos, this::isOpen);
-                        Native.pollAny(fds, count, Native.POLLOUT, 0, revents);
-                    } else {
-                        Native.pollAny(fds, count, Native.POLLOUT, pollMillis(waitNanos), revents);
-                    }
-                    if (!isOpen()) {
-                        break;
-                    }
-                    for (int i = 0; i < count && winner == null; i++) {
-                        if (revents[i] == 0) {
-                            continue;
-                        }
-                        Attempt a = running.get(i);
-                        try {
-                            Native.connectResult(a.fd);
-                            winner = a;
-                        } catch (IOException e) {
-                            failures.add(e);
-                            closeRacing(a);
-                            nextStart = System.nanoTime(); // the next endpoint starts now
-                        }
-                    }
-                    running.removeIf(a -> a.done);
-                }
-            } finally {
-                boolean connected = false;
-                try {
-                    for (Attempt a : running) {
-                        if (a != winner) {
-                            closeRacing(a);
-                        }
-                    }
-                    connected = winner != null && adopt(winner);
-                    if (connected && !Poller.currentIsVirtual()) {
-                        // untimed reads and writes on platform threads then cost one system call each
-                        Native.configureBlocking(fd, true);
-                        nonBlocking = false;
-                    }
-                } finally {
-                    endConnect(connected ? fd : ownFd, connected);
-                }
-            }
-        } finally {
-            readLock.unlock();
-        }
-        if (winner == null) {
-            if (failures.isEmpty()) {
-                throw new SocketException("Socket closed");
-            }
-            IOException first = failures.get(0);
-            for (IOException e : failures.subList(1, failures.size())) {
-                first.addSuppressed(e);
-            }
-            throw first;
-        }
-    }
-
-    /**
-     * A fresh non-blocking descriptor for a racing attempt, with the options set on this socket
-     * before connect and its local address (any port); close() will wake it.
-     */
-    private int openRacingDescriptor() throws IOException {
-        int racing = Native.socket(false);
-        try {
-            Map<Integer, Integer> options;
-            Map<Integer, byte[]> stringOptions;
-            synchronized (stateLock) {
-                options = presetOptions == null ? Collections.emptyMap() : new LinkedHashMap<>(presetOptions);
-                stringOptions = presetStringOptions == null ? Collections.emptyMap() : new LinkedHashMap<>(presetStringOptions);
-            }
-            SocketDefaults.apply(racing);
-            applyPresetOptions(racing, options, stringOptions);
-            InetAddress local = requestedLocalAddress;
-            if (local != null) {
-                Native.bind(racing, local.getAddress(), SocketAddresses.scopeId(local), 0);
-            }
-            synchronized (stateLock) {
-                if (state != ST_CONNECTING) {
-                    throw new SocketException("Socket closed");
-                }
-                if (racingFds == null) {
-                    racingFds = new ArrayList<>();
-                }
-                racingFds.add(racing);
-            }
-            return racing;
-        } catch (IOException | RuntimeException e) {
-            Native.close(racing);
-            throw e;
-        }
-    }
-
-    /** Marks an attempt failed and closes its descriptor unless it is this socket's own. */
-    private void closeRacing(Attempt a) {
-        a.done = true;
-        if (a.own) {
-            return;
-        }
+    int beginConnect(InetAddress address, int port) throws SocketException {
         synchronized (stateLock) {
-            removeRacing(a.fd);
-        }
-        Native.close(a.fd);
-    }
-
-    /**
-     * Makes the winning attempt this socket's connection: its descriptor replaces the own one
-     * (which is closed) unless it is the own one. False, with the winner closed, if close()
-     * came first.
-     */
-    private boolean adopt(Attempt winner) throws UnknownHostException {
-        InetAddress peer = connectableAddress(winner.target.getAddress());
-        synchronized (stateLock) {
-            if (state != ST_CONNECTING) {
-                if (!winner.own) {
-                    removeRacing(winner.fd);
-                    Native.close(winner.fd);
-                }
-                return false;
+            int s = descriptor.state();
+            if (s == SocketDescriptor.NEW) {
+                throw new SocketException("Not created");
             }
-            if (!winner.own) {
-                removeRacing(winner.fd);
-                cleanable.clean();
-                fd = winner.fd;
-                Statistics.Counters c = Statistics.register();
-                cleanable = Descriptors.register(this, fd, c);
-                counters = c;
-                nonBlocking = true;
+            if (s == SocketDescriptor.OPEN && connState == CONNECTING) {
+                throw new SocketException("Connection in progress");
             }
-            address = peer;
-            port = winner.target.getPort();
-            return true;
-        }
-    }
-
-    /**
-     * One endpoint at a time on a fixed local port: after a failed attempt, a fresh own
-     * descriptor with the same options, bound to the same local address and port.
-     */
-    private int reopenForNextAttempt() throws IOException {
-        synchronized (stateLock) {
-            if (state != ST_CONNECTING) {
-                throw new SocketException("Socket closed");
+            if (s == SocketDescriptor.OPEN && connState == CONNECTED) {
+                throw new SocketException("Already connected");
             }
-            cleanable.clean();
-            fd = -1; // closed: never shut down or close this number again
-            openDescriptor();
-            applyPresetOptions(fd, presetOptions, presetStringOptions);
-            localport = 0;
-            if (requestedLocalAddress != null) {
-                bindLocked(requestedLocalAddress, requestedLocalPort);
-            }
-            return fd;
-        }
-    }
-
-    private int beginConnect(InetAddress address, int port) throws SocketException {
-        synchronized (stateLock) {
-            int s = state;
-            if (s != ST_UNCONNECTED) {
-                if (s == ST_NEW) {
-                    throw new SocketException("Not created");
-                }
-                if (s == ST_CONNECTING) {
-                    throw new SocketException("Connection in progress");
-                }
-                if (s == ST_CONNECTED) {
-                    throw new SocketException("Already connected");
-                }
-                throw new SocketException("Socket closed");
-            }
-            state = ST_CONNECTING;
+            int fd = descriptor.enter(true);
+            connState = CONNECTING;
             this.address = address;
             this.port = port;
-            readerInFlight = true;
             return fd;
         }
     }
 
-    private void endConnect(int fd, boolean completed) throws IOException {
+    /** Leaves CONNECTING: CONNECTED with {@code fd}'s local port, or UNCONNECTED again. */
+    void endConnect(int fd, boolean completed) throws IOException {
         synchronized (stateLock) {
-            readerInFlight = false;
-            int s = state;
-            if (s == ST_CLOSING) {
-                tryCloseAsLastOut();
-            }
-            if (completed && s == ST_CONNECTING) {
-                state = ST_CONNECTED;
-                localport = localAddressOf(fd).getPort();
-            } else if (!completed && s >= ST_CLOSING) {
+            descriptor.leave(true);
+            boolean open = descriptor.isOpen();
+            if (completed && open && connState == CONNECTING) {
+                connState = CONNECTED;
+                localport = AddressWire.localOf(fd).getPort();
+            } else if (!completed && !open) {
                 throw new SocketException("Socket closed");
             } else if (!completed) {
-                state = ST_UNCONNECTED;
+                connState = UNCONNECTED;
             }
+        }
+    }
+
+    /** Makes a connected descriptor blocking for the one-system-call path of platform threads. */
+    void connectedBlocking(int fd) throws IOException {
+        if (!Poller.currentIsVirtual()) {
+            descriptor.configureBlocking(fd);
         }
     }
 
@@ -970,9 +505,7 @@ public final class RustSocketImpl extends SocketImpl {
             try {
                 // The descriptor is non-blocking here (see openDescriptor): the connect is started,
                 // then waited for in poll, which close() can always wake.
-                byte[] ip = address.getAddress();
-                int scope = SocketAddresses.scopeId(address);
-                if (Native.connect(fd, ip, scope, port) > 0) {
+                if (Native.connect(fd, address.getAddress(), AddressWire.scopeId(address), port) > 0) {
                     connected = true;
                 } else {
                     long start = System.nanoTime();
@@ -984,8 +517,8 @@ public final class RustSocketImpl extends SocketImpl {
                                 throw new SocketTimeoutException("Connect timed out");
                             }
                         }
-                        int events = park(fd, Native.POLLOUT, remaining);
-                        if (events == READINESS_UNKNOWN) {
+                        int events = descriptor.park(fd, Native.POLLOUT, remaining);
+                        if (events == SocketDescriptor.READINESS_UNKNOWN) {
                             events = Native.poll(fd, Native.POLLOUT, 0);
                         }
                         if (events != 0) {
@@ -995,16 +528,70 @@ public final class RustSocketImpl extends SocketImpl {
                     }
                     connected = connected && isOpen();
                 }
-                if (connected && !Poller.currentIsVirtual()) {
-                    // untimed reads and writes on platform threads then cost one system call each
-                    Native.configureBlocking(fd, true);
-                    nonBlocking = false;
+                if (connected) {
+                    connectedBlocking(fd);
                 }
             } finally {
                 endConnect(fd, connected);
             }
         } finally {
             readLock.unlock();
+        }
+    }
+
+    /** The local address and port asked for by bind(), or null/0. */
+    InetAddress requestedLocalAddress() {
+        return requestedLocalAddress;
+    }
+
+    int requestedLocalPort() {
+        return requestedLocalPort;
+    }
+
+    /** Records the race in progress (or its end, with null), for close() to wake. */
+    void setRace(HappyEyeballs r) {
+        assert Thread.holdsLock(stateLock);
+        race = r;
+    }
+
+    /**
+     * Makes a racing attempt's descriptor this socket's connection (the own one is closed), with
+     * {@code peer:port} as the peer. The caller holds the state lock and has checked that the
+     * socket is still connecting.
+     */
+    void adopt(int fd, InetAddress peer, int port) {
+        assert Thread.holdsLock(stateLock);
+        Statistics.Counters c = Statistics.register();
+        descriptor.open(this, fd, c, false, false);
+        counters = c;
+        this.address = peer;
+        this.port = port;
+    }
+
+    /** Sets the peer a connect is trying, so that getInetAddress()/getPort() name it. */
+    void setPeer(InetAddress peer, int port) {
+        assert Thread.holdsLock(stateLock);
+        this.address = peer;
+        this.port = port;
+    }
+
+    /**
+     * One endpoint at a time on a fixed local port: after a failed attempt, a fresh own
+     * descriptor with the same options, bound to the same local address and port.
+     */
+    int reopenForNextAttempt() throws IOException {
+        synchronized (stateLock) {
+            if (!isConnecting()) {
+                throw new SocketException("Socket closed");
+            }
+            openDescriptor();
+            int fd = descriptor.fd();
+            options.applyPresets(fd);
+            localport = 0;
+            if (requestedLocalAddress != null) {
+                bindLocked(requestedLocalAddress, requestedLocalPort);
+            }
+            return fd;
         }
     }
 
@@ -1015,6 +602,7 @@ public final class RustSocketImpl extends SocketImpl {
             if (localport != 0) {
                 throw new SocketException("Already bound");
             }
+            checkFamily(host);
             bindLocked(host, port);
             requestedLocalAddress = host;
             requestedLocalPort = port;
@@ -1022,10 +610,11 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     private void bindLocked(InetAddress host, int port) throws IOException {
-        Native.bind(fd, host.getAddress(), SocketAddresses.scopeId(host), port);
+        int fd = descriptor.fd();
+        Native.bind(fd, host.getAddress(), AddressWire.scopeId(host), port);
         // as in the JDK, the address field keeps the address asked for
         address = host;
-        localport = localAddressOf(fd).getPort();
+        localport = AddressWire.localOf(fd).getPort();
     }
 
     @Override
@@ -1035,7 +624,7 @@ public final class RustSocketImpl extends SocketImpl {
             if (localport == 0) {
                 throw new SocketException("Not bound");
             }
-            Native.listen(fd, backlog < 1 ? 50 : backlog);
+            Native.listen(descriptor.fd(), backlog < 1 ? 50 : backlog);
         }
     }
 
@@ -1045,8 +634,7 @@ public final class RustSocketImpl extends SocketImpl {
             if (localport == 0) {
                 throw new SocketException("Not bound");
             }
-            readerInFlight = true;
-            return fd;
+            return descriptor.enter(true);
         }
     }
 
@@ -1065,10 +653,10 @@ public final class RustSocketImpl extends SocketImpl {
             throw new SocketException("Cannot accept into " + si.getClass().getName());
         }
         RustSocketImpl target = (RustSocketImpl) si;
-        if (target.state != ST_NEW) {
+        if (target.descriptor.state() != SocketDescriptor.NEW) {
             throw new SocketException("Not a newly created SocketImpl");
         }
-        byte[] peer = new byte[SocketAddresses.WIRE_LEN];
+        byte[] peer = new byte[AddressWire.LEN];
         int millis = timeout;
         long remainingNanos = 0;
         if (millis > 0) {
@@ -1083,7 +671,7 @@ public final class RustSocketImpl extends SocketImpl {
         try {
             int fd = beginAccept();
             try {
-                configureNonBlockingIfNeeded(fd, remainingNanos > 0);
+                descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
                 long start = System.nanoTime();
                 newFd = Native.accept(fd, peer);
                 while (newFd == Native.UNAVAILABLE && isOpen()) {
@@ -1094,7 +682,7 @@ public final class RustSocketImpl extends SocketImpl {
                             throw new SocketTimeoutException("Accept timed out");
                         }
                     }
-                    park(fd, Native.POLLIN, remaining);
+                    descriptor.park(fd, Native.POLLIN, remaining);
                     newFd = Native.accept(fd, peer);
                 }
             } finally {
@@ -1110,29 +698,25 @@ public final class RustSocketImpl extends SocketImpl {
         } finally {
             readLock.unlock();
         }
-        InetSocketAddress remote = SocketAddresses.decode(peer);
-        synchronized (target.stateLock) {
-            target.fd = newFd;
-            Statistics.Counters c = Statistics.register();
-            target.cleanable = Descriptors.register(target, newFd, c);
-            target.counters = c;
-            try {
-                target.localport = localAddressOf(newFd).getPort();
-            } catch (IOException e) {
-                target.cleanable.clean();
-                target.state = ST_CLOSED;
-                throw e;
-            }
-            target.address = remote.getAddress();
-            target.port = remote.getPort();
-            target.state = ST_CONNECTED;
-        }
+        target.accepted(newFd, AddressWire.decode(peer));
     }
 
-    private static InetSocketAddress localAddressOf(int fd) throws IOException {
-        byte[] out = new byte[SocketAddresses.WIRE_LEN];
-        Native.localAddress(fd, out);
-        return SocketAddresses.decode(out);
+    /** Makes a NEW implementation the accepted connection {@code fd} from {@code remote}. */
+    private void accepted(int fd, InetSocketAddress remote) throws IOException {
+        synchronized (stateLock) {
+            Statistics.Counters c = Statistics.register();
+            descriptor.open(this, fd, c, false, true);
+            counters = c;
+            try {
+                localport = AddressWire.localOf(fd).getPort();
+            } catch (IOException e) {
+                descriptor.discard();
+                throw e;
+            }
+            address = remote.getAddress();
+            port = remote.getPort();
+            connState = CONNECTED;
+        }
     }
 
     // ---------------------------------------------------------------- streams
@@ -1188,65 +772,21 @@ public final class RustSocketImpl extends SocketImpl {
     protected int available() throws IOException {
         synchronized (stateLock) {
             ensureOpenAndConnected();
-            return inputClosed ? 0 : Native.available(fd);
+            return inputClosed ? 0 : Native.available(descriptor.fd());
         }
     }
 
     // ---------------------------------------------------------------- close
 
-    /**
-     * Releases the descriptor if no thread is inside a system call on it. Called by close(), or
-     * by the last thread to leave a system call after close() began; that thread must not wait
-     * out SO_LINGER in close(2) (it would report "Socket closed" seconds late), so the linger
-     * is dropped and the kernel finishes the graceful close in the background.
-     */
-    private boolean tryClose() {
-        return tryClose(false);
-    }
-
-    private boolean tryCloseAsLastOut() {
-        return tryClose(true);
-    }
-
-    private boolean tryClose(boolean lastOut) {
-        assert Thread.holdsLock(stateLock) && state == ST_CLOSING;
-        if (readerInFlight || writerInFlight) {
-            return false;
-        }
-        if (resetOnRelease) {
-            try {
-                Native.abort(fd);
-            } catch (IOException ignore) {
-                // already reset or gone; close(2) follows
-            }
-        } else if (lastOut) {
-            try {
-                if (Native.getOption(fd, Native.OPT_SO_LINGER) > 0) {
-                    Native.setOption(fd, Native.OPT_SO_LINGER, -1);
-                }
-            } catch (IOException ignore) {
-                // not a connected TCP socket any more; close(2) follows
-            }
-        }
-        cleanable.clean();
-        state = ST_CLOSED;
-        return true;
-    }
-
     @Override
     protected void close() throws IOException {
         synchronized (stateLock) {
-            int s = state;
-            if (s >= ST_CLOSING) {
+            if (!descriptor.startClose()) {
                 return;
             }
-            if (s == ST_NEW) {
-                state = ST_CLOSED;
-                return;
-            }
-            boolean connected = s == ST_CONNECTED;
-            state = ST_CLOSING;
-            boolean inFlight = readerInFlight || writerInFlight;
+            int fd = descriptor.fd();
+            boolean connected = connState == CONNECTED;
+            boolean inFlight = descriptor.inFlight();
             // send FIN now unless linger is 0 (which must reset instead), as the JDK does; with a
             // thread in flight, unread bytes then also mean a reset, since the JDK's close releases
             // the socket at once and close(2) resets a connection with unread data. The FIN goes
@@ -1255,7 +795,7 @@ public final class RustSocketImpl extends SocketImpl {
             boolean reset = false;
             if (connected) {
                 try {
-                    reset = Native.getOption(fd, Native.OPT_SO_LINGER) == 0;
+                    reset = StreamOptions.linger(fd) == 0;
                     if (!reset) {
                         Native.shutdown(fd, Native.SHUT_WR);
                         reset = inFlight && !inputClosed && Native.available(fd) > 0;
@@ -1264,28 +804,9 @@ public final class RustSocketImpl extends SocketImpl {
                     // the peer may be gone already; close goes on
                 }
             }
-            if (!tryClose()) {
-                // Wake the threads inside system calls; the last one out releases the descriptor.
-                try {
-                    if (reset) {
-                        // reset now (for linger 0 a shutdown would queue a FIN behind unsent data)
-                        Native.abort(fd);
-                    } else {
-                        // a reader alone needs only SHUT_RD, which sends nothing to the peer
-                        Native.shutdown(fd, connected && !writerInFlight ? Native.SHUT_RD : Native.SHUT_RDWR);
-                    }
-                } catch (IOException ignore) {
-                    // not connected (yet): the flags are set and waiters woken all the same
-                }
-                // the extra descriptors of a connect racing several addresses
-                for (int racing : racingFds == null ? Collections.<Integer>emptyList() : racingFds) {
-                    try {
-                        Native.shutdown(racing, Native.SHUT_RDWR);
-                    } catch (IOException ignore) {
-                        // not connected yet: the wait for it returns all the same
-                    }
-                }
-            }
+            closeWithReset = reset;
+            closeReadOnly = connected && !descriptor.writerInFlight();
+            descriptor.finishClose();
         }
     }
 
@@ -1294,7 +815,7 @@ public final class RustSocketImpl extends SocketImpl {
         synchronized (stateLock) {
             ensureOpenAndConnected();
             if (!inputClosed) {
-                Native.shutdown(fd, Native.SHUT_RD);
+                Native.shutdown(descriptor.fd(), Native.SHUT_RD);
                 inputClosed = true;
             }
         }
@@ -1305,7 +826,7 @@ public final class RustSocketImpl extends SocketImpl {
         synchronized (stateLock) {
             ensureOpenAndConnected();
             if (!outputClosed) {
-                Native.shutdown(fd, Native.SHUT_WR);
+                Native.shutdown(descriptor.fd(), Native.SHUT_WR);
                 outputClosed = true;
             }
         }
@@ -1339,114 +860,42 @@ public final class RustSocketImpl extends SocketImpl {
 
     @Override
     protected Set<SocketOption<?>> supportedOptions() {
-        return server ? ServerOptions.ALL : ClientOptions.ALL;
-    }
-
-    // The io.rustsocket.RustSocketOptions this kernel supports are found by asking it, once per
-    // kind, when first needed (the native library is loaded by then).
-    private static final class ClientOptions {
-        static final Set<SocketOption<?>> ALL = ExtendedOptions.withSupported(CLIENT_OPTIONS, false);
-    }
-
-    private static final class ServerOptions {
-        static final Set<SocketOption<?>> ALL = ExtendedOptions.withSupported(SERVER_OPTIONS, true);
-    }
-
-    private static int nativeId(SocketOption<?> opt) {
-        if (opt == StandardSocketOptions.TCP_NODELAY) {
-            return Native.OPT_TCP_NODELAY;
-        } else if (opt == StandardSocketOptions.SO_KEEPALIVE) {
-            return Native.OPT_SO_KEEPALIVE;
-        } else if (opt == StandardSocketOptions.SO_RCVBUF) {
-            return Native.OPT_SO_RCVBUF;
-        } else if (opt == StandardSocketOptions.SO_SNDBUF) {
-            return Native.OPT_SO_SNDBUF;
-        } else if (opt == StandardSocketOptions.SO_LINGER) {
-            return Native.OPT_SO_LINGER;
-        } else if (opt == StandardSocketOptions.SO_REUSEADDR) {
-            return Native.OPT_SO_REUSEADDR;
-        } else if (opt == StandardSocketOptions.SO_REUSEPORT) {
-            return Native.OPT_SO_REUSEPORT;
-        } else if (opt == StandardSocketOptions.IP_TOS) {
-            return Native.OPT_IP_TOS;
-        } else if (opt == ExtendedSocketOptions.TCP_KEEPIDLE) {
-            return Native.OPT_TCP_KEEPIDLE;
-        } else if (opt == ExtendedSocketOptions.TCP_KEEPINTERVAL) {
-            return Native.OPT_TCP_KEEPINTERVAL;
-        } else if (opt == ExtendedSocketOptions.TCP_KEEPCOUNT) {
-            return Native.OPT_TCP_KEEPCOUNT;
-        } else if (opt == ExtendedSocketOptions.TCP_QUICKACK) {
-            return Native.OPT_TCP_QUICKACK;
-        } else if (opt == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
-            return Native.OPT_SO_INCOMING_NAPI_ID;
-        }
-        int extended = ExtendedOptions.id(opt);
-        if (extended >= 0) {
-            return extended;
-        }
-        throw new UnsupportedOperationException("'" + opt + "' not supported");
+        return options.supported();
     }
 
     @Override
     protected <T> void setOption(SocketOption<T> opt, T value) throws IOException {
-        if (!supportedOptions().contains(opt)) {
-            throw new UnsupportedOperationException("'" + opt + "' not supported");
-        }
-        if (!opt.type().isInstance(value)) {
-            throw new IllegalArgumentException("Invalid value '" + value + "'");
-        }
-        if (value instanceof String) {
-            synchronized (stateLock) {
-                ensureOpen();
-                setNativeStringOption(nativeId(opt), ExtendedOptions.ascii(opt, (String) value));
-            }
-            return;
-        }
-        int v;
-        if (value instanceof Boolean) {
-            v = ((Boolean) value) ? 1 : 0;
-        } else {
-            v = (Integer) value;
-        }
-        synchronized (stateLock) {
-            // as in the JDK, a closed socket is reported before a bad value
-            ensureOpen();
-            ExtendedOptions.checkValue(opt, v);
-            if (opt == StandardSocketOptions.SO_RCVBUF || opt == StandardSocketOptions.SO_SNDBUF) {
-                if (v < 0) {
-                    throw new IllegalArgumentException("Invalid send/receive buffer size");
-                }
-            } else if (opt == StandardSocketOptions.SO_LINGER) {
-                v = v < 0 ? -1 : Math.min(v, 65535);
-            } else if (opt == StandardSocketOptions.IP_TOS) {
-                if (v < 0 || v > 255) {
-                    throw new IllegalArgumentException("Invalid IP_TOS value");
-                }
-            } else if (opt == ExtendedSocketOptions.SO_INCOMING_NAPI_ID) {
-                throw new SocketException("Attempt to set read only option " + opt);
-            }
-            setNativeOption(nativeId(opt), v);
-        }
+        options.set(opt, value);
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     protected <T> T getOption(SocketOption<T> opt) throws IOException {
-        if (!supportedOptions().contains(opt)) {
-            throw new UnsupportedOperationException("'" + opt + "' not supported");
-        }
-        int v;
-        synchronized (stateLock) {
-            ensureOpen();
-            if (opt.type() == String.class) {
-                return (T) ExtendedOptions.getString(fd, nativeId(opt));
-            }
-            v = Native.getOption(fd, nativeId(opt));
-        }
-        if (opt.type() == Boolean.class) {
-            return (T) Boolean.valueOf(v != 0);
-        }
-        return (T) Integer.valueOf(v);
+        return options.get(opt);
+    }
+
+    @Override
+    public void setOption(int opt, Object value) throws SocketException {
+        options.setLegacy(opt, value);
+    }
+
+    @Override
+    public Object getOption(int opt) throws SocketException {
+        return options.getLegacy(opt);
+    }
+
+    /** SO_TIMEOUT in milliseconds (0: none). */
+    int timeout() {
+        return timeout;
+    }
+
+    void setTimeout(int millis) {
+        timeout = millis;
+    }
+
+    /** Whether the connection is made (so that options set now are not replayed on racing descriptors). */
+    boolean isUnconnected() {
+        assert Thread.holdsLock(stateLock);
+        return connState == UNCONNECTED;
     }
 
     /**
@@ -1462,142 +911,12 @@ public final class RustSocketImpl extends SocketImpl {
         long[] values = new long[fields];
         synchronized (stateLock) {
             ensureOpen();
-            int n = Native.tcpInfo(fd, values);
+            int n = Native.tcpInfo(descriptor.fd(), values);
             if (n != fields) {
                 throw new IllegalStateException("native library reports " + n + " TCP_INFO values, not " + fields);
             }
         }
         return values;
-    }
-
-    private static boolean booleanValue(Object value, String desc) throws SocketException {
-        if (!(value instanceof Boolean)) {
-            throw new SocketException("Bad value for " + desc);
-        }
-        return (Boolean) value;
-    }
-
-    private static int intValue(Object value, String desc) throws SocketException {
-        if (!(value instanceof Integer)) {
-            throw new SocketException("Bad value for " + desc);
-        }
-        return (Integer) value;
-    }
-
-    @Override
-    public void setOption(int opt, Object value) throws SocketException {
-        synchronized (stateLock) {
-            ensureOpen();
-            try {
-                switch (opt) {
-                    case SO_LINGER: {
-                        int i;
-                        if (value instanceof Boolean && !((Boolean) value)) {
-                            i = -1;
-                        } else {
-                            i = intValue(value, "SO_LINGER");
-                            i = i < 0 ? -1 : Math.min(i, 65535);
-                        }
-                        setNativeOption(Native.OPT_SO_LINGER, i);
-                        break;
-                    }
-                    case SO_TIMEOUT: {
-                        int i = intValue(value, "SO_TIMEOUT");
-                        if (i < 0) {
-                            throw new IllegalArgumentException("timeout < 0");
-                        }
-                        timeout = i;
-                        break;
-                    }
-                    case IP_TOS: {
-                        int i = intValue(value, "IP_TOS");
-                        if (i < 0 || i > 255) {
-                            throw new IllegalArgumentException("Invalid IP_TOS value");
-                        }
-                        setNativeOption(Native.OPT_IP_TOS, i);
-                        break;
-                    }
-                    case TCP_NODELAY:
-                        setNativeOption(Native.OPT_TCP_NODELAY, booleanValue(value, "TCP_NODELAY") ? 1 : 0);
-                        break;
-                    case SO_SNDBUF: {
-                        int i = intValue(value, "SO_SNDBUF");
-                        if (i <= 0) {
-                            throw new SocketException("SO_SNDBUF <= 0");
-                        }
-                        setNativeOption(Native.OPT_SO_SNDBUF, i);
-                        break;
-                    }
-                    case SO_RCVBUF: {
-                        int i = intValue(value, "SO_RCVBUF");
-                        if (i <= 0) {
-                            throw new SocketException("SO_RCVBUF <= 0");
-                        }
-                        setNativeOption(Native.OPT_SO_RCVBUF, i);
-                        break;
-                    }
-                    case SO_KEEPALIVE:
-                        setNativeOption(Native.OPT_SO_KEEPALIVE, booleanValue(value, "SO_KEEPALIVE") ? 1 : 0);
-                        break;
-                    case SO_OOBINLINE:
-                        setNativeOption(Native.OPT_SO_OOBINLINE, booleanValue(value, "SO_OOBINLINE") ? 1 : 0);
-                        break;
-                    case SO_REUSEADDR:
-                        setNativeOption(Native.OPT_SO_REUSEADDR, booleanValue(value, "SO_REUSEADDR") ? 1 : 0);
-                        break;
-                    case SO_REUSEPORT:
-                        setNativeOption(Native.OPT_SO_REUSEPORT, booleanValue(value, "SO_REUSEPORT") ? 1 : 0);
-                        break;
-                    default:
-                        throw new SocketException("Unknown option " + opt);
-                }
-            } catch (SocketException e) {
-                throw e;
-            } catch (IllegalArgumentException | IOException e) {
-                throw asSocketException(e);
-            }
-        }
-    }
-
-    @Override
-    public Object getOption(int opt) throws SocketException {
-        synchronized (stateLock) {
-            ensureOpen();
-            try {
-                switch (opt) {
-                    case SO_TIMEOUT:
-                        return timeout;
-                    case TCP_NODELAY:
-                        return Native.getOption(fd, Native.OPT_TCP_NODELAY) != 0;
-                    case SO_OOBINLINE:
-                        return Native.getOption(fd, Native.OPT_SO_OOBINLINE) != 0;
-                    case SO_LINGER: {
-                        int i = Native.getOption(fd, Native.OPT_SO_LINGER);
-                        return i == -1 ? (Object) Boolean.FALSE : (Object) i;
-                    }
-                    case SO_REUSEADDR:
-                        return Native.getOption(fd, Native.OPT_SO_REUSEADDR) != 0;
-                    case SO_BINDADDR:
-                        return localAddressOf(fd).getAddress();
-                    case SO_SNDBUF:
-                        return Native.getOption(fd, Native.OPT_SO_SNDBUF);
-                    case SO_RCVBUF:
-                        return Native.getOption(fd, Native.OPT_SO_RCVBUF);
-                    case IP_TOS:
-                        return Native.getOption(fd, Native.OPT_IP_TOS);
-                    case SO_KEEPALIVE:
-                        return Native.getOption(fd, Native.OPT_SO_KEEPALIVE) != 0;
-                    case SO_REUSEPORT:
-                        return Native.getOption(fd, Native.OPT_SO_REUSEPORT) != 0;
-                    default:
-                        throw new SocketException("Unknown option " + opt);
-                }
-            } catch (SocketException e) {
-                throw e;
-            } catch (IllegalArgumentException | IOException e) {
-                throw asSocketException(e);
-            }
-        }
     }
 
     // ---------------------------------------------------------------- helpers
@@ -1631,41 +950,11 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     /**
-     * A virtual thread interrupted while parked in connect closes the socket and gets
-     * {@code SocketException("Closed by interrupt")}, as with the JDK's sockets; timeouts pass
-     * through. Reads, writes and accepts instead let the {@link java.io.InterruptedIOException}
-     * from {@link #park} reach {@code java.net.Socket}'s streams and {@code ServerSocket.accept}
-     * (JDK 21+), which close the {@code Socket} itself, so that its {@code isClosed()} is true.
-     */
-    private InterruptedIOException closedByInterrupt(InterruptedIOException e) throws IOException {
-        if (e instanceof SocketTimeoutException) {
-            return e;
-        }
-        close();
-        SocketException se = new SocketException("Closed by interrupt");
-        se.initCause(e);
-        throw se;
-    }
-
-    /**
      * Counts a failed operation in the statistics and returns {@code e}. Failures on a socket
      * this process has closed meanwhile are not counted: they are its own doing, not the
      * network's.
      */
-    private IOException failed(IOException e) {
+    IOException failed(IOException e) {
         return isOpen() ? Statistics.failed(e, counters) : e;
-    }
-
-    private static SocketException asSocketException(Exception e) {
-        if (e instanceof SocketException) {
-            return (SocketException) e;
-        }
-        SocketException se = new SocketException(e.getMessage());
-        se.setStackTrace(e.getStackTrace());
-        return se;
-    }
-
-    private static void log(String message) {
-        System.getLogger("io.rustsocket").log(System.Logger.Level.DEBUG, message);
     }
 }

@@ -1,7 +1,10 @@
 package io.rustsocket.internal;
 
 import java.io.IOException;
+import java.net.SocketOption;
+import java.net.StandardSocketOptions;
 import java.util.Locale;
+import jdk.net.ExtendedSocketOptions;
 
 /**
  * Options applied to every new client socket and every listener (whose options Linux copies to
@@ -126,16 +129,16 @@ public final class SocketDefaults {
         if (!any) {
             return;
         }
-        applyOne(fd, Native.OPT_SO_KEEPALIVE, keepAlive);
-        applyOne(fd, Native.OPT_TCP_KEEPIDLE, keepIdle);
-        applyOne(fd, Native.OPT_TCP_KEEPINTERVAL, keepInterval);
-        applyOne(fd, Native.OPT_TCP_KEEPCOUNT, keepCount);
-        applyOne(fd, Native.OPT_TCP_NODELAY, tcpNoDelay);
+        applyOne(fd, StandardSocketOptions.SO_KEEPALIVE, keepAlive);
+        applyOne(fd, ExtendedSocketOptions.TCP_KEEPIDLE, keepIdle);
+        applyOne(fd, ExtendedSocketOptions.TCP_KEEPINTERVAL, keepInterval);
+        applyOne(fd, ExtendedSocketOptions.TCP_KEEPCOUNT, keepCount);
+        applyOne(fd, StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
     }
 
-    private static void applyOne(int fd, int option, int value) throws IOException {
+    private static void applyOne(int fd, SocketOption<?> option, int value) throws IOException {
         if (value != UNSET) {
-            Native.setOption(fd, option, value);
+            Native.setOption(fd, OptionTable.row(option).id, value);
         }
     }
 

@@ -1,19 +1,16 @@
-//! The JNI layer of the datagram core: the `native` methods of
-//! `io.rustsocket.internal.NativeDatagram`.
-//!
-//! Same rules as [`crate::exports`], whose helpers it shares: set-up calls run
-//! under [`run`], the data path (send, receive and the batches) under [`hot`],
-//! and every failure becomes its Java exception through [`crate::exports::ThrowJava`].
+//! The `native` methods of `io.rustsocket.internal.NativeDatagram`, over the datagram
+//! core [`crate::udp`]. Set-up calls run under [`run`], the data path (send, receive
+//! and the batches) under [`hot`].
 
+use super::{
+    hot, ip_arg, non_negative, port_arg, require, run, scope_arg, with_staging, Outcome, RawEnv,
+};
 use crate::addr::{self, WIRE_LEN};
 use crate::error::{ExceptionClass, NetError, NetResult};
-use crate::exports::{
-    get_array_region, hot, ip_arg, non_null, port_arg, run, set_array_region, with_staging, Outcome,
-};
 use crate::sock::UNAVAILABLE;
-use crate::udp::{self, BatchScratch, DatagramOption, MAX_BATCH, MAX_DATAGRAM, MAX_UDP_BYTES};
+use crate::udp::{self, BatchScratch, MAX_BATCH, MAX_DATAGRAM, MAX_UDP_BYTES};
 use jni::objects::{JByteArray, JClass, JFieldID};
-use jni::sys::{jboolean, jbyteArray, jclass, jint, jintArray, jobject};
+use jni::sys::{jboolean, jbyteArray, jint, jintArray, jobject};
 use jni::{jni_mangle, jni_sig, jni_str, EnvUnowned};
 use socket2::SockAddr;
 use std::cell::RefCell;
@@ -34,10 +31,13 @@ pub fn init<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jboo
         let fields = PACKET_FIELDS.get_or_init(|| {
             let class = jni_str!("java/net/DatagramPacket");
             let length = env.get_field_id(class, jni_str!("length"), jni_sig!("I"));
-            let buf_length = env.get_field_id(class, jni_str!("bufLength"), jni_sig!("I"));
-            match (length, buf_length) {
-                (Ok(l), Ok(b)) => Some((l, b)),
-                _ => {
+            let length = length.and_then(|l| {
+                env.get_field_id(class, jni_str!("bufLength"), jni_sig!("I"))
+                    .map(|b| (l, b))
+            });
+            match length {
+                Ok(fields) => Some(fields),
+                Err(_) => {
                     if env.exception_check() {
                         env.exception_clear();
                     }
@@ -48,16 +48,6 @@ pub fn init<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jboo
         });
         Ok(fields.is_some())
     })
-}
-
-fn get_int_field(raw: *mut jni::sys::JNIEnv, obj: jobject, field: JFieldID) -> jint {
-    // SAFETY: a valid env, a live DatagramPacket and one of its int fields.
-    unsafe { ((**raw).v1_1.GetIntField)(raw, obj, field.into_raw()) }
-}
-
-fn set_int_field(raw: *mut jni::sys::JNIEnv, obj: jobject, field: JFieldID, value: jint) {
-    // SAFETY: as for get_int_field.
-    unsafe { ((**raw).v1_1.SetIntField)(raw, obj, field.into_raw(), value) }
 }
 
 /// Opens a UDP socket and returns its descriptor.
@@ -78,7 +68,7 @@ pub fn connect<'local>(
 ) {
     run(&mut env, |env| {
         let ip = ip_arg(env, &ip)?;
-        Ok(udp::connect(fd, ip, scope_id as u32, port_arg(port)?)?)
+        Ok(udp::connect(fd, ip, scope_arg(scope_id)?, port_arg(port)?)?)
     })
 }
 
@@ -95,7 +85,12 @@ pub fn disconnect<'local>(
 ) {
     run(&mut env, |env| {
         let ip = ip_arg(env, &ip)?;
-        Ok(udp::disconnect(fd, ip, scope_id as u32, port_arg(port)?)?)
+        Ok(udp::disconnect(
+            fd,
+            ip,
+            scope_arg(scope_id)?,
+            port_arg(port)?,
+        )?)
     })
 }
 
@@ -111,79 +106,45 @@ pub fn membership<'local>(
 ) {
     run(&mut env, |env| {
         let group = ip_arg(env, &group)?;
-        Ok(udp::membership(fd, group, ifindex as u32, join)?)
+        let ifindex = non_negative(ifindex, "interface index")? as u32;
+        Ok(udp::membership(fd, group, ifindex, join)?)
     })
 }
 
-/// getsockopt(2) for one of [`DatagramOption`].
-#[jni_mangle("io.rustsocket.internal.NativeDatagram")]
-pub fn get_option<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    fd: jint,
-    opt: jint,
-) -> jint {
-    run(&mut env, |_| {
-        Ok(udp::get_option(fd, DatagramOption::from_java(opt)?)?)
-    })
-}
-
-/// setsockopt(2) for one of [`DatagramOption`].
-#[jni_mangle("io.rustsocket.internal.NativeDatagram")]
-pub fn set_option<'local>(
-    mut env: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    fd: jint,
-    opt: jint,
-    value: jint,
-) {
-    run(&mut env, |_| -> Outcome<()> {
-        Ok(udp::set_option(fd, DatagramOption::from_java(opt)?, value)?)
-    })
-}
-
-fn datagram_len(len: jint) -> NetResult<usize> {
-    usize::try_from(len).map_err(|_| {
-        NetError::new(
-            ExceptionClass::IllegalArgument,
-            format!("negative length {len}"),
-        )
-    })
-}
-
-fn read_wire(raw: *mut jni::sys::JNIEnv, array: jbyteArray, off: jint) -> [u8; WIRE_LEN] {
+/// Reads a target address (wire layout of [`addr`]) from `array[at..]`.
+fn read_wire(raw: RawEnv, array: jbyteArray, at: usize) -> Outcome<[u8; WIRE_LEN]> {
     let mut wire = [0u8; WIRE_LEN];
-    get_array_region(raw, array, off, &mut wire);
-    wire
+    raw.get_bytes(array, at, &mut wire)?;
+    Ok(wire)
 }
 
 /// sendto(2) of `b[off..off+len]` to the address in `target` (wire layout of
 /// [`addr`]; `null` for the connected peer). Returns the bytes sent, or -2 when
 /// a non-blocking descriptor's buffer is full.
-#[unsafe(no_mangle)]
-pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_send(
-    env: *mut jni::sys::JNIEnv,
-    _class: jclass,
+#[jni_mangle("io.rustsocket.internal.NativeDatagram")]
+pub fn send<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
     fd: jint,
     b: jbyteArray,
     off: jint,
     len: jint,
     target: jbyteArray,
 ) -> jint {
-    hot(env, || {
-        non_null(b)?;
-        let len = datagram_len(len)?;
+    hot(&env, |raw: RawEnv| {
+        let (off, len) = raw.range(b, off, len, "buffer")?;
         let to = if target.is_null() {
             None
         } else {
-            udp::target_from_wire(&read_wire(env, target, 0))?
+            raw.at_least(target, WIRE_LEN, "target")?;
+            udp::target_from_wire(&read_wire(raw, target, 0)?)?
         };
         // a datagram is sent whole; past MAX_UDP_BYTES the kernel refuses it whatever the
         // length, so staging no more still gets its "Message too long"
         let staged = len.min(MAX_UDP_BYTES + 1);
         with_staging(staged, |buf| {
-            get_array_region(env, b, off, buf);
-            udp::send(fd, buf, to.as_ref())
+            raw.get_bytes(b, off, buf)?;
+            Ok(udp::send(fd, buf, to.as_ref())?)
         })
     })
 }
@@ -192,11 +153,11 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_send(
 /// `b[off..off+packet.bufLength]`; then sets `packet.length` (when the fields
 /// exist). The sender goes to `sender` in the wire layout of [`addr`]. Returns
 /// the bytes stored, or -2 when nothing was queued or a close woke the call.
-#[unsafe(no_mangle)]
+#[jni_mangle("io.rustsocket.internal.NativeDatagram")]
 #[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receive(
-    env: *mut jni::sys::JNIEnv,
-    _class: jclass,
+pub fn receive<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
     fd: jint,
     packet: jobject,
     b: jbyteArray,
@@ -206,18 +167,19 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receive(
     peek: jboolean,
     connected: jboolean,
 ) -> jint {
-    hot(env, || {
-        non_null(b)?;
-        non_null(sender)?;
+    hot(&env, |raw: RawEnv| {
         let fields = *PACKET_FIELDS.get().unwrap_or(&None);
-        let cap = match (cap, fields) {
-            (c, Some((_, buf_length))) if c < 0 && !packet.is_null() => {
-                get_int_field(env, packet, buf_length)
+        let cap = match fields {
+            Some((_, buf_length)) if cap < 0 => {
+                require(packet, "packet")?;
+                raw.get_int_field(packet, buf_length)?
             }
-            (c, _) => c,
+            _ => cap,
         };
+        let (off, cap) = raw.range(b, off, cap, "buffer")?;
+        raw.at_least(sender, WIRE_LEN, "sender")?;
         // IPv6 datagrams may be longer than IPv4's 65,507 bytes
-        let cap = datagram_len(cap)?.min(MAX_UDP_BYTES);
+        let cap = cap.min(MAX_UDP_BYTES);
         // An empty buffer would make recvfrom return at once on some systems; the
         // JDK receives into one byte then, and so do we (the datagram is cut to 0).
         with_staging(cap.max(1), |buf| {
@@ -226,14 +188,14 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receive(
                 return Ok(UNAVAILABLE);
             }
             let stored = (r.len as usize).min(cap);
-            set_array_region(env, b, off, &buf[..stored]);
+            raw.set_bytes(b, off, &buf[..stored])?;
             let mut wire = [0u8; WIRE_LEN];
             if let Some(from) = r.from {
                 addr::encode(&from, &mut wire);
             }
-            set_array_region(env, sender, 0, &wire);
+            raw.set_bytes(sender, 0, &wire)?;
             if let (Some((length, _)), false) = (fields, packet.is_null()) {
-                set_int_field(env, packet, length, stored as jint);
+                raw.set_int_field(packet, length, stored as jint)?;
             }
             Ok(stored as jint)
         })
@@ -268,37 +230,45 @@ thread_local! {
     };
 }
 
-fn batch_shape(slot: jint, from: jint, count: jint) -> NetResult<(usize, usize, usize)> {
+/// The shape of a batch call: the slot size, the first slot and how many slots.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Shape {
+    slot: usize,
+    from: usize,
+    count: usize,
+}
+
+fn batch_shape(slot: jint, from: jint, count: jint) -> NetResult<Shape> {
     let bad = |m: String| NetError::new(ExceptionClass::IllegalArgument, m);
     let slot = usize::try_from(slot)
         .ok()
         .filter(|s| (1..=MAX_DATAGRAM + 1).contains(s))
         .ok_or_else(|| bad(format!("slot size {slot}")))?;
-    let from = usize::try_from(from).map_err(|_| bad(format!("first slot {from}")))?;
-    let count = usize::try_from(count)
-        .ok()
-        .filter(|c| *c <= MAX_BATCH)
-        .ok_or_else(|| bad(format!("batch of {count} datagrams (at most {MAX_BATCH})")))?;
-    Ok((slot, from, count))
-}
-
-fn get_ints(raw: *mut jni::sys::JNIEnv, array: jintArray, off: usize, out: &mut [i32]) {
-    // SAFETY: a valid env and a non-null int[]; the Java caller checked the bounds.
-    unsafe {
-        ((**raw).v1_1.GetIntArrayRegion)(
-            raw,
-            array,
-            off as jint,
-            out.len() as jint,
-            out.as_mut_ptr(),
-        );
+    let from = non_negative(from, "first slot")?;
+    let count = non_negative(count, "datagram count")?;
+    if count > MAX_BATCH {
+        return Err(bad(format!(
+            "batch of {count} datagrams (at most {MAX_BATCH})"
+        )));
     }
+    Ok(Shape { slot, from, count })
 }
 
-fn set_ints(raw: *mut jni::sys::JNIEnv, array: jintArray, off: usize, src: &[i32]) {
-    // SAFETY: as for get_ints.
-    unsafe {
-        ((**raw).v1_1.SetIntArrayRegion)(raw, array, off as jint, src.len() as jint, src.as_ptr());
+impl Shape {
+    /// Checks every array of a batch call against the slots it names: `data` holds
+    /// `(from + count) * slot` bytes, `lens` one int and `addresses` one wire address per slot.
+    fn check(
+        self,
+        raw: RawEnv,
+        data: jbyteArray,
+        lens: jintArray,
+        addresses: jbyteArray,
+    ) -> NetResult<()> {
+        let end = self.from + self.count;
+        raw.at_least(data, end * self.slot, "data")?;
+        raw.at_least(lens, end, "lens")?;
+        raw.at_least(addresses, end * WIRE_LEN, "addresses")?;
+        Ok(())
     }
 }
 
@@ -306,11 +276,11 @@ fn set_ints(raw: *mut jni::sys::JNIEnv, array: jintArray, off: usize, src: &[i32
 /// `lens[i]` bytes at `data[i * slot..]` for the address `targets[i * 23..]`
 /// (byte 0 zero: the connected peer). Returns how many datagrams were sent,
 /// counted from `from`, or -2 when a non-blocking descriptor could send none.
-#[unsafe(no_mangle)]
+#[jni_mangle("io.rustsocket.internal.NativeDatagram")]
 #[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
-    env: *mut jni::sys::JNIEnv,
-    _class: jclass,
+pub fn send_batch<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
     fd: jint,
     data: jbyteArray,
     slot: jint,
@@ -319,18 +289,18 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
     from: jint,
     count: jint,
 ) -> jint {
-    hot(env, || {
-        non_null(data)?;
-        non_null(targets)?;
-        let (slot, from, count) = batch_shape(slot, from, count)?;
+    hot(&env, |raw: RawEnv| {
+        let shape = batch_shape(slot, from, count)?;
+        shape.check(raw, data, lens, targets)?;
+        let Shape { slot, from, count } = shape;
         // the datagrams go end to end into the buffer: it needs their total length, not
         // `count` whole slots
         with_batch(|st| {
             st.got.resize(count, 0);
-            get_ints(env, lens, from, &mut st.got);
+            raw.get_ints(lens, from, &mut st.got)?;
             st.lens.clear();
             for &l in &st.got {
-                st.lens.push(datagram_len(l)?.min(slot));
+                st.lens.push(non_negative(l, "datagram length")?.min(slot));
             }
             let total: usize = st.lens.iter().sum();
             let whole = count * slot <= WHOLE_COPY_LIMIT;
@@ -341,12 +311,7 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
             if whole {
                 // small slots: one copy of the whole range beats one JNI call per datagram; then
                 // each datagram moves down to follow the one before (never past its own slot)
-                get_array_region(
-                    env,
-                    data,
-                    (from * slot) as jint,
-                    &mut st.data[..count * slot],
-                );
+                raw.get_bytes(data, from * slot, &mut st.data[..count * slot])?;
                 let mut at = 0;
                 for (i, &len) in st.lens.iter().enumerate() {
                     st.data.copy_within(i * slot..i * slot + len, at);
@@ -355,22 +320,16 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
             } else {
                 let mut at = 0;
                 for (i, &len) in st.lens.iter().enumerate() {
-                    get_array_region(
-                        env,
-                        data,
-                        ((from + i) * slot) as jint,
-                        &mut st.data[at..at + len],
-                    );
+                    raw.get_bytes(data, (from + i) * slot, &mut st.data[at..at + len])?;
                     at += len;
                 }
             }
             st.wires.resize(count, [0u8; WIRE_LEN]);
-            get_array_region(
-                env,
+            raw.get_bytes(
                 targets,
-                (from * WIRE_LEN) as jint,
+                from * WIRE_LEN,
                 st.wires[..count].as_flattened_mut(),
-            );
+            )?;
             st.targets.clear();
             for i in 0..count {
                 // a run of datagrams to one peer decodes its address once
@@ -381,19 +340,19 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_sendBatch(
                 };
                 st.targets.push(target);
             }
-            udp::send_batch(
+            Ok(udp::send_batch(
                 fd,
                 &mut st.scratch,
                 &st.data[..total],
                 &st.lens,
                 &st.targets,
-            )
+            )?)
         })
     })
 }
 
 /// Runs `f` on this thread's batch buffers, then gives back what a large batch took.
-fn with_batch(f: impl FnOnce(&mut BatchState) -> NetResult<i32>) -> NetResult<i32> {
+fn with_batch(f: impl FnOnce(&mut BatchState) -> Outcome<i32>) -> Outcome<i32> {
     BATCH.with(|cell| {
         let st = &mut *cell.borrow_mut();
         let result = f(st);
@@ -420,11 +379,11 @@ fn trim(buf: &mut Vec<u8>) {
 /// `data[i * slot..]`, its stored length to `lens[i]` (negated and minus one when
 /// it was truncated to the slot) and its sender to `senders[i * 23..]`. Returns
 /// how many, or -2 when none.
-#[unsafe(no_mangle)]
+#[jni_mangle("io.rustsocket.internal.NativeDatagram")]
 #[allow(clippy::too_many_arguments)]
-pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
-    env: *mut jni::sys::JNIEnv,
-    _class: jclass,
+pub fn receive_batch<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
     fd: jint,
     data: jbyteArray,
     slot: jint,
@@ -435,10 +394,10 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
     connected: jboolean,
     wait: jboolean,
 ) -> jint {
-    hot(env, || {
-        non_null(data)?;
-        non_null(senders)?;
-        let (slot, from, count) = batch_shape(slot, from, count)?;
+    hot(&env, |raw: RawEnv| {
+        let shape = batch_shape(slot, from, count)?;
+        shape.check(raw, data, lens, senders)?;
+        let Shape { slot, from, count } = shape;
         with_batch(|st| {
             if st.data.len() < count * slot {
                 st.data.resize(count * slot, 0);
@@ -461,23 +420,18 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
                 return Ok(UNAVAILABLE);
             }
             let n = n as usize;
-            let first = (from * slot) as jint;
+            let first = from * slot;
             if n * slot <= WHOLE_COPY_LIMIT {
                 // small slots: one copy of all of them, the bytes past each datagram zeroed
                 // (never another datagram's leftovers)
                 for i in 0..n {
                     st.data[i * slot + st.got[i] as usize..(i + 1) * slot].fill(0);
                 }
-                set_array_region(env, data, first, &st.data[..n * slot]);
+                raw.set_bytes(data, first, &st.data[..n * slot])?;
             } else {
                 for i in 0..n {
                     let len = st.got[i] as usize;
-                    set_array_region(
-                        env,
-                        data,
-                        first + (i * slot) as jint,
-                        &st.data[i * slot..i * slot + len],
-                    );
+                    raw.set_bytes(data, first + i * slot, &st.data[i * slot..i * slot + len])?;
                 }
             }
             for i in 0..n {
@@ -485,13 +439,8 @@ pub extern "system" fn Java_io_rustsocket_internal_NativeDatagram_receiveBatch(
                     st.got[i] = -st.got[i] - 1;
                 }
             }
-            set_array_region(
-                env,
-                senders,
-                (from * WIRE_LEN) as jint,
-                st.wires[..n].as_flattened(),
-            );
-            set_ints(env, lens, from, &st.got[..n]);
+            raw.set_bytes(senders, from * WIRE_LEN, st.wires[..n].as_flattened())?;
+            raw.set_ints(lens, from, &st.got[..n])?;
             Ok(n as jint)
         })
     })
@@ -503,12 +452,14 @@ mod tests {
 
     #[test]
     fn batch_shapes_are_checked() {
-        assert_eq!(batch_shape(512, 3, 64).unwrap(), (512, 3, 64));
+        let shape = batch_shape(512, 3, 64).unwrap();
+        assert_eq!((shape.slot, shape.from, shape.count), (512, 3, 64));
         assert!(batch_shape(0, 0, 1).is_err());
         assert!(batch_shape(MAX_DATAGRAM as jint + 2, 0, 1).is_err());
         assert!(batch_shape(1, -1, 1).is_err());
+        let e = batch_shape(1, 0, -1).unwrap_err();
+        assert_eq!(e.class, ExceptionClass::IllegalArgument);
         assert!(batch_shape(1, 0, MAX_BATCH as jint + 1).is_err());
-        assert!(datagram_len(-1).is_err());
     }
 
     #[test]

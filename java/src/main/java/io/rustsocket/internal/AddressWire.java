@@ -9,14 +9,32 @@ import java.net.UnknownHostException;
 /**
  * Socket addresses in the fixed 23-byte layout the native side reads and writes (see
  * {@code native/src/addr.rs}): byte 0 is 4 or 6 (0: no address), bytes 1..17 the address,
- * 17..19 the port, 19..23 the IPv6 scope id. Used by the datagram engine and the batch API,
- * which keep addresses as bytes so that the steady state allocates nothing.
+ * 17..19 the port, 19..23 the IPv6 scope id. The one encoder and decoder of that layout on the
+ * Java side: the TCP engine reads local and peer addresses through it, and the datagram engine
+ * and the batch API keep addresses as bytes so that the steady state allocates nothing.
  */
-public final class DatagramWire {
+public final class AddressWire {
     /** Bytes of one address. */
-    public static final int LEN = SocketAddresses.WIRE_LEN;
+    public static final int LEN = 23;
 
-    private DatagramWire() {}
+    private AddressWire() {}
+
+    /** The scope id the kernel needs for a link-local IPv6 address, 0 otherwise. */
+    public static int scopeId(InetAddress address) {
+        return address instanceof Inet6Address ? ((Inet6Address) address).getScopeId() : 0;
+    }
+
+    /** The address at {@code wire[0..LEN]}; allocates. */
+    public static InetSocketAddress decode(byte[] wire) {
+        return decode(wire, 0);
+    }
+
+    /** The local address of socket {@code fd}, as the kernel reports it. */
+    static InetSocketAddress localOf(int fd) throws java.io.IOException {
+        byte[] out = new byte[LEN];
+        Native.localAddress(fd, out);
+        return decode(out, 0);
+    }
 
     /** Writes {@code address:port} at {@code out[off..off+LEN]}. Allocates (the address bytes). */
     public static void encode(InetAddress address, int port, byte[] out, int off) {
@@ -28,7 +46,7 @@ public final class DatagramWire {
         }
         out[off + 17] = (byte) (port >>> 8);
         out[off + 18] = (byte) port;
-        int scope = SocketAddresses.scopeId(address);
+        int scope = scopeId(address);
         out[off + 19] = (byte) (scope >>> 24);
         out[off + 20] = (byte) (scope >>> 16);
         out[off + 21] = (byte) (scope >>> 8);
@@ -61,7 +79,7 @@ public final class DatagramWire {
      * an encoded target; allocates nothing.
      */
     public static boolean sameAddress(InetAddress a, InetAddress b) {
-        return a == b || (a != null && a.equals(b) && SocketAddresses.scopeId(a) == SocketAddresses.scopeId(b));
+        return a == b || (a != null && a.equals(b) && scopeId(a) == scopeId(b));
     }
 
     /** {@link #sameAddress} for socket addresses: equal, and the same scope id when resolved. */

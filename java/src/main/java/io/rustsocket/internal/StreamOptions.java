@@ -1,0 +1,252 @@
+package io.rustsocket.internal;
+
+import java.io.IOException;
+import java.net.SocketException;
+import java.net.SocketOption;
+import java.net.SocketOptions;
+import java.net.StandardSocketOptions;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The option adapter of {@link RustSocketImpl}: {@code SocketImpl}'s two option APIs (the
+ * {@link SocketOption} one and the legacy {@link SocketOptions} int ids that
+ * {@code java.net.Socket}'s setters use) over the native {@link OptionTable}, which validates
+ * the values. It also remembers the options a client socket was given before it connected, so
+ * that a connect racing several addresses gives every attempt the same options.
+ */
+final class StreamOptions {
+    private final RustSocketImpl impl;
+    // options set on a client socket before it connected (row -> value, in the order set),
+    // applied again to the extra descriptors of a racing connect; made on first use, under
+    // the state lock, since most sockets never need it and each costs heap per socket
+    private Map<OptionTable.Row, Object> presets;
+
+    StreamOptions(RustSocketImpl impl) {
+        this.impl = impl;
+    }
+
+    // read from the native option table once per kind, when first needed
+    private static final class Client {
+        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.CLIENT);
+    }
+
+    private static final class Listener {
+        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.LISTENER);
+    }
+
+    private static final class Rows {
+        static final OptionTable.Row LINGER = OptionTable.row(StandardSocketOptions.SO_LINGER);
+        static final OptionTable.Row TCP_NODELAY = OptionTable.row(StandardSocketOptions.TCP_NODELAY);
+        static final OptionTable.Row SO_KEEPALIVE = OptionTable.row(StandardSocketOptions.SO_KEEPALIVE);
+        static final OptionTable.Row SO_SNDBUF = OptionTable.row(StandardSocketOptions.SO_SNDBUF);
+        static final OptionTable.Row SO_RCVBUF = OptionTable.row(StandardSocketOptions.SO_RCVBUF);
+        static final OptionTable.Row SO_REUSEADDR = OptionTable.row(StandardSocketOptions.SO_REUSEADDR);
+        static final OptionTable.Row SO_REUSEPORT = OptionTable.row(StandardSocketOptions.SO_REUSEPORT);
+        static final OptionTable.Row IP_TOS = OptionTable.row(StandardSocketOptions.IP_TOS);
+        static final OptionTable.Row SO_OOBINLINE = OptionTable.legacy("SO_OOBINLINE");
+    }
+
+    /** SO_LINGER of {@code fd}: -1 when off, else seconds. */
+    static int linger(int fd) throws IOException {
+        return Native.getOption(fd, Rows.LINGER.id);
+    }
+
+    /** Turns SO_LINGER off on {@code fd}. */
+    static void lingerOff(int fd) throws IOException {
+        Native.setOption(fd, Rows.LINGER.id, -1);
+    }
+
+    Set<SocketOption<?>> supported() {
+        return impl.server ? Listener.ALL : Client.ALL;
+    }
+
+    private OptionTable.Row supportedRow(SocketOption<?> opt) {
+        if (!supported().contains(opt)) {
+            throw new UnsupportedOperationException("'" + opt + "' not supported");
+        }
+        return OptionTable.row(opt);
+    }
+
+    <T> void set(SocketOption<T> opt, T value) throws IOException {
+        OptionTable.Row row = supportedRow(opt);
+        OptionTable.checkType(opt, value);
+        synchronized (impl.stateLock) {
+            // as in the JDK, a closed socket is reported before a bad value
+            impl.ensureOpen();
+            setRow(row, value);
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    <T> T get(SocketOption<T> opt) throws IOException {
+        OptionTable.Row row = supportedRow(opt);
+        synchronized (impl.stateLock) {
+            impl.ensureOpen();
+            return (T) OptionTable.get(impl.descriptor.fd(), row);
+        }
+    }
+
+    /** Sets a row on the descriptor, remembering it for racing connect attempts. */
+    private void setRow(OptionTable.Row row, Object value) throws IOException {
+        assert Thread.holdsLock(impl.stateLock);
+        OptionTable.set(impl.descriptor.fd(), row, value);
+        if (!impl.server && impl.isUnconnected()) {
+            if (presets == null) {
+                presets = new LinkedHashMap<>();
+            }
+            presets.remove(row); // keep the order in which the values were last set
+            presets.put(row, value);
+        }
+    }
+
+    /** A copy of the options set before connect, taken under the state lock. */
+    Map<OptionTable.Row, Object> presets() {
+        synchronized (impl.stateLock) {
+            return presets == null ? Map.of() : new LinkedHashMap<>(presets);
+        }
+    }
+
+    /** Applies the options set before connect to another descriptor; the caller holds the state lock. */
+    void applyPresets(int fd) throws IOException {
+        assert Thread.holdsLock(impl.stateLock);
+        if (presets != null) {
+            apply(fd, presets);
+        }
+    }
+
+    /** Applies copies of options to a descriptor. */
+    static void apply(int fd, Map<OptionTable.Row, Object> values) throws IOException {
+        for (Map.Entry<OptionTable.Row, Object> o : values.entrySet()) {
+            OptionTable.set(fd, o.getKey(), o.getValue());
+        }
+    }
+
+    // ---------------------------------------------------------------- the legacy int ids
+
+    private static boolean booleanValue(Object value, String desc) throws SocketException {
+        if (!(value instanceof Boolean)) {
+            throw new SocketException("Bad value for " + desc);
+        }
+        return (Boolean) value;
+    }
+
+    private static int intValue(Object value, String desc) throws SocketException {
+        if (!(value instanceof Integer)) {
+            throw new SocketException("Bad value for " + desc);
+        }
+        return (Integer) value;
+    }
+
+    /** {@code SocketImpl.setOption(int, Object)}, with the JDK's checks and messages. */
+    void setLegacy(int opt, Object value) throws SocketException {
+        synchronized (impl.stateLock) {
+            impl.ensureOpen();
+            try {
+                switch (opt) {
+                    case SocketOptions.SO_LINGER: {
+                        int i;
+                        if (value instanceof Boolean && !((Boolean) value)) {
+                            i = -1;
+                        } else {
+                            i = intValue(value, "SO_LINGER");
+                        }
+                        setRow(Rows.LINGER, i);
+                        break;
+                    }
+                    case SocketOptions.SO_TIMEOUT: {
+                        int i = intValue(value, "SO_TIMEOUT");
+                        if (i < 0) {
+                            throw new IllegalArgumentException("timeout < 0");
+                        }
+                        impl.setTimeout(i);
+                        break;
+                    }
+                    case SocketOptions.IP_TOS:
+                        setRow(Rows.IP_TOS, intValue(value, "IP_TOS"));
+                        break;
+                    case SocketOptions.TCP_NODELAY:
+                        setRow(Rows.TCP_NODELAY, booleanValue(value, "TCP_NODELAY"));
+                        break;
+                    case SocketOptions.SO_SNDBUF: {
+                        int i = intValue(value, "SO_SNDBUF");
+                        if (i <= 0) {
+                            throw new SocketException("SO_SNDBUF <= 0");
+                        }
+                        setRow(Rows.SO_SNDBUF, i);
+                        break;
+                    }
+                    case SocketOptions.SO_RCVBUF: {
+                        int i = intValue(value, "SO_RCVBUF");
+                        if (i <= 0) {
+                            throw new SocketException("SO_RCVBUF <= 0");
+                        }
+                        setRow(Rows.SO_RCVBUF, i);
+                        break;
+                    }
+                    case SocketOptions.SO_KEEPALIVE:
+                        setRow(Rows.SO_KEEPALIVE, booleanValue(value, "SO_KEEPALIVE"));
+                        break;
+                    case SocketOptions.SO_OOBINLINE:
+                        setRow(Rows.SO_OOBINLINE, booleanValue(value, "SO_OOBINLINE"));
+                        break;
+                    case SocketOptions.SO_REUSEADDR:
+                        setRow(Rows.SO_REUSEADDR, booleanValue(value, "SO_REUSEADDR"));
+                        break;
+                    case SocketOptions.SO_REUSEPORT:
+                        setRow(Rows.SO_REUSEPORT, booleanValue(value, "SO_REUSEPORT"));
+                        break;
+                    default:
+                        throw new SocketException("Unknown option " + opt);
+                }
+            } catch (SocketException e) {
+                throw e;
+            } catch (IllegalArgumentException | IOException e) {
+                throw OptionTable.asSocketException(e);
+            }
+        }
+    }
+
+    /** {@code SocketImpl.getOption(int)}, with the JDK's values and messages. */
+    Object getLegacy(int opt) throws SocketException {
+        synchronized (impl.stateLock) {
+            impl.ensureOpen();
+            int fd = impl.descriptor.fd();
+            try {
+                switch (opt) {
+                    case SocketOptions.SO_TIMEOUT:
+                        return impl.timeout();
+                    case SocketOptions.TCP_NODELAY:
+                        return OptionTable.get(fd, Rows.TCP_NODELAY);
+                    case SocketOptions.SO_OOBINLINE:
+                        return OptionTable.get(fd, Rows.SO_OOBINLINE);
+                    case SocketOptions.SO_LINGER: {
+                        int i = linger(fd);
+                        return i == -1 ? (Object) Boolean.FALSE : (Object) i;
+                    }
+                    case SocketOptions.SO_REUSEADDR:
+                        return OptionTable.get(fd, Rows.SO_REUSEADDR);
+                    case SocketOptions.SO_BINDADDR:
+                        return AddressWire.localOf(fd).getAddress();
+                    case SocketOptions.SO_SNDBUF:
+                        return OptionTable.get(fd, Rows.SO_SNDBUF);
+                    case SocketOptions.SO_RCVBUF:
+                        return OptionTable.get(fd, Rows.SO_RCVBUF);
+                    case SocketOptions.IP_TOS:
+                        return OptionTable.get(fd, Rows.IP_TOS);
+                    case SocketOptions.SO_KEEPALIVE:
+                        return OptionTable.get(fd, Rows.SO_KEEPALIVE);
+                    case SocketOptions.SO_REUSEPORT:
+                        return OptionTable.get(fd, Rows.SO_REUSEPORT);
+                    default:
+                        throw new SocketException("Unknown option " + opt);
+                }
+            } catch (SocketException e) {
+                throw e;
+            } catch (IllegalArgumentException | IOException e) {
+                throw OptionTable.asSocketException(e);
+            }
+        }
+    }
+}
