@@ -7,7 +7,7 @@ DatagramSocket, on RustDatagramSocket and on the JDK again (the A/A control), an
 RustDatagramSocket (sendmmsg/recvmmsg), after the native floor (native/examples/udp_floor.rs:
 the same bursts in plain Rust, no JVM). Ratios are taken within a round and reported as the
 median over rounds with their spread. Writes <out>/round-N.json, <out>/floor-N.json,
-<out>/summary.json and docs/bench/datagram.md.
+<out>/summary.json and the "datagram" table of docs/performance.md.
 """
 import argparse
 import fcntl
@@ -22,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import run_rounds  # noqa: E402  (the shared floor runner and JMH command line)
-from run_rounds import jmh_command  # noqa: E402
+from run_rounds import jmh_command, write_table  # noqa: E402
 
 
 def wait_for_jmh_lock():
@@ -72,6 +72,30 @@ def per_round(jmh):
     return rows
 
 
+def summarise(rounds, java_version):
+    """(summary for summary.json, Markdown table) of the per-round rows."""
+    labels = {"JDK": "JDK `DatagramSocket`, one by one",
+              "JDK_AA": "JDK again (A/A control), one by one",
+              "RUST": "`RustDatagramSocket`, one by one",
+              "RUST_BATCHED": "`RustDatagramSocket`, batches of 32 (sendmmsg/recvmmsg)",
+              "FLOOR_ONE": "native floor (Rust, no JVM), one by one",
+              "FLOOR_BATCHED": "native floor (Rust, no JVM), batches of 32"}
+    summary = {}
+    lines = [f"Median over {len(rounds)} rounds of 64 B datagrams per second (sent and received), "
+             f"pinned with `taskset -c 1`, on {java_version}; per-round ratio to the JDK row of "
+             "the same round, median (min..max).", "",
+             "| row | datagrams/s | ratio to JDK | heap B/datagram |", "|---|---|---|---|"]
+    for key in ["JDK", "JDK_AA", "RUST", "RUST_BATCHED", "FLOOR_ONE", "FLOOR_BATCHED"]:
+        values = [r[key][0] for r in rounds]
+        ratios = [r[key][0] / r["JDK"][0] for r in rounds]
+        allocs = [r[key][1] for r in rounds if r[key][1] is not None]
+        summary[key] = {"values": values, "ratios": ratios, "alloc": allocs}
+        alloc = f"{statistics.median(allocs):.2f}" if allocs else "-"
+        lines.append(f"| {labels[key]} | {statistics.median(values):,.0f} | "
+                     f"{statistics.median(ratios):.2f} ({min(ratios):.2f}..{max(ratios):.2f}) | {alloc} |")
+    return summary, "\n".join(lines) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--java", default="java")
@@ -98,31 +122,11 @@ def main():
         rows["FLOOR_BATCHED"] = (floor["batched"], None)
         rounds.append((jmh, rows))
     java_version = (rounds[0][0][0].get("vmName", "") + " " + rounds[0][0][0].get("jdkVersion", "")).strip()
-    labels = {"JDK": "JDK `DatagramSocket`, one by one",
-              "JDK_AA": "JDK again (A/A control), one by one",
-              "RUST": "`RustDatagramSocket`, one by one",
-              "RUST_BATCHED": "`RustDatagramSocket`, batches of 32 (sendmmsg/recvmmsg)",
-              "FLOOR_ONE": "native floor (Rust, no JVM), one by one",
-              "FLOOR_BATCHED": "native floor (Rust, no JVM), batches of 32"}
-    summary = {}
-    lines = [f"Median over {args.rounds} rounds of 64 B datagrams per second (sent and received), "
-             f"pinned with `taskset -c 1`, on {java_version}; per-round ratio to the JDK row of "
-             "the same round, median (min..max).", "",
-             "| row | datagrams/s | ratio to JDK | heap B/datagram |", "|---|---|---|---|"]
-    for key in ["JDK", "JDK_AA", "RUST", "RUST_BATCHED", "FLOOR_ONE", "FLOOR_BATCHED"]:
-        values = [r[key][0] for _, r in rounds]
-        ratios = [r[key][0] / r["JDK"][0] for _, r in rounds]
-        allocs = [r[key][1] for _, r in rounds if r[key][1] is not None]
-        summary[key] = {"values": values, "ratios": ratios, "alloc": allocs}
-        alloc = f"{statistics.median(allocs):.2f}" if allocs else "-"
-        lines.append(f"| {labels[key]} | {statistics.median(values):,.0f} | "
-                     f"{statistics.median(ratios):.2f} ({min(ratios):.2f}..{max(ratios):.2f}) | {alloc} |")
+    summary, table = summarise([rows for _, rows in rounds], java_version)
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=1)
-    table = "\n".join(lines) + "\n"
-    with open(os.path.join(HERE, "datagram.md"), "w") as f:
-        f.write(table)
     print(table)
+    write_table("datagram", table)
 
 
 if __name__ == "__main__":

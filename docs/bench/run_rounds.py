@@ -5,11 +5,13 @@ Each round runs the native floor (plain Rust sockets, no JVM), then the JMH benc
 JDK, rustsocket and the JDK again (the A/A control), all pinned to one core with taskset. Ratios
 are taken within a round, where both sides met the same machine conditions; the report gives
 their median and spread over the rounds. Writes <out>/round-N.json (JMH), <out>/floor-N.json,
-<out>/summary.json and docs/performance.md; docs/bench/chart.py draws docs/performance.png.
+<out>/summary.json and the "tcp" table of docs/performance.md; docs/bench/chart.py draws
+docs/performance.png.
 """
 import argparse
 import json
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -25,6 +27,20 @@ SCENARIOS = {
     "connectAcceptClose": ("connect + accept + close", "ns", False, lambda score, size: score),
     "available": ("one cheap native call (available())", "ns", False, lambda score, size: score),
 }
+
+
+def write_table(name, table, path=os.path.join(DOCS, "performance.md")):
+    """Puts a generated table into docs/performance.md: it replaces what stands between the lines
+    '<!-- begin table: NAME ... -->' and '<!-- end table: NAME -->', so the prose around the table,
+    written by hand, stays as it is."""
+    with open(path) as f:
+        text = f.read()
+    begin = re.search(r"^<!-- begin table: " + re.escape(name) + r"\b.*-->\n", text, re.M)
+    end = re.search(r"^<!-- end table: " + re.escape(name) + r" -->\n", text, re.M)
+    if not begin or not end or end.start() < begin.end():
+        raise SystemExit(f"{path} has no markers for the {name} table; it was not updated")
+    with open(path, "w") as f:
+        f.write(text[:begin.end()] + table + text[end.start():])
 
 
 def run_floor(floor, seconds):
@@ -166,9 +182,8 @@ def main():
     with open(os.path.join(args.out, "summary.json"), "w") as f:
         json.dump({f"{k[0]}:{k[1]}": v for k, v in rows.items()}, f, indent=1)
     table = markdown(rows, args.rounds, java_version.strip())
-    with open(os.path.join(DOCS, "performance.md"), "w") as f:
-        f.write(table)
     print(table)
+    write_table("tcp", table)
     chart = subprocess.run([sys.executable, os.path.join(HERE, "chart.py"),
                             os.path.join(args.out, "summary.json"), os.path.join(DOCS, "performance.png")])
     if chart.returncode != 0:

@@ -100,6 +100,7 @@ class AgentTest {
         cmd.add(FaultsTest.childJava());
         cmd.add("-Xmx256m");
         cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.addAll(TestSupport.childJvmOptions(AgentChild.class.getSimpleName()));
         String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
         boolean ownLib = jvmOptions.stream().anyMatch(o -> o.startsWith("-D" + NativeLibrary.PATH_PROPERTY + "="));
         if (lib != null && !ownLib) {

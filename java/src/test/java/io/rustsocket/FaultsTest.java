@@ -141,17 +141,23 @@ class FaultsTest {
 
     /** {@code java [options] -cp CLASSPATH io.rustsocket.FaultsChild args...}. */
     static List<String> childCommand(String... args) {
+        return childCommand(FaultsChild.class, args);
+    }
+
+    /** {@code java [options] -cp CLASSPATH <main> args...}. */
+    static List<String> childCommand(Class<?> main, String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(childJava());
         cmd.add("-Xmx64m");
         cmd.add("-Xshare:auto");
+        cmd.addAll(TestSupport.childJvmOptions(main.getSimpleName()));
         String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
         if (lib != null) {
             cmd.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
         }
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
-        cmd.add(FaultsChild.class.getName());
+        cmd.add(main.getName());
         cmd.addAll(List.of(args));
         return cmd;
     }

@@ -40,9 +40,11 @@ class MulticastNamespaceTest {
         String java = System.getProperty("rustsocket.testJava", Paths.get(System.getProperty("java.home"), "bin", "java").toString());
         String script = "ip link set lo up && echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad"
                 + " && ip link add mc0 type veth peer name mc1 && ip link set mc1 up && ip link set mc0 up"
-                + " && exec \"$0\" --enable-native-access=ALL-UNNAMED -cp \"$1\" io.rustsocket.MulticastNamespaceTest";
-        List<String> cmd = new ArrayList<>(Arrays.asList("unshare", "-n", "sh", "-c", script, java,
-                System.getProperty("java.class.path")));
+                + " && exec \"$@\"";
+        List<String> cmd = new ArrayList<>(Arrays.asList("unshare", "-n", "sh", "-c", script, "sh", java,
+                "--enable-native-access=ALL-UNNAMED"));
+        cmd.addAll(TestSupport.childJvmOptions(MulticastNamespaceTest.class.getSimpleName()));
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MulticastNamespaceTest.class.getName()));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(child.waitFor(60, TimeUnit.SECONDS), "child finished");

@@ -178,6 +178,7 @@ class NativeLibraryTest {
         cmd.add(javaBinary());
         cmd.add("-XX:+UseSerialGC");
         cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.addAll(TestSupport.childJvmOptions("NativeLibraryChild"));
         cmd.addAll(jvmArgs);
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));

@@ -13,6 +13,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -41,6 +42,28 @@ public final class TestSupport {
     public static int processFdCount() {
         String[] entries = new File("/proc/self/fd").list();
         return Objects.requireNonNull(entries, "/proc/self/fd").length;
+    }
+
+    /**
+     * Extra options for a child JVM that runs our native code, as the build asks for them (empty in
+     * an ordinary run): {@code -Xcheck:jni} when {@code -Drustsocket.childCheckJni=true}, and when
+     * {@code -Drustsocket.childVmLogDir} names a directory, the child's VM output (where CheckJNI
+     * reports) goes to {@code <dir>/<name>-pid<pid>.log} instead of its standard output, which some
+     * parents parse. The build's junitCheckJni task sets both and CI reads the logs.
+     */
+    public static List<String> childJvmOptions(String name) {
+        List<String> options = new ArrayList<>();
+        if (Boolean.getBoolean("rustsocket.childCheckJni")) {
+            options.add("-Xcheck:jni");
+        }
+        String dir = System.getProperty("rustsocket.childVmLogDir");
+        if (dir != null && !dir.isEmpty()) {
+            options.add("-XX:+UnlockDiagnosticVMOptions");
+            options.add("-XX:+LogVMOutput");
+            options.add("-XX:-DisplayVMOutput");
+            options.add("-XX:LogFile=" + Paths.get(dir, name + "-%p.log"));
+        }
+        return options;
     }
 
     /** Random bytes of the given length. */

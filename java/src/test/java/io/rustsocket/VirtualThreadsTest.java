@@ -1371,6 +1371,7 @@ class VirtualThreadsTest {
             cmd.add(java);
             cmd.add("--enable-native-access=ALL-UNNAMED");
             cmd.add("-Xmx1g");
+            cmd.addAll(TestSupport.childJvmOptions(VirtualThreadsChild.class.getSimpleName()));
             cmd.addAll(jvmFlags);
             for (String key : System.getProperties().stringPropertyNames()) {
                 if (key.startsWith("io.rustsocket.") || key.startsWith("rustsocket.")) {
