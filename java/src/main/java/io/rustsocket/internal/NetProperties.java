@@ -23,11 +23,12 @@ final class NetProperties {
     private NetProperties() {}
 
     /**
-     * The JDK's message for an IPv6 address given to an IPv4-only socket: JDK 17 to 20 say
-     * "Protocol family unavailable", later releases "IPv6 protocol family unavailable".
+     * The JDK's message for an IPv6 address given to an IPv4-only socket: JDK 17 and 21 say
+     * "Protocol family unavailable", JDK 25 "IPv6 protocol family unavailable" (both checked
+     * here; the releases between were not).
      */
     static SocketException ipv6Unavailable() {
-        return new SocketException(Runtime.version().feature() >= 21
+        return new SocketException(Runtime.version().feature() >= 25
                 ? "IPv6 protocol family unavailable"
                 : "Protocol family unavailable");
     }

@@ -7,6 +7,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
@@ -44,8 +45,7 @@ final class Poller {
     /** Consecutive failures after which a poller replaces its native instance. */
     private static final int FAILURES_BEFORE_RENEW = 3;
 
-    /** Tests only: thrown once by the next wait of any poller, then cleared. */
-    static volatile RuntimeException injectedFailure;
+
 
     private final int event;
     private final String name;
@@ -53,6 +53,8 @@ final class Poller {
     private volatile int handle;
     // descriptor -> the virtual thread parked on it (read/write locks allow one per direction)
     private final Map<Integer, Thread> waiters = new ConcurrentHashMap<>();
+    // tests only: how many of this poller's next waits fail on purpose (0 in production)
+    private final AtomicInteger injectedFailures = new AtomicInteger();
 
     private Poller(int event, String name) throws IOException {
         this.event = event;
@@ -135,6 +137,19 @@ final class Poller {
         if (write && writePoller != null) {
             writePoller.delete(fd);
         }
+    }
+
+    /**
+     * Tests only: makes the next {@code count} waits of the poller for {@code event} fail, as a
+     * failure inside its thread would (the first is seen once the poller's current wait returns).
+     */
+    static void injectFailures(int event, int count) throws IOException {
+        poller(event).injectedFailures.set(count);
+    }
+
+    /** Tests only: the native handle of the poller for {@code event}, starting it if needed. */
+    static int handleForTest(int event) throws IOException {
+        return poller(event).handle;
     }
 
     private static Poller poller(int event) throws IOException {
@@ -222,10 +237,8 @@ final class Poller {
         int failures = 0;
         while (true) {
             try {
-                RuntimeException injected = injectedFailure;
-                if (injected != null) {
-                    injectedFailure = null;
-                    throw injected;
+                if (injectedFailures.get() > 0 && injectedFailures.getAndDecrement() > 0) {
+                    throw new IllegalStateException("failure injected by a test");
                 }
                 int n = Native.pollerWait(handle, ready, -1);
                 for (int i = 0; i < n; i++) {

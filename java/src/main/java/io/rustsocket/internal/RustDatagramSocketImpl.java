@@ -2,7 +2,6 @@ package io.rustsocket.internal;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.lang.ref.Cleaner;
 import java.net.DatagramPacket;
 import java.net.DatagramSocketImpl;
 import java.net.Inet4Address;
@@ -16,13 +15,11 @@ import java.net.SocketOptions;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
 import java.nio.channels.ClosedChannelException;
-import java.util.Collections;
+import java.nio.channels.UnsupportedAddressTypeException;
 import java.util.HashSet;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-import jdk.net.ExtendedSocketOptions;
 
 /**
  * The engine behind {@code io.rustsocket.RustDatagramSocket}: one object owns one UDP socket's
@@ -162,6 +159,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                 throw new SocketException("Unresolved address");
             }
             InetAddress ia = isa.getAddress();
+            checkFamily(ia);
             try {
                 Native.bind(descriptor.fd(), ia.getAddress(), AddressWire.scopeId(ia), isa.getPort());
                 localPort = AddressWire.localOf(descriptor.fd()).getPort();
@@ -186,6 +184,16 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     bind(null);
                 }
             }
+        }
+    }
+
+    /**
+     * Refuses an IPv6 address when the JVM runs with {@code java.net.preferIPv4Stack=true}, with
+     * the exception the JDK's datagram socket gives there.
+     */
+    private static void checkFamily(InetAddress address) throws SocketException {
+        if (NetProperties.refusedByIpv4Stack(address)) {
+            throw new SocketException("Unsupported address type");
         }
     }
 
@@ -216,6 +224,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     if (isa.getPort() == 0) {
                         throw new SocketException("Can't connect to port 0");
                     }
+                    checkFamily(isa.getAddress());
                     bindIfNeeded();
                     InetAddress ia = isa.getAddress();
                     try {
@@ -333,6 +342,9 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                     }
                     target = null;
                 } else {
+                    if (NetProperties.refusedByIpv4Stack(address)) {
+                        throw new UnsupportedAddressTypeException();
+                    }
                     if (port == 0) {
                         throw new SocketException("Can't send to port 0");
                     }
@@ -620,6 +632,9 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
 
     private void membership(SocketAddress group, NetworkInterface ni, boolean join) throws IOException {
         InetAddress address = checkGroup(group);
+        if (join && NetProperties.refusedByIpv4Stack(address)) {
+            throw new IllegalArgumentException("Only IPv6 sockets can join IPv6 multicast group");
+        }
         synchronized (stateLock) {
             if (!isOpen()) {
                 throw new SocketException("Socket is closed");

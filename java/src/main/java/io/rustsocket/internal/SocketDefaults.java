@@ -27,6 +27,12 @@ public final class SocketDefaults {
 
     private static final int UNSET = -1;
 
+    // Linux's limits (MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL, MAX_TCP_KEEPCNT); a test checks that
+    // they are the native option table's for RustSocketOptions' keepalive options
+    static final int MAX_KEEP_IDLE = 32767;
+    static final int MAX_KEEP_INTERVAL = 32767;
+    static final int MAX_KEEP_COUNT = 127;
+
     // written once at start-up (class init or the agent), read per new socket
     private static volatile boolean any;
     private static volatile int keepAlive = UNSET;
@@ -82,13 +88,13 @@ public final class SocketDefaults {
                 tcpNoDelay = bool(name, value);
                 break;
             case KEEP_IDLE:
-                keepIdle = positive(name, value, 32767);
+                keepIdle = positive(name, value, MAX_KEEP_IDLE);
                 break;
             case KEEP_INTERVAL:
-                keepInterval = positive(name, value, 32767);
+                keepInterval = positive(name, value, MAX_KEEP_INTERVAL);
                 break;
             case KEEP_COUNT:
-                keepCount = positive(name, value, 127);
+                keepCount = positive(name, value, MAX_KEEP_COUNT);
                 break;
             default:
                 throw new IllegalArgumentException("unknown option '" + name + "'");
@@ -107,7 +113,6 @@ public final class SocketDefaults {
         }
     }
 
-    // the bounds are Linux's for TCP_KEEPIDLE/TCP_KEEPINTVL (MAX_TCP_KEEPIDLE) and TCP_KEEPCNT
     private static int positive(String name, String value, int max) {
         int v;
         try {
