@@ -1,15 +1,15 @@
 #!/usr/bin/env python3
 """Before/after comparison of two builds of rustsocket with JMH, for a change that must not slow
-the hot path (the statistics counters of issue 9).
+the hot paths (first used for the statistics counters, then for the engine's reshaping).
 
-Each round runs SocketBench's RUST rows three times, pinned to one core like run_rounds.py:
-the BEFORE build, the AFTER build, and the BEFORE build again (the A/A control, which shows how
-far two runs of identical code differ on this machine). Ratios are taken within a round; the
-summary is the median over rounds with the min..max spread.
+Each round runs the rustsocket rows of SocketBench and DatagramBench three times, pinned to one
+core like run_rounds.py: the BEFORE build, the AFTER build, and the BEFORE build again (the A/A
+control, which shows how far two runs of identical code differ on this machine). Ratios are
+taken within a round; the summary is the median over rounds with the min..max spread.
 
   python3 docs/bench/ab_rounds.py --before CP --after CP [--rounds 5] [--java java] --out DIR
 
-CP is a class path holding rustsocket's jar, SocketBench's classes and JMH.
+CP is a class path holding rustsocket's jar, the JMH benchmark classes and JMH.
 """
 import argparse
 import json
@@ -21,24 +21,36 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_rounds import jmh_command  # noqa: E402  (the shared JMH command line)
 
-# (benchmark, size): the hot paths the counters touch (a small round trip, bulk writes) and the
-# connection set-up and tear-down that registers and retires them
-SCENARIOS = [("pingPong", 64, "ns"), ("bulk", 1024, "ops/s"), ("connectAcceptClose", 0, "ns")]
+# (label, JMH benchmark regex, JMH parameters, unit): every scenario of docs/performance.md's
+# tables, rustsocket's rows only
+SCENARIOS = [
+    ("pingPong 64 B", r"SocketBench\.pingPong$", {"engine": "RUST", "size": "64"}, "ns"),
+    ("pingPong 4096 B", r"SocketBench\.pingPong$", {"engine": "RUST", "size": "4096"}, "ns"),
+    ("bulk 1024 B", r"SocketBench\.bulk$", {"engine": "RUST", "size": "1024"}, "ops/s"),
+    ("bulk 65536 B", r"SocketBench\.bulk$", {"engine": "RUST", "size": "65536"}, "ops/s"),
+    ("connectAcceptClose", r"SocketBench\.connectAcceptClose$", {"engine": "RUST"}, "ns"),
+    ("available", r"SocketBench\.available$", {"engine": "RUST"}, "ns"),
+    ("datagrams one by one", r"DatagramBench\.oneByOne$", {"engine": "RUST"}, "ops/s"),
+    ("datagrams batched", r"DatagramBench\.batched$", {}, "ops/s"),
+]
 
 
-def run(java, cp, out_file):
-    """Runs every scenario of one build, each in its own JMH fork; returns {(name, size): (score, B/op)}."""
+def run(java, cp, out_file, only):
+    """Runs every scenario of one build, each in its own JMH fork; returns {label: (score, B/op)}."""
     results = {}
-    for name, size, _ in SCENARIOS:
-        part = f"{out_file}.{name}{size}.json"
-        cmd = jmh_command(java, cp, f"SocketBench\\.{name}$", part, ["-p", "engine=RUST"])
-        if size:
-            cmd += ["-p", f"size={size}"]
+    for label, bench, params, _ in SCENARIOS:
+        if only and label not in only:
+            continue
+        part = f"{out_file}.{label.replace(' ', '_')}.json"
+        extra = []
+        for k, v in params.items():
+            extra += ["-p", f"{k}={v}"]
+        cmd = jmh_command(java, cp, bench, part, extra)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         with open(part) as f:
             r = json.load(f)[0]
         alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm", {}).get("score", float("nan"))
-        results[(name, size)] = (r["primaryMetric"]["score"], alloc)
+        results[label] = (r["primaryMetric"]["score"], alloc)
     print("+", out_file, {k: round(v[0]) for k, v in results.items()}, flush=True)
     return results
 
@@ -50,29 +62,28 @@ def main():
     ap.add_argument("--java", default="java")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--only", action="append", default=[], help="a scenario label to run (repeatable)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rounds = []
     for i in range(a.rounds):
-        before = run(a.java, a.before, os.path.join(a.out, f"round{i}-before.json"))
-        after = run(a.java, a.after, os.path.join(a.out, f"round{i}-after.json"))
-        again = run(a.java, a.before, os.path.join(a.out, f"round{i}-before-again.json"))
+        before = run(a.java, a.before, os.path.join(a.out, f"round{i}-before.json"), a.only)
+        after = run(a.java, a.after, os.path.join(a.out, f"round{i}-after.json"), a.only)
+        again = run(a.java, a.before, os.path.join(a.out, f"round{i}-before-again.json"), a.only)
         rounds.append((before, after, again))
     lines = ["| scenario | unit | before | after | after / before | A/A: before again / before | heap B/op (before, after) |",
              "|---|---|---|---|---|---|---|"]
-    for name, size, unit in SCENARIOS:
-        key = (name, size)
-        if any(key not in r[0] for r in rounds):
+    for label, _, _, unit in SCENARIOS:
+        if any(label not in r[0] for r in rounds):
             continue
-        ab = [r[1][key][0] / r[0][key][0] for r in rounds]
-        aa = [r[2][key][0] / r[0][key][0] for r in rounds]
-        label = f"{name} {size} B" if size else name
-        lines.append(f"| {label} | {unit} | {statistics.median(r[0][key][0] for r in rounds):,.0f} | "
-                     f"{statistics.median(r[1][key][0] for r in rounds):,.0f} | "
+        ab = [r[1][label][0] / r[0][label][0] for r in rounds]
+        aa = [r[2][label][0] / r[0][label][0] for r in rounds]
+        lines.append(f"| {label} | {unit} | {statistics.median(r[0][label][0] for r in rounds):,.0f} | "
+                     f"{statistics.median(r[1][label][0] for r in rounds):,.0f} | "
                      f"{statistics.median(ab):.3f} ({min(ab):.3f}..{max(ab):.3f}) | "
                      f"{statistics.median(aa):.3f} ({min(aa):.3f}..{max(aa):.3f}) | "
-                     f"{statistics.median(r[0][key][1] for r in rounds):.1f}, "
-                     f"{statistics.median(r[1][key][1] for r in rounds):.1f} |")
+                     f"{statistics.median(r[0][label][1] for r in rounds):.1f}, "
+                     f"{statistics.median(r[1][label][1] for r in rounds):.1f} |")
     table = "\n".join(lines)
     with open(os.path.join(a.out, "summary.md"), "w") as f:
         f.write(table + "\n")
