@@ -4,7 +4,7 @@
 //! and `NioSocketImpl`), so callers see the same class and, where the JDK uses
 //! the C library's text, the same message.
 
-use std::ffi::CStr;
+use crate::sys::errno;
 use std::fmt;
 use std::io;
 
@@ -152,18 +152,9 @@ impl std::error::Error for NetError {}
 /// The result type of the socket core.
 pub type NetResult<T> = Result<T, NetError>;
 
-/// The C library's text for an errno, without Rust's " (os error N)" suffix,
-/// because that text is what the JDK's messages carry.
+/// The OS's text for an error number, as the JDK's messages carry it.
 pub fn strerror(errno: i32) -> String {
-    let mut buf = [0 as libc::c_char; 256];
-    // The XSI strerror_r that the libc crate binds on Linux fills `buf`.
-    let rc = unsafe { libc::strerror_r(errno, buf.as_mut_ptr(), buf.len()) };
-    if rc != 0 {
-        return format!("Unknown error {errno}");
-    }
-    unsafe { CStr::from_ptr(buf.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
+    crate::sys::error_text(errno)
 }
 
 /// The message of [`ExceptionClass::PortUnreachable`], the JDK's.
@@ -174,14 +165,14 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
     match (op, errno) {
         // A read that meets a reset: the JDK says "Connection reset" and keeps
         // saying it on every later read.
-        (Op::Read, libc::ECONNRESET) => (C::ConnectionReset, "Connection reset".into()),
+        (Op::Read, errno::ECONNRESET) => (C::ConnectionReset, "Connection reset".into()),
         // Reads and writes: everything else is a SocketException with the OS text
         // ("Broken pipe", "Connection reset by peer", ...), as in the JDK.
         (Op::Read | Op::Write | Op::Control, _) => (C::Socket, strerror(errno)),
         // A connected datagram socket whose peer port is closed: the JDK reports the ICMP
         // error as PortUnreachableException; everything else (EMSGSIZE "Message too long",
         // ENOBUFS, ...) is a SocketException with the OS text.
-        (Op::DatagramRead | Op::DatagramWrite, libc::ECONNREFUSED) => {
+        (Op::DatagramRead | Op::DatagramWrite, errno::ECONNREFUSED) => {
             (C::PortUnreachable, PORT_UNREACHABLE.into())
         }
         (Op::DatagramRead | Op::DatagramWrite | Op::Membership, _) => (C::Socket, strerror(errno)),
@@ -193,29 +184,31 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
         // read's, a plain IOException, as FileChannel.transferTo reports it.
         (
             Op::SendFile,
-            libc::EPIPE
-            | libc::ECONNRESET
-            | libc::ENOTCONN
-            | libc::ETIMEDOUT
-            | libc::EHOSTUNREACH
-            | libc::ENETUNREACH
-            | libc::ENETDOWN
-            | libc::ENOTSOCK,
+            errno::EPIPE
+            | errno::ECONNRESET
+            | errno::ENOTCONN
+            | errno::ETIMEDOUT
+            | errno::EHOSTUNREACH
+            | errno::ENETUNREACH
+            | errno::ENETDOWN
+            | errno::ENOTSOCK,
         ) => (C::Socket, strerror(errno)),
         (Op::SendFile, _) => (C::Io, strerror(errno)),
-        (Op::Option, libc::ENOPROTOOPT | libc::EOPNOTSUPP) => {
+        (Op::Option, errno::ENOPROTOOPT | errno::EOPNOTSUPP) => {
             (C::UnsupportedOperation, strerror(errno))
         }
         // A name the kernel does not know: TCP_CONGESTION's algorithm, SO_BINDTODEVICE's device.
-        (Op::Option, libc::ENOENT | libc::ENODEV) => (C::IllegalArgument, strerror(errno)),
+        (Op::Option, errno::ENOENT | errno::ENODEV) => (C::IllegalArgument, strerror(errno)),
         // Missing privilege (SO_MARK, a congestion control not in
         // tcp_allowed_congestion_control) and everything else: the OS's reason as a SocketException.
         (Op::Option, _) => (C::Socket, strerror(errno)),
         // The JDK's handleSocketError table, used for connect, bind, accept and set-up.
-        (_, libc::EPROTO) => (C::Protocol, strerror(errno)),
-        (_, libc::ECONNREFUSED | libc::ETIMEDOUT | libc::ENOTCONN) => (C::Connect, strerror(errno)),
-        (_, libc::EHOSTUNREACH) => (C::NoRouteToHost, strerror(errno)),
-        (_, libc::EADDRINUSE | libc::EADDRNOTAVAIL | libc::EACCES) => (C::Bind, strerror(errno)),
+        (_, errno::EPROTO) => (C::Protocol, strerror(errno)),
+        (_, errno::ECONNREFUSED | errno::ETIMEDOUT | errno::ENOTCONN) => {
+            (C::Connect, strerror(errno))
+        }
+        (_, errno::EHOSTUNREACH) => (C::NoRouteToHost, strerror(errno)),
+        (_, errno::EADDRINUSE | errno::EADDRNOTAVAIL | errno::EACCES) => (C::Bind, strerror(errno)),
         _ => (C::Socket, strerror(errno)),
     }
 }
@@ -226,49 +219,49 @@ mod tests {
 
     #[test]
     fn strerror_has_no_rust_suffix() {
-        assert_eq!(strerror(libc::ECONNREFUSED), "Connection refused");
-        assert_eq!(strerror(libc::EPIPE), "Broken pipe");
+        assert_eq!(strerror(errno::ECONNREFUSED), "Connection refused");
+        assert_eq!(strerror(errno::EPIPE), "Broken pipe");
     }
 
     #[test]
     fn connect_errors_follow_the_jdk_table() {
-        let e = NetError::from_errno(Op::Connect, libc::ECONNREFUSED);
+        let e = NetError::from_errno(Op::Connect, errno::ECONNREFUSED);
         assert_eq!(e.class, ExceptionClass::Connect);
         assert_eq!(e.message, "Connection refused");
-        assert_eq!(e.errno, Some(libc::ECONNREFUSED));
+        assert_eq!(e.errno, Some(errno::ECONNREFUSED));
         assert_eq!(
-            NetError::from_errno(Op::Connect, libc::EHOSTUNREACH).class,
+            NetError::from_errno(Op::Connect, errno::EHOSTUNREACH).class,
             ExceptionClass::NoRouteToHost
         );
         assert_eq!(
-            NetError::from_errno(Op::Connect, libc::ENETUNREACH).class,
+            NetError::from_errno(Op::Connect, errno::ENETUNREACH).class,
             ExceptionClass::Socket
         );
     }
 
     #[test]
     fn bind_errors_are_bind_exceptions() {
-        for errno in [libc::EADDRINUSE, libc::EADDRNOTAVAIL, libc::EACCES] {
+        for errno in [errno::EADDRINUSE, errno::EADDRNOTAVAIL, errno::EACCES] {
             assert_eq!(
                 NetError::from_errno(Op::Bind, errno).class,
                 ExceptionClass::Bind
             );
         }
         assert_eq!(
-            NetError::from_errno(Op::Bind, libc::EADDRINUSE).message,
+            NetError::from_errno(Op::Bind, errno::EADDRINUSE).message,
             "Address already in use"
         );
     }
 
     #[test]
     fn read_reset_is_special_but_write_reset_is_not() {
-        let r = NetError::from_errno(Op::Read, libc::ECONNRESET);
+        let r = NetError::from_errno(Op::Read, errno::ECONNRESET);
         assert_eq!(r.class, ExceptionClass::ConnectionReset);
         assert_eq!(r.message, "Connection reset");
-        let w = NetError::from_errno(Op::Write, libc::ECONNRESET);
+        let w = NetError::from_errno(Op::Write, errno::ECONNRESET);
         assert_eq!(w.class, ExceptionClass::Socket);
         assert_eq!(w.message, "Connection reset by peer");
-        let p = NetError::from_errno(Op::Write, libc::EPIPE);
+        let p = NetError::from_errno(Op::Write, errno::EPIPE);
         assert_eq!(
             (p.class, p.message.as_str()),
             (ExceptionClass::Socket, "Broken pipe")
@@ -277,26 +270,26 @@ mod tests {
 
     #[test]
     fn accept_errors_are_plain_io_exceptions() {
-        let e = NetError::from_errno(Op::Accept, libc::EMFILE);
+        let e = NetError::from_errno(Op::Accept, errno::EMFILE);
         assert_eq!(e.class, ExceptionClass::Io);
         assert_eq!(e.message, "Too many open files");
         // creating a socket is set-up, which the JDK reports as a SocketException
         assert_eq!(
-            NetError::from_errno(Op::Setup, libc::EMFILE).class,
+            NetError::from_errno(Op::Setup, errno::EMFILE).class,
             ExceptionClass::Socket
         );
     }
 
     #[test]
     fn sendfile_errors_split_between_socket_and_file() {
-        let pipe = NetError::from_errno(Op::SendFile, libc::EPIPE);
+        let pipe = NetError::from_errno(Op::SendFile, errno::EPIPE);
         assert_eq!(
             (pipe.class, pipe.message.as_str()),
             (ExceptionClass::Socket, "Broken pipe")
         );
-        let reset = NetError::from_errno(Op::SendFile, libc::ECONNRESET);
+        let reset = NetError::from_errno(Op::SendFile, errno::ECONNRESET);
         assert_eq!(reset.class, ExceptionClass::Socket);
-        let io = NetError::from_errno(Op::SendFile, libc::EIO);
+        let io = NetError::from_errno(Op::SendFile, errno::EIO);
         assert_eq!(
             (io.class, io.message.as_str()),
             (ExceptionClass::Io, "Input/output error")
@@ -305,16 +298,16 @@ mod tests {
 
     #[test]
     fn datagram_errors() {
-        let e = NetError::from_errno(Op::DatagramRead, libc::ECONNREFUSED);
+        let e = NetError::from_errno(Op::DatagramRead, errno::ECONNREFUSED);
         assert_eq!(e.class, ExceptionClass::PortUnreachable);
-        let e = NetError::from_errno(Op::DatagramWrite, libc::EMSGSIZE);
+        let e = NetError::from_errno(Op::DatagramWrite, errno::EMSGSIZE);
         assert_eq!(
             (e.class, e.message.as_str()),
             (ExceptionClass::Socket, "Message too long")
         );
         // "already a member" must not look like a bind failure
         assert_eq!(
-            NetError::from_errno(Op::Membership, libc::EADDRINUSE).class,
+            NetError::from_errno(Op::Membership, errno::EADDRINUSE).class,
             ExceptionClass::Socket
         );
     }
@@ -322,28 +315,28 @@ mod tests {
     #[test]
     fn unknown_option_is_unsupported() {
         assert_eq!(
-            NetError::from_errno(Op::Option, libc::ENOPROTOOPT).class,
+            NetError::from_errno(Op::Option, errno::ENOPROTOOPT).class,
             ExceptionClass::UnsupportedOperation
         );
     }
 
     #[test]
     fn option_errors_say_what_went_wrong() {
-        let perm = NetError::from_errno(Op::Option, libc::EPERM);
+        let perm = NetError::from_errno(Op::Option, errno::EPERM);
         assert_eq!(perm.class, ExceptionClass::Socket);
         assert_eq!(perm.message, "Operation not permitted");
         assert_eq!(
-            NetError::from_errno(Op::Option, libc::EACCES).class,
+            NetError::from_errno(Op::Option, errno::EACCES).class,
             ExceptionClass::Socket
         );
-        for errno in [libc::ENOENT, libc::ENODEV] {
+        for errno in [errno::ENOENT, errno::ENODEV] {
             assert_eq!(
                 NetError::from_errno(Op::Option, errno).class,
                 ExceptionClass::IllegalArgument
             );
         }
         assert_eq!(
-            NetError::from_errno(Op::Option, libc::EOPNOTSUPP).class,
+            NetError::from_errno(Op::Option, errno::EOPNOTSUPP).class,
             ExceptionClass::UnsupportedOperation
         );
     }

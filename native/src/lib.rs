@@ -8,6 +8,7 @@
 //! - [`tcp_info`]: the kernel's `TCP_INFO` snapshot.
 //! - [`addr`]: addresses between Java, Rust and the kernel (dual-stack mapping, wire layout).
 //! - [`error`]: the one mapping from OS errors to Java exception classes.
+//! - [`sys`]: the per-OS system layer under all of the above.
 //! - [`exports`]: the thin JNI layer that `io.rustsocket.internal.Native` and
 //!   `NativeDatagram` bind to; it checks every argument and catches every panic.
 
@@ -18,5 +19,6 @@ pub mod options;
 pub mod poller;
 pub mod sendfile;
 pub mod sock;
+pub mod sys;
 pub mod tcp_info;
 pub mod udp;

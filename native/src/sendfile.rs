@@ -1,153 +1,40 @@
-//! Zero-copy file sending: sendfile(2) from a file descriptor to a socket, and the
-//! descriptor handling around it.
+//! Zero-copy file sending: the bytes of a file go from the page cache to a socket without
+//! passing through user memory (`sendfile(2)` where the OS has it), and the descriptor
+//! handling around it.
 
 use crate::error::{NetError, NetResult, Op};
-use crate::sock::{bad_argument, borrow, last_errno, UNAVAILABLE};
-use std::os::fd::RawFd;
+use crate::sock::bad_argument;
+use crate::sys::{self, Fd};
 
-/// Returned by [`send_file`] when the file cannot be read by sendfile(2) (a pipe, a
-/// directory, some special files): the caller copies the bytes itself instead.
+pub use crate::sys::{dup_readable_file, FILE_CLOSED, FILE_NOT_READABLE};
+
+/// Returned by [`send_file`] when the file cannot be sent this way (a pipe, a directory, some
+/// special files, or an OS without the call): the caller copies the bytes itself instead.
 pub const SENDFILE_UNSUPPORTED: i64 = -3;
 
-/// Returned by [`dup_readable_file`] for a descriptor that is closed or absent.
-pub const FILE_CLOSED: i32 = -1;
-/// Returned by [`dup_readable_file`] for a descriptor opened write-only.
-pub const FILE_NOT_READABLE: i32 = -3;
-
-/// Sends up to `count` bytes of the file `file`, starting at byte `offset`, on the
-/// socket `fd` with sendfile(2): the kernel moves the bytes from the page cache to
-/// the socket, with no copy through user memory. The file's own offset is not used
-/// or moved. Returns the bytes sent (0 when `offset` is at or past the end of the
-/// file), [`UNAVAILABLE`] when a non-blocking socket's send buffer is full, or
-/// [`SENDFILE_UNSUPPORTED`] when the file cannot be spliced.
-///
-/// sendfile(2) has no `MSG_NOSIGNAL`: a send to a dead peer would raise SIGPIPE,
-/// so SIGPIPE is blocked in this thread for the call and a SIGPIPE it raised is
-/// consumed before the mask is restored. The caller gets `Broken pipe`, never a signal.
-pub fn send_file(fd: RawFd, file: RawFd, offset: i64, count: i64) -> NetResult<i64> {
-    borrow(fd)?;
+/// Sends up to `count` bytes of the file `file`, starting at byte `offset`, on the socket
+/// `fd`. The file's own offset is not used or moved. Returns the bytes sent (0 when `offset`
+/// is at or past the end of the file), `UNAVAILABLE` when a non-blocking socket's send buffer
+/// is full, or [`SENDFILE_UNSUPPORTED`]. A dead peer gives `Broken pipe`, never a signal.
+pub fn send_file(fd: Fd, file: Fd, offset: i64, count: i64) -> NetResult<i64> {
     if file < 0 {
-        return Err(NetError::from_errno(Op::SendFile, libc::EBADF));
+        return Err(NetError::from_errno(Op::SendFile, sys::errno::EBADF));
     }
     if offset < 0 || count < 0 {
         return Err(bad_argument(format!(
             "negative file position or count: {offset}, {count}"
         )));
     }
-    // The kernel moves at most 0x7fff_f000 bytes in one call anyway (MAX_RW_COUNT), and
-    // rejects with EINVAL a range whose end overflows a file offset.
-    let len = count.min(0x7fff_f000).min(i64::MAX - offset) as usize;
-    let guard = SigpipeBlocked::new();
-    let outcome = loop {
-        let mut off: libc::off_t = offset;
-        // SAFETY: two descriptors the caller keeps open and a valid offset pointer.
-        let n = unsafe { libc::sendfile(fd, file, &mut off, len) };
-        if n >= 0 {
-            break Ok(n as i64);
-        }
-        match last_errno() {
-            libc::EINTR => continue,
-            libc::EAGAIN => break Ok(i64::from(UNAVAILABLE)),
-            // the file has no splice support: not an error, the caller copies instead
-            libc::EINVAL | libc::ENOSYS => break Ok(SENDFILE_UNSUPPORTED),
-            // only raised when `offset` is past the largest offset the file system allows,
-            // so necessarily past the end of the file: nothing to send
-            libc::EOVERFLOW => break Ok(0),
-            errno => break Err(errno),
-        }
-    };
-    guard.restore(outcome == Err(libc::EPIPE));
-    outcome.map_err(|errno| NetError::from_errno(Op::SendFile, errno))
+    sys::send_file(fd, file, offset, count)
 }
 
-/// SIGPIPE blocked in the calling thread for the life of one system call.
-struct SigpipeBlocked {
-    previous_mask: libc::sigset_t,
-    was_pending: bool,
-}
-
-impl SigpipeBlocked {
-    fn sigpipe_set() -> libc::sigset_t {
-        // SAFETY: sigemptyset initialises the set before sigaddset reads it.
-        unsafe {
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, libc::SIGPIPE);
-            set
-        }
-    }
-
-    fn new() -> Self {
-        let set = Self::sigpipe_set();
-        // SAFETY: valid sets; pthread_sigmask and sigpending only touch this thread's state.
-        unsafe {
-            let mut previous_mask: libc::sigset_t = std::mem::zeroed();
-            libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut previous_mask);
-            let mut pending: libc::sigset_t = std::mem::zeroed();
-            libc::sigpending(&mut pending);
-            SigpipeBlocked {
-                previous_mask,
-                was_pending: libc::sigismember(&pending, libc::SIGPIPE) == 1,
-            }
-        }
-    }
-
-    /// Consumes the SIGPIPE the call raised (if it failed with EPIPE and none was pending
-    /// before), then restores the thread's mask.
-    fn restore(self, raised: bool) {
-        let set = Self::sigpipe_set();
-        // SAFETY: valid set and timespec; a zero timeout makes sigtimedwait return at once.
-        unsafe {
-            if raised && !self.was_pending {
-                let zero = libc::timespec {
-                    tv_sec: 0,
-                    tv_nsec: 0,
-                };
-                while libc::sigtimedwait(&set, std::ptr::null_mut(), &zero) < 0
-                    && last_errno() == libc::EINTR
-                {}
-            }
-            libc::pthread_sigmask(libc::SIG_SETMASK, &self.previous_mask, std::ptr::null_mut());
-        }
-    }
-}
-
-/// A close-on-exec duplicate of a file descriptor that is open for reading, so that a
-/// transfer keeps its own reference to the file even if the owner closes its copy (and
-/// the number is reused) meanwhile. Returns [`FILE_CLOSED`] for a negative or closed
-/// descriptor and [`FILE_NOT_READABLE`] for one opened write-only.
-pub fn dup_readable_file(fd: RawFd) -> NetResult<RawFd> {
-    if fd < 0 {
-        return Ok(FILE_CLOSED);
-    }
-    // SAFETY: fcntl on a plain int descriptor; an invalid one gives EBADF.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-    if flags < 0 {
-        return match last_errno() {
-            libc::EBADF => Ok(FILE_CLOSED),
-            errno => Err(NetError::from_errno(Op::SendFile, errno)),
-        };
-    }
-    if flags & libc::O_ACCMODE == libc::O_WRONLY {
-        return Ok(FILE_NOT_READABLE);
-    }
-    // SAFETY: as above; the new descriptor belongs to the caller.
-    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
-    if copy < 0 {
-        return match last_errno() {
-            libc::EBADF => Ok(FILE_CLOSED),
-            errno => Err(NetError::from_errno(Op::SendFile, errno)),
-        };
-    }
-    Ok(copy)
-}
-
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::error::ExceptionClass;
     use crate::sock::tests::trio;
-    use crate::sock::{close, read, shutdown, Shutdown};
+    use crate::sock::{close, read, shutdown, Shutdown, UNAVAILABLE};
+    use crate::sys::Fd as RawFd;
 
     /// A file in the temporary directory holding `content`, removed on drop.
     struct TempFile {

@@ -16,9 +16,13 @@
 
 use crate::addr;
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use crate::sys::{self, errno, Fd};
+
+pub use crate::sys::{abort, available, borrow, close, last_errno};
+use socket2::{Domain, SockRef, Socket, Type};
+use std::io::ErrorKind;
+use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
-use std::os::fd::{BorrowedFd, IntoRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
@@ -54,22 +58,6 @@ pub(crate) fn bad_argument(message: String) -> NetError {
     NetError::new(ExceptionClass::IllegalArgument, message)
 }
 
-/// Borrows a descriptor for socket2 without taking ownership of it.
-pub(crate) fn borrow(fd: RawFd) -> NetResult<BorrowedFd<'static>> {
-    if fd < 0 {
-        return Err(NetError::from_errno(Op::Control, libc::EBADF));
-    }
-    // SAFETY: the Java side owns the descriptor and keeps it open for as long
-    // as a call on it is in flight (close is deferred until the last one leaves).
-    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
-}
-
-pub(crate) fn last_errno() -> i32 {
-    std::io::Error::last_os_error()
-        .raw_os_error()
-        .unwrap_or(libc::EIO)
-}
-
 /// Set when the JVM runs with `java.net.preferIPv4Stack=true`: every socket is then IPv4.
 static PREFER_IPV4_STACK: AtomicBool = AtomicBool::new(false);
 
@@ -90,21 +78,22 @@ pub fn ipv6_available() -> bool {
         })
 }
 
-/// Opens a TCP socket: dual-stack IPv6 when available, else IPv4; close-on-exec.
-/// Server sockets are blocking and get SO_REUSEADDR, as the JDK's do. Client
-/// sockets start non-blocking: a connect is always started without blocking and
-/// waited for in [`crate::poller::poll`], because a blocking connect(2) is not woken by a
-/// shutdown(2) made just before it starts, and close() relies on that wake-up.
-/// The caller makes the descriptor blocking once connected.
-pub fn open_stream(server: bool) -> NetResult<RawFd> {
+/// Opens a TCP socket: dual-stack IPv6 when available, else IPv4; close-on-exec (not
+/// inherited, on Windows). Client sockets start non-blocking: a connect is always started
+/// without blocking and waited for in [`crate::poller::poll`], because a blocking connect(2)
+/// is not woken by a shutdown(2) made just before it starts, and close() relies on that
+/// wake-up; the caller makes the descriptor blocking once connected. Listeners get
+/// SO_REUSEADDR, as the JDK's do, and block where a shutdown wakes a blocked accept (Linux);
+/// elsewhere every socket stays non-blocking and threads wait in the poller.
+pub fn open_stream(server: bool) -> NetResult<Fd> {
     let ipv6 = ipv6_available();
     let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-    let kind = if server {
-        Type::STREAM
-    } else {
-        Type::STREAM.nonblocking()
-    };
-    let socket = Socket::new(domain, kind, None).map_err(|e| NetError::from_io(Op::Setup, &e))?;
+    let socket = open(
+        domain,
+        Type::STREAM,
+        !server || !sys::SHUTDOWN_WAKES_BLOCKED_CALLS,
+    )
+    .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     if ipv6 {
         socket
             .set_only_v6(false)
@@ -115,7 +104,7 @@ pub fn open_stream(server: bool) -> NetResult<RawFd> {
             .set_reuse_address(true)
             .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     }
-    let fd = socket.into_raw_fd();
+    let fd = sys::into_fd(socket);
     log::debug!(
         "fd {fd}: opened ({})",
         if server { "server" } else { "client" }
@@ -123,15 +112,37 @@ pub fn open_stream(server: bool) -> NetResult<RawFd> {
     Ok(fd)
 }
 
+/// A new socket of `domain` and `kind`, non-blocking if asked (in one system call where the
+/// OS allows it).
+pub(crate) fn open(domain: Domain, kind: Type, nonblocking: bool) -> std::io::Result<Socket> {
+    #[cfg(target_os = "linux")]
+    {
+        let kind = if nonblocking {
+            kind.nonblocking()
+        } else {
+            kind
+        };
+        Socket::new(domain, kind, None)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let socket = Socket::new(domain, kind, None)?;
+        if nonblocking {
+            socket.set_nonblocking(true)?;
+        }
+        Ok(socket)
+    }
+}
+
 /// Switches a descriptor between blocking and non-blocking mode.
-pub fn set_blocking(fd: RawFd, blocking: bool) -> NetResult<()> {
+pub fn set_blocking(fd: Fd, blocking: bool) -> NetResult<()> {
     SockRef::from(&borrow(fd)?)
         .set_nonblocking(!blocking)
         .map_err(|e| NetError::from_io(Op::Control, &e))
 }
 
 /// Binds to an address given as raw IP bytes (4 or 16), scope id and port.
-pub fn bind(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
+pub fn bind(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
     let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
     SockRef::from(&borrow(fd)?)
         .bind(&target)
@@ -141,7 +152,7 @@ pub fn bind(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
 }
 
 /// Starts listening.
-pub fn listen(fd: RawFd, backlog: i32) -> NetResult<()> {
+pub fn listen(fd: Fd, backlog: i32) -> NetResult<()> {
     SockRef::from(&borrow(fd)?)
         .listen(backlog)
         .map_err(|e| NetError::from_io(Op::Listen, &e))?;
@@ -153,27 +164,25 @@ pub fn listen(fd: RawFd, backlog: i32) -> NetResult<()> {
 /// the connection is in progress (non-blocking descriptor, or a blocking
 /// connect interrupted by a signal); wait for it with [`crate::poller::poll`] for `POLLOUT`,
 /// then read the outcome with [`connect_result`].
-pub fn connect(fd: RawFd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> {
+pub fn connect(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> {
     let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
     match SockRef::from(&borrow(fd)?).connect(&target) {
         Ok(()) => {
             log::debug!("fd {fd}: connected to {ip}:{port}");
             Ok(true)
         }
-        Err(e) => match e.raw_os_error() {
-            // EINTR: a non-blocking connect goes on in the background. EAGAIN is not "in
-            // progress" (no free local port, or the routing cache is full): the JDK reports
-            // it as a SocketException, and so does the error mapping.
-            Some(libc::EINPROGRESS) | Some(libc::EINTR) => Ok(false),
-            _ => Err(NetError::from_io(Op::Connect, &e)),
-        },
+        // EINTR: a non-blocking connect goes on in the background. EAGAIN is not "in
+        // progress" (no free local port, or the routing cache is full): the JDK reports it as
+        // a SocketException, and so does the error mapping.
+        Err(e) if sys::connect_in_progress(&e) => Ok(false),
+        Err(e) => Err(NetError::from_io(Op::Connect, &e)),
     }
 }
 
 /// The outcome of a connect that [`crate::poller::poll`] reported ready (writable, error or
 /// hang-up): `Ok` when it connected, the connect's error otherwise. Call it only
 /// after such a poll: while the handshake is still running there is no error to see.
-pub fn connect_result(fd: RawFd) -> NetResult<()> {
+pub fn connect_result(fd: Fd) -> NetResult<()> {
     match SockRef::from(&borrow(fd)?).take_error() {
         Ok(None) => {
             log::debug!("fd {fd}: connect finished");
@@ -183,38 +192,30 @@ pub fn connect_result(fd: RawFd) -> NetResult<()> {
     }
 }
 
-/// Accepts a connection. Returns the new descriptor (close-on-exec, blocking)
-/// and the peer's address, or `None` when a non-blocking listener has none waiting.
-pub fn accept(fd: RawFd) -> NetResult<Option<(RawFd, SocketAddr)>> {
-    borrow(fd)?;
+/// Accepts a connection. Returns the new descriptor (close-on-exec; blocking where the
+/// listener blocks) and the peer's address, or `None` when a non-blocking listener has none
+/// waiting.
+pub fn accept(fd: Fd) -> NetResult<Option<(Fd, SocketAddr)>> {
+    let listener = borrow(fd)?;
     loop {
-        // SAFETY: accept4 writes at most `len` bytes into the zeroed storage.
-        let result = unsafe {
-            SockAddr::try_init(|storage, len| {
-                let n = libc::accept4(fd, storage.cast(), len, libc::SOCK_CLOEXEC);
-                if n < 0 {
-                    Err(std::io::Error::last_os_error())
-                } else {
-                    Ok(n)
+        match SockRef::from(&listener).accept() {
+            Ok((socket, peer)) => {
+                if !sys::SHUTDOWN_WAKES_BLOCKED_CALLS {
+                    // BSD sockets inherit O_NONBLOCK from the listener, Windows ones do not
+                    socket
+                        .set_nonblocking(true)
+                        .map_err(|e| NetError::from_io(Op::Accept, &e))?;
                 }
-            })
-        };
-        match result {
-            Ok((new_fd, peer)) => {
-                let peer = match addr::from_kernel(&peer) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        close(new_fd);
-                        return Err(e);
-                    }
-                };
+                // the socket closes itself if the peer cannot be read
+                let peer = addr::from_kernel(&peer)?;
+                let new_fd = sys::into_fd(socket);
                 log::debug!("fd {fd}: accepted fd {new_fd} from {peer}");
                 return Ok(Some((new_fd, peer)));
             }
-            Err(e) => match e.raw_os_error() {
-                Some(libc::EAGAIN) => return Ok(None),
+            Err(e) => match e.kind() {
+                ErrorKind::WouldBlock => return Ok(None),
                 // A signal, or a connection that was reset while queued: try the next one.
-                Some(libc::EINTR) | Some(libc::ECONNABORTED) => continue,
+                ErrorKind::Interrupted | ErrorKind::ConnectionAborted => continue,
                 _ => return Err(NetError::from_io(Op::Accept, &e)),
             },
         }
@@ -223,57 +224,54 @@ pub fn accept(fd: RawFd) -> NetResult<Option<(RawFd, SocketAddr)>> {
 
 /// Receives into `buf`. Returns the byte count, [`EOF`], or [`UNAVAILABLE`]
 /// when a non-blocking descriptor has nothing to read.
-pub fn read(fd: RawFd, buf: &mut [u8]) -> NetResult<i32> {
-    borrow(fd)?;
+pub fn read(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
+    let socket = borrow(fd)?;
+    // SAFETY: recv only writes initialised bytes; u8 and MaybeUninit<u8> share a layout.
+    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
     loop {
-        // SAFETY: recv writes at most buf.len() bytes into buf.
-        let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
-        if n > 0 {
-            return Ok(n as i32);
-        }
-        if n == 0 {
-            return Ok(if buf.is_empty() { 0 } else { EOF });
-        }
-        match last_errno() {
-            libc::EINTR => continue,
-            libc::EAGAIN => return Ok(UNAVAILABLE),
-            errno => return Err(NetError::from_errno(Op::Read, errno)),
+        match SockRef::from(&socket).recv(uninit) {
+            Ok(0) => return Ok(if buf.is_empty() { 0 } else { EOF }),
+            Ok(n) => return Ok(n as i32),
+            Err(e) => match e.kind() {
+                ErrorKind::Interrupted => continue,
+                ErrorKind::WouldBlock => return Ok(UNAVAILABLE),
+                _ => return Err(NetError::from_io(Op::Read, &e)),
+            },
         }
     }
 }
 
 /// Sends from `buf` without raising SIGPIPE. Returns the byte count, or
 /// [`UNAVAILABLE`] when a non-blocking descriptor's send buffer is full.
-pub fn write(fd: RawFd, buf: &[u8]) -> NetResult<i32> {
-    send_with_flags(fd, buf, libc::MSG_NOSIGNAL, Op::Write)
+pub fn write(fd: Fd, buf: &[u8]) -> NetResult<i32> {
+    send_with_flags(fd, buf, sys::SEND_FLAGS, Op::Write)
 }
 
 /// Sends one byte of urgent (out-of-band) data.
-pub fn send_urgent(fd: RawFd, byte: u8) -> NetResult<i32> {
-    send_with_flags(fd, &[byte], libc::MSG_NOSIGNAL | libc::MSG_OOB, Op::Urgent)
+pub fn send_urgent(fd: Fd, byte: u8) -> NetResult<i32> {
+    send_with_flags(fd, &[byte], sys::SEND_FLAGS | sys::MSG_OOB, Op::Urgent)
 }
 
-fn send_with_flags(fd: RawFd, buf: &[u8], flags: i32, op: Op) -> NetResult<i32> {
-    borrow(fd)?;
+fn send_with_flags(fd: Fd, buf: &[u8], flags: i32, op: Op) -> NetResult<i32> {
+    let socket = borrow(fd)?;
     loop {
-        // SAFETY: send reads at most buf.len() bytes from buf.
-        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), flags) };
-        if n >= 0 {
-            return Ok(n as i32);
-        }
-        match last_errno() {
-            libc::EINTR => continue,
-            // EINPROGRESS: a TCP_FASTOPEN_CONNECT socket sent its SYN without data;
-            // it becomes writable when the handshake completes.
-            libc::EAGAIN | libc::EINPROGRESS => return Ok(UNAVAILABLE),
-            errno => return Err(NetError::from_errno(op, errno)),
+        match SockRef::from(&socket).send_with_flags(buf, flags) {
+            Ok(n) => return Ok(n as i32),
+            Err(e) => match e.kind() {
+                ErrorKind::Interrupted => continue,
+                ErrorKind::WouldBlock => return Ok(UNAVAILABLE),
+                // EINPROGRESS: a TCP_FASTOPEN_CONNECT socket sent its SYN without data;
+                // it becomes writable when the handshake completes.
+                _ if e.raw_os_error() == Some(errno::EINPROGRESS) => return Ok(UNAVAILABLE),
+                _ => return Err(NetError::from_io(op, &e)),
+            },
         }
     }
 }
 
 /// Shuts down one or both directions; also wakes every thread blocked on the socket.
 /// ENOTCONN (the peer already reset the connection) is not an error, as in the JDK.
-pub fn shutdown(fd: RawFd, how: Shutdown) -> NetResult<()> {
+pub fn shutdown(fd: Fd, how: Shutdown) -> NetResult<()> {
     let how_os = match how {
         Shutdown::Read => std::net::Shutdown::Read,
         Shutdown::Write => std::net::Shutdown::Write,
@@ -281,70 +279,15 @@ pub fn shutdown(fd: RawFd, how: Shutdown) -> NetResult<()> {
     };
     match SockRef::from(&borrow(fd)?).shutdown(how_os) {
         Ok(()) => {}
-        Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => {}
+        Err(e) if e.raw_os_error() == Some(errno::ENOTCONN) => {}
         Err(e) => return Err(NetError::from_io(Op::Control, &e)),
     }
     log::debug!("fd {fd}: shutdown {how:?}");
     Ok(())
 }
 
-/// Resets the connection now: connect(2) with `AF_UNSPEC` makes Linux drop the
-/// connection, send RST and wake every thread blocked on the socket with
-/// ECONNRESET. This is how close() with SO_LINGER 0 wakes threads in flight: a
-/// shutdown(2) would queue a FIN behind unsent data, and a peer that drained the
-/// data first would see a clean end of stream instead of the reset.
-pub fn abort(fd: RawFd) -> NetResult<()> {
-    borrow(fd)?;
-    // SAFETY: zeroed is a valid sockaddr; only the family is read.
-    let mut unspec: libc::sockaddr = unsafe { std::mem::zeroed() };
-    unspec.sa_family = libc::AF_UNSPEC as libc::sa_family_t;
-    // SAFETY: a valid sockaddr of the given length.
-    let rc = unsafe {
-        libc::connect(
-            fd,
-            &unspec,
-            std::mem::size_of::<libc::sockaddr>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Control));
-    }
-    log::debug!("fd {fd}: aborted (reset sent)");
-    Ok(())
-}
-
-/// Closes a descriptor. Errors are logged, not returned: after close(2) the
-/// descriptor is gone whatever it says (retrying on EINTR could close a reused number).
-pub fn close(fd: RawFd) {
-    if fd < 0 {
-        return;
-    }
-    // SAFETY: the caller owns fd and no other call on it is in flight.
-    let rc = unsafe { libc::close(fd) };
-    if rc < 0 {
-        log::warn!(
-            "fd {fd}: close failed: {}",
-            crate::error::strerror(last_errno())
-        );
-    } else {
-        log::debug!("fd {fd}: closed");
-    }
-}
-
-/// Bytes that can be read without blocking.
-pub fn available(fd: RawFd) -> NetResult<i32> {
-    borrow(fd)?;
-    let mut n: libc::c_int = 0;
-    // SAFETY: FIONREAD writes one int.
-    let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Control));
-    }
-    Ok(n)
-}
-
 /// The local address, with IPv4-mapped addresses shown as IPv4.
-pub fn local_addr(fd: RawFd) -> NetResult<SocketAddr> {
+pub fn local_addr(fd: Fd) -> NetResult<SocketAddr> {
     let a = SockRef::from(&borrow(fd)?)
         .local_addr()
         .map_err(|e| NetError::from_io(Op::Control, &e))?;
@@ -352,7 +295,7 @@ pub fn local_addr(fd: RawFd) -> NetResult<SocketAddr> {
 }
 
 /// The peer's address, with IPv4-mapped addresses shown as IPv4.
-pub fn peer_addr(fd: RawFd) -> NetResult<SocketAddr> {
+pub fn peer_addr(fd: Fd) -> NetResult<SocketAddr> {
     let a = SockRef::from(&borrow(fd)?)
         .peer_addr()
         .map_err(|e| NetError::from_io(Op::Control, &e))?;
@@ -371,9 +314,9 @@ pub(crate) mod tests {
 
     /// A listener on an ephemeral loopback port, a client connected to it and the accepted side.
     pub(crate) struct Trio {
-        pub(crate) listener: RawFd,
-        pub(crate) client: RawFd,
-        pub(crate) server: RawFd,
+        pub(crate) listener: Fd,
+        pub(crate) client: Fd,
+        pub(crate) server: Fd,
     }
 
     impl Drop for Trio {
@@ -384,7 +327,7 @@ pub(crate) mod tests {
         }
     }
 
-    fn listener() -> (RawFd, u16) {
+    fn listener() -> (Fd, u16) {
         let l = open_stream(true).unwrap();
         bind(l, LOOPBACK, 0, 0).unwrap();
         listen(l, 16).unwrap();
@@ -393,7 +336,7 @@ pub(crate) mod tests {
     }
 
     /// Connects a fresh (non-blocking) client socket to the loopback port.
-    fn connect_and_wait(fd: RawFd, port: u16) {
+    fn connect_and_wait(fd: Fd, port: u16) {
         if !connect(fd, LOOPBACK, 0, port).unwrap() {
             assert_ne!(
                 poll(fd, POLLOUT, 5000).unwrap(),

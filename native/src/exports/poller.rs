@@ -3,13 +3,10 @@
 
 use super::{hot, in_bounds, non_negative, require, run, RawEnv};
 use crate::error::{ExceptionClass, NetError};
-use crate::poller::{self, POLLIN, POLLOUT};
+use crate::poller::{self, MAX_POLL_ANY, POLLIN, POLLOUT};
 use jni::objects::{JClass, JIntArray};
-use jni::sys::{jint, jintArray};
+use jni::sys::{jint, jintArray, jlong};
 use jni::{jni_mangle, EnvUnowned};
-
-/// Most descriptors one [`poll_any`] call waits for: the most attempts a racing connect keeps.
-const MAX_POLL_ANY: usize = 64;
 
 /// Most descriptors one [`poller_wait`] reports.
 const MAX_READY: usize = 256;
@@ -81,10 +78,19 @@ pub fn poll_any<'local>(
     })
 }
 
-/// Creates a virtual-thread poller (an epoll instance) and returns its descriptor.
+/// Creates a virtual-thread poller and returns its handle.
 #[jni_mangle("io.rustsocket.internal.Native")]
-pub fn poller_create<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
-    run(&mut env, |_| Ok(poller::epoll_create()?))
+pub fn poller_create<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jlong {
+    run(&mut env, |_| Ok(poller::poller_create()?))
+}
+
+/// Releases a poller made by [`poller_create`].
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn poller_close<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, poller: jlong) {
+    run(&mut env, |_| {
+        poller::poller_close(poller);
+        Ok(())
+    })
 }
 
 /// Arms `fd` in poller `poller` for one `POLLIN` or `POLLOUT` event.
@@ -92,12 +98,12 @@ pub fn poller_create<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>
 pub fn poller_arm<'local>(
     env: EnvUnowned<'local>,
     _class: JClass<'local>,
-    poller: jint,
+    poller: jlong,
     fd: jint,
     events: jint,
 ) {
     hot(&env, |_| {
-        Ok(poller::epoll_arm(poller, fd, events_arg(events)?)?)
+        Ok(poller::poller_arm(poller, fd, events_arg(events)?)?)
     })
 }
 
@@ -106,10 +112,10 @@ pub fn poller_arm<'local>(
 pub fn poller_delete<'local>(
     mut env: EnvUnowned<'local>,
     _class: JClass<'local>,
-    poller: jint,
+    poller: jlong,
     fd: jint,
 ) {
-    run(&mut env, |_| Ok(poller::epoll_delete(poller, fd)?))
+    run(&mut env, |_| Ok(poller::poller_delete(poller, fd)?))
 }
 
 /// Waits up to `timeout_ms` (negative: no limit) for armed descriptors, writes the ready
@@ -118,7 +124,7 @@ pub fn poller_delete<'local>(
 pub fn poller_wait<'local>(
     mut env: EnvUnowned<'local>,
     _class: JClass<'local>,
-    poller: jint,
+    poller: jlong,
     ready: JIntArray<'local>,
     timeout_ms: jint,
 ) -> jint {
@@ -127,7 +133,7 @@ pub fn poller_wait<'local>(
         let len = ready.len(env)?;
         in_bounds(0, 1, len)?;
         let mut buf = [0i32; MAX_READY];
-        let n = poller::epoll_wait(poller, &mut buf[..len.min(MAX_READY)], timeout_ms)?;
+        let n = poller::poller_wait(poller, &mut buf[..len.min(MAX_READY)], timeout_ms)?;
         ready.set_region(env, 0, &buf[..n])?;
         Ok(n as jint)
     })

@@ -13,7 +13,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 4;
+    static final int ABI_VERSION = 5;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -142,17 +142,20 @@ public final class Native {
      */
     static native int pollAny(int[] fds, int count, int events, int timeoutMillis, int[] revents) throws IOException;
 
-    /** Creates a virtual-thread poller and returns its descriptor. */
-    static native int pollerCreate() throws IOException;
+    /** Creates a virtual-thread poller and returns its handle. */
+    static native long pollerCreate() throws IOException;
+
+    /** Releases a poller made by {@link #pollerCreate}. */
+    static native void pollerClose(long poller);
 
     /** Arms {@code fd} in {@code poller} for one {@link #POLLIN} or {@link #POLLOUT} event. */
-    static native void pollerArm(int poller, int fd, int events) throws IOException;
+    static native void pollerArm(long poller, int fd, int events) throws IOException;
 
     /** Removes {@code fd} from {@code poller}; nothing happens if it is not there. */
-    static native void pollerDelete(int poller, int fd) throws IOException;
+    static native void pollerDelete(long poller, int fd) throws IOException;
 
     /** Waits for armed descriptors; writes the ready ones into {@code ready}; returns how many. */
-    static native int pollerWait(int poller, int[] ready, int timeoutMillis) throws IOException;
+    static native int pollerWait(long poller, int[] ready, int timeoutMillis) throws IOException;
 
     /** Panics inside Rust; exists only in libraries built with the {@code test-hooks} feature. */
     static native int panicForTest();

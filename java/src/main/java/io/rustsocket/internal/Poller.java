@@ -50,7 +50,7 @@ final class Poller {
     private final int event;
     private final String name;
     // the native poller; replaced after repeated failures, so read it fresh for every call
-    private volatile int handle;
+    private volatile long handle;
     // descriptor -> the virtual thread parked on it (read/write locks allow one per direction)
     private final Map<Integer, Thread> waiters = new ConcurrentHashMap<>();
     // tests only: how many of this poller's next waits fail on purpose (0 in production)
@@ -148,7 +148,7 @@ final class Poller {
     }
 
     /** Tests only: the native handle of the poller for {@code event}, starting it if needed. */
-    static int handleForTest(int event) throws IOException {
+    static long handleForTest(int event) throws IOException {
         return poller(event).handle;
     }
 
@@ -263,9 +263,9 @@ final class Poller {
         waiters.values().forEach(LockSupport::unpark);
         if (failures >= FAILURES_BEFORE_RENEW) {
             try {
-                int old = handle;
+                long old = handle;
                 handle = Native.pollerCreate();
-                Native.close(old);
+                Native.pollerClose(old);
                 waiters.values().forEach(LockSupport::unpark);
             } catch (Throwable again) {
                 log(System.Logger.Level.WARNING, name + ": could not make a new native poller", again);

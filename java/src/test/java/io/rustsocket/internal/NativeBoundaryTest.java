@@ -167,14 +167,14 @@ class NativeBoundaryTest {
         rejects(ArrayIndexOutOfBoundsException.class, () -> Native.pollAny(fds, 2, Native.POLLIN, 0, new int[2]));
         rejects(ArrayIndexOutOfBoundsException.class, () -> Native.pollAny(new int[2], 2, Native.POLLIN, 0, revents));
         assertEquals(0, Native.pollAny(fds, 1, Native.POLLIN, 0, revents));
-        int poller = Native.pollerCreate();
+        long poller = Native.pollerCreate();
         try {
             rejects(IllegalArgumentException.class, () -> Native.pollerArm(poller, server, 0));
             rejects(NullPointerException.class, () -> Native.pollerWait(poller, null, 0));
             rejects(ArrayIndexOutOfBoundsException.class, () -> Native.pollerWait(poller, new int[0], 0));
             assertEquals(0, Native.pollerWait(poller, new int[4], 0));
         } finally {
-            Native.close(poller);
+            Native.pollerClose(poller);
         }
     }
 

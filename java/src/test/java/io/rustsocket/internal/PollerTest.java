@@ -43,7 +43,7 @@ class PollerTest {
     /** The descriptors registered in the poller for {@code event}, read from /proc. */
     private static Set<Integer> registered(int event) throws IOException {
         Set<Integer> fds = new HashSet<>();
-        int handle = Poller.handleForTest(event);
+        long handle = Poller.handleForTest(event);
         for (String line : Files.readAllLines(Paths.get("/proc/self/fdinfo/" + handle))) {
             if (line.startsWith("tfd:")) {
                 fds.add(Integer.parseInt(line.trim().split("\\s+")[1]));
@@ -111,7 +111,7 @@ class PollerTest {
                     throw new IllegalStateException(e);
                 }
             });
-            int before = Poller.handleForTest(Native.POLLIN);
+            long before = Poller.handleForTest(Native.POLLIN);
             // three failures in a row: the poller wakes everyone each time, then renews itself
             Poller.injectFailures(Native.POLLIN, 3);
             assertEquals(1, Native.write(pairs[0][0], new byte[] {42}, 0, 1));
