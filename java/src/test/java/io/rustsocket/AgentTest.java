@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.rustsocket.RedisServerProcess.ServerProcesses;
 import io.rustsocket.internal.NativeLibrary;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,7 +43,7 @@ class AgentTest {
 
     @AfterAll
     static void removeWorkDir() {
-        ServerProcesses.deleteTree(work);
+        ServerProcess.deleteTree(work);
     }
 
     /** The built jar, passed by the build as -Drustsocket.jar. */
@@ -114,7 +113,7 @@ class AgentTest {
         Path err = Files.createTempFile(work, "child", ".err");
         Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!p.waitFor(150, TimeUnit.SECONDS)) {
-            ServerProcesses.stop(p);
+            ServerProcess.stop(p);
             throw new AssertionError("child did not finish in 150 s: " + cmd + "\n" + Files.readString(out)
                     + "\n" + Files.readString(err));
         }
