@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rustsocket.TestSupport.Pair;
-import io.rustsocket.internal.Descriptors;
 import io.rustsocket.internal.NativeLibrary;
 import java.io.BufferedReader;
 import java.io.EOFException;
@@ -426,8 +425,7 @@ class FaultsTest {
     @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void listenerClosedWithUnacceptedConnections(Engine engine, boolean timed) throws Exception {
         assertLibraryUsable(); // loads everything, so the baselines below do not move
-        int fdBaseline = TestSupport.processFdCount();
-        int openBaseline = Descriptors.openCount();
+        DescriptorBaseline baseline = DescriptorBaseline.now();
         List<Socket> clients = new ArrayList<>();
         ServerSocket listener = engine.listen();
         int port = listener.getLocalPort();
@@ -471,10 +469,7 @@ class FaultsTest {
             again.bind(new java.net.InetSocketAddress(LOOPBACK, port));
             assertEquals(port, again.getLocalPort());
         }
-        assertTrue(TestSupport.eventually(() -> TestSupport.processFdCount() <= fdBaseline),
-                () -> "process descriptors " + TestSupport.processFdCount() + ", baseline " + fdBaseline);
-        assertTrue(TestSupport.eventually(() -> Descriptors.openCount() <= openBaseline),
-                () -> "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + openBaseline);
+        baseline.assertBack();
         assertLibraryUsable();
     }
 

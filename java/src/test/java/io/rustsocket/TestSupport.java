@@ -151,12 +151,18 @@ public final class TestSupport {
 
     /** Waits up to 10 s for the condition, polling; returns whether it became true. */
     public static boolean eventually(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
+        return within(10_000, 5, condition);
+    }
+
+    /** Waits up to {@code millis} for the condition, polling every {@code pollMillis}; returns whether it became true. */
+    public static boolean within(long millis, long pollMillis, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (System.nanoTime() < deadline) {
             if (condition.getAsBoolean()) {
                 return true;
             }
-            Thread.sleep(5);
+            Thread.sleep(pollMillis);
         }
         return condition.getAsBoolean();
     }

@@ -2,7 +2,6 @@ package io.rustsocket;
 
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -630,8 +629,7 @@ final class Torture {
                         warm.cycleFiles(r);
                     }
                 }
-                int baseLib = Descriptors.openCount();
-                int baseProc = TestSupport.processFdCount();
+                DescriptorBaseline baseline = DescriptorBaseline.now();
                 run.churn = new TortureChurn(run);
                 run.churn.start();
                 Throwable primary = null;
@@ -655,10 +653,9 @@ final class Torture {
                     }
                 }
                 run.check();
-                boolean libBack = TestSupport.eventually(() -> Descriptors.openCount() <= baseLib);
-                boolean procBack = TestSupport.eventually(() -> TestSupport.processFdCount() <= baseProc);
-                descriptors = "descriptors: library " + baseLib + " -> " + Descriptors.openCount() + ", process "
-                        + baseProc + " -> " + TestSupport.processFdCount();
+                boolean libBack = baseline.libraryBack();
+                boolean procBack = baseline.processBack();
+                descriptors = "descriptors: " + baseline.change();
                 if (!libBack || !procBack) {
                     throw new AssertionError(name + ": descriptors leaked: " + descriptors);
                 }
