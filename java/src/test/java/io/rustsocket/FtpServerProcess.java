@@ -18,14 +18,12 @@ import java.util.Optional;
  */
 final class FtpServerProcess extends ServerProcess {
     private final Path root;
-    private final Path log;
     private final Path output;
     private final Path config;
 
     private FtpServerProcess(Process process, Path dir, int port) {
-        super(process, dir, port, "vsftpd-reaper", true);
+        super("vsftpd", process, dir, dir.resolve("vsftpd.log"), port, true);
         this.root = dir.resolve("root");
-        this.log = dir.resolve("vsftpd.log");
         this.output = dir.resolve("vsftpd.out");
         this.config = dir.resolve("vsftpd.conf");
     }
@@ -117,7 +115,7 @@ final class FtpServerProcess extends ServerProcess {
 
     @Override
     protected void awaitReady() throws IOException, InterruptedException {
-        pollUntilReady("vsftpd", 10_000, 20, "before greeting on port " + port,
+        pollUntilReady(10_000, 20, "before greeting on port " + port,
                 "did not greet on 127.0.0.1:" + port, () -> answers(2000, s -> {
                     String greeting = readLine(s.getInputStream());
                     if (!greeting.startsWith("220")) {

@@ -20,11 +20,8 @@ import java.util.stream.Stream;
  * {@code postgres} user (through {@code runuser}).
  */
 final class PostgresServerProcess extends ServerProcess {
-    private final Path log;
-
     private PostgresServerProcess(Process process, Path dir, Path log, int port) {
-        super(process, dir, port, "postgres-reaper", false);
-        this.log = log;
+        super("postgres", process, dir, log, port, false);
     }
 
     /** The directory holding {@code initdb} and {@code postgres} of the newest installed version. */
@@ -97,19 +94,10 @@ final class PostgresServerProcess extends ServerProcess {
         return new PostgresServerProcess(p, dir, log, port);
     }
 
-    String logTail() {
-        return tail(log, 40);
-    }
-
-    @Override
-    String diagnostics() {
-        return "postgres log:\n" + logTail();
-    }
-
     /** Ready once the log says so for this start (earlier failed attempts share the log). */
     @Override
     protected void awaitReady() throws IOException, InterruptedException {
-        pollUntilReady("postgres", 60_000, 50, "on port " + port, "did not become ready on 127.0.0.1:" + port, () -> {
+        pollUntilReady(60_000, 50, "on port " + port, "did not become ready on 127.0.0.1:" + port, () -> {
             String text = Files.exists(log) ? Files.readString(log) : "";
             int here = text.lastIndexOf("port " + port);
             return here >= 0 && text.indexOf("database system is ready to accept connections", here) >= 0;

@@ -13,11 +13,8 @@ import java.util.Optional;
  * with a plain {@link java.net.Socket} (see {@link ServerProcess}).
  */
 final class RedisServerProcess extends ServerProcess {
-    private final Path log;
-
     private RedisServerProcess(Process process, Path dir, Path log, int port) {
-        super(process, dir, port, "redis-server-reaper", false);
-        this.log = log;
+        super("redis-server", process, dir, log, port, false);
     }
 
     /** The redis-server executable: /usr/bin/redis-server, else the first one on PATH. */
@@ -46,19 +43,9 @@ final class RedisServerProcess extends ServerProcess {
         });
     }
 
-    /** The last lines of the server's output, for failure messages. */
-    String logTail() {
-        return tail(log, 40);
-    }
-
-    @Override
-    String diagnostics() {
-        return "redis-server log:\n" + logTail();
-    }
-
     @Override
     protected void awaitReady() throws IOException, InterruptedException {
-        pollUntilReady("redis-server", 10_000, 20, "before answering on port " + port,
+        pollUntilReady(10_000, 20, "before answering on port " + port,
                 "did not answer PING on 127.0.0.1:" + port, () -> answers(1000, s -> {
                     s.getOutputStream().write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
                     String reply = readLine(s.getInputStream());

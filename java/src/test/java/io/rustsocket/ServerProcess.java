@@ -32,25 +32,31 @@ abstract class ServerProcess implements AutoCloseable {
     /** Ports tried before giving up on starting a server. */
     private static final int ATTEMPTS = 5;
 
+    /** The server's name in messages ("redis-server"). */
+    protected final String name;
     protected final Process process;
     protected final Path dir;
+    /** Where the server logs. */
+    protected final Path log;
     protected final int port;
     private final Thread shutdownHook;
 
     /**
-     * Registers a shutdown hook named {@code reaperName} that kills the process (and, with
+     * Registers a shutdown hook ("NAME-reaper") that kills the process (and, with
      * {@code reapDescendants}, everything it started) if the JVM exits before {@link #close()}.
      */
-    protected ServerProcess(Process process, Path dir, int port, String reaperName, boolean reapDescendants) {
+    protected ServerProcess(String name, Process process, Path dir, Path log, int port, boolean reapDescendants) {
+        this.name = name;
         this.process = process;
         this.dir = dir;
+        this.log = log;
         this.port = port;
         this.shutdownHook = new Thread(() -> {
             if (reapDescendants) {
                 process.descendants().forEach(ProcessHandle::destroyForcibly);
             }
             process.destroyForcibly();
-        }, reaperName);
+        }, name + "-reaper");
         Runtime.getRuntime().addShutdownHook(shutdownHook);
     }
 
@@ -58,8 +64,15 @@ abstract class ServerProcess implements AutoCloseable {
         return port;
     }
 
-    /** What the server wrote (logs, config), for failure messages. */
-    abstract String diagnostics();
+    /** The last lines of the server's log, for failure messages. */
+    String logTail() {
+        return tail(log, 40);
+    }
+
+    /** What the server wrote, for failure messages: by default "NAME log:" and its last lines. */
+    String diagnostics() {
+        return name + " log:\n" + logTail();
+    }
 
     /** Returns once the server serves; throws an IOException saying why it does not. */
     protected abstract void awaitReady() throws IOException, InterruptedException;
@@ -137,8 +150,8 @@ abstract class ServerProcess implements AutoCloseable {
      * {@code timeoutMillis} run out ("NAME " + {@code notReady} + " within T ms", caused by the
      * probe's last IOException).
      */
-    protected final void pollUntilReady(String name, long timeoutMillis, long pollMillis, String exitedWhen,
-            String notReady, Probe probe) throws IOException, InterruptedException {
+    protected final void pollUntilReady(long timeoutMillis, long pollMillis, String exitedWhen, String notReady,
+            Probe probe) throws IOException, InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         IOException last = null;
         while (System.nanoTime() < deadline) {
