@@ -124,25 +124,36 @@ final class RandomApiSteps extends RandomApiStreams {
                 asyncClose(s, m, p, st);
                 break;
             case S_MISC:
-                switch (Math.floorMod(st.a(), 3)) {
-                    case 0:
-                        call(p + "toString()", s::toString,
-                                v -> renderToString(v, s.getInetAddress(), s.getLocalAddress()));
-                        break;
-                    case 1:
-                        call(p + "getChannel()", s::getChannel);
-                        break;
-                    default: {
-                        int x = intArg(st.b(), st.d());
-                        int y = intArg(st.c(), st.d());
-                        int z = intArg(st.e(), st.d());
-                        run(p + "setPerformancePreferences(" + x + "," + y + "," + z + ")",
-                                () -> s.setPerformancePreferences(x, y, z));
-                    }
-                }
+                misc(p, st, s::toString, v -> renderToString(v, s.getInetAddress(), s.getLocalAddress()),
+                        s::getChannel, s::setPerformancePreferences);
                 break;
             default:
                 throw new AssertionError(st.op());
+        }
+    }
+
+    /** setPerformancePreferences of a socket or server socket. */
+    interface Preferences {
+        void set(int connectionTime, int latency, int bandwidth);
+    }
+
+    /** S_MISC and SS_MISC: toString() (ports by name), getChannel() or setPerformancePreferences(x, y, z). */
+    void misc(String p, Step st, Call<String> toString, java.util.function.Function<String, String> renderer,
+            Call<Object> channel, Preferences preferences) {
+        switch (Math.floorMod(st.a(), 3)) {
+            case 0:
+                call(p + "toString()", toString, renderer);
+                break;
+            case 1:
+                call(p + "getChannel()", channel);
+                break;
+            default: {
+                int x = intArg(st.b(), st.d());
+                int y = intArg(st.c(), st.d());
+                int z = intArg(st.e(), st.d());
+                run(p + "setPerformancePreferences(" + x + "," + y + "," + z + ")",
+                        () -> preferences.set(x, y, z));
+            }
         }
     }
 
@@ -578,22 +589,8 @@ final class RandomApiSteps extends RandomApiStreams {
                         v -> renderOptions(v, st.op() == Op.SS_X_SUPPORTED));
                 break;
             case SS_MISC:
-                switch (Math.floorMod(st.a(), 3)) {
-                    case 0:
-                        call(p + "toString()", ss::toString,
-                                v -> renderToString(v, ss.getInetAddress(), ss.getInetAddress()));
-                        break;
-                    case 1:
-                        call(p + "getChannel()", ss::getChannel);
-                        break;
-                    default: {
-                        int x = intArg(st.b(), st.d());
-                        int y = intArg(st.c(), st.d());
-                        int z = intArg(st.e(), st.d());
-                        run(p + "setPerformancePreferences(" + x + "," + y + "," + z + ")",
-                                () -> ss.setPerformancePreferences(x, y, z));
-                    }
-                }
+                misc(p, st, ss::toString, v -> renderToString(v, ss.getInetAddress(), ss.getInetAddress()),
+                        ss::getChannel, ss::setPerformancePreferences);
                 break;
             case SS_ASYNC_CLOSE: {
                 int timeout = soTimeout(ss);

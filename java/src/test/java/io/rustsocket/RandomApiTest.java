@@ -163,89 +163,36 @@ class RandomApiTest {
 
     @Provide
     Arbitrary<List<Step>> optionSteps() {
-        Map<Op, Integer> w = new EnumMap<>(Op.class);
-        w.put(Op.S_LEGACY_SET, 20);
-        w.put(Op.S_LEGACY_GET, 20);
-        w.put(Op.S_SET_OPTION, 20);
-        w.put(Op.S_GET_OPTION, 20);
-        w.put(Op.S_SUPPORTED, 2);
-        w.put(Op.SS_LEGACY_SET, 6);
-        w.put(Op.SS_LEGACY_GET, 6);
-        w.put(Op.SS_SET_OPTION, 6);
-        w.put(Op.SS_GET_OPTION, 6);
-        w.put(Op.SS_SUPPORTED, 1);
-        w.put(Op.S_NEW, 2);
-        w.put(Op.S_BIND, 2);
-        w.put(Op.S_CONNECT, 3);
-        w.put(Op.S_CLOSE, 2);
-        w.put(Op.S_SHUTDOWN, 2);
-        w.put(Op.SS_NEW, 1);
-        w.put(Op.SS_BIND, 1);
-        w.put(Op.SS_CLOSE, 1);
-        w.put(Op.SS_ACCEPT, 2);
-        w.put(Op.S_MISC, 2);
-        w.put(Op.SS_MISC, 1);
-        return sequences(w, 120);
+        return sequences(weights(
+                Op.S_LEGACY_SET, 20, Op.S_LEGACY_GET, 20, Op.S_SET_OPTION, 20, Op.S_GET_OPTION, 20,
+                Op.S_SUPPORTED, 2, Op.SS_LEGACY_SET, 6, Op.SS_LEGACY_GET, 6, Op.SS_SET_OPTION, 6,
+                Op.SS_GET_OPTION, 6, Op.SS_SUPPORTED, 1, Op.S_NEW, 2, Op.S_BIND, 2, Op.S_CONNECT, 3, Op.S_CLOSE, 2,
+                Op.S_SHUTDOWN, 2, Op.SS_NEW, 1, Op.SS_BIND, 1, Op.SS_CLOSE, 1, Op.SS_ACCEPT, 2, Op.S_MISC, 2,
+                Op.SS_MISC, 1), 120);
     }
 
     @Provide
     Arbitrary<List<Step>> lifeCycleSteps() {
-        Map<Op, Integer> w = new EnumMap<>(Op.class);
-        w.put(Op.S_NEW, 12);
-        w.put(Op.S_BIND, 12);
-        w.put(Op.S_CONNECT, 15);
-        w.put(Op.S_CLOSE, 6);
-        w.put(Op.S_SHUTDOWN, 8);
-        w.put(Op.S_GET_STREAM, 8);
-        w.put(Op.SS_NEW, 6);
-        w.put(Op.SS_BIND, 8);
-        w.put(Op.SS_ACCEPT, 12);
-        w.put(Op.SS_CLOSE, 3);
-        w.put(Op.S_MISC, 5);
-        w.put(Op.SS_MISC, 3);
-        w.put(Op.S_LEGACY_SET, 3);
-        w.put(Op.S_LEGACY_GET, 3);
-        w.put(Op.S_READ, 3);
-        w.put(Op.S_WRITE, 3);
-        return sequences(w, 100);
+        return sequences(weights(
+                Op.S_NEW, 12, Op.S_BIND, 12, Op.S_CONNECT, 15, Op.S_CLOSE, 6, Op.S_SHUTDOWN, 8, Op.S_GET_STREAM, 8,
+                Op.SS_NEW, 6, Op.SS_BIND, 8, Op.SS_ACCEPT, 12, Op.SS_CLOSE, 3, Op.S_MISC, 5, Op.SS_MISC, 3,
+                Op.S_LEGACY_SET, 3, Op.S_LEGACY_GET, 3, Op.S_READ, 3, Op.S_WRITE, 3), 100);
     }
 
     @Provide
     Arbitrary<List<Step>> streamSteps() {
-        Map<Op, Integer> w = new EnumMap<>(Op.class);
-        w.put(Op.S_READ, 30);
-        w.put(Op.S_WRITE, 30);
-        w.put(Op.S_AVAILABLE, 8);
-        w.put(Op.S_STREAM_MISC, 6);
-        w.put(Op.S_GET_STREAM, 5);
-        w.put(Op.S_SHUTDOWN, 5);
-        w.put(Op.S_CLOSE, 2);
-        w.put(Op.S_URGENT, 3);
-        w.put(Op.S_LEGACY_SET, 5);
-        w.put(Op.SS_ACCEPT, 2);
-        w.put(Op.S_NEW, 1);
-        return sequences(w, 120);
+        return sequences(weights(
+                Op.S_READ, 30, Op.S_WRITE, 30, Op.S_AVAILABLE, 8, Op.S_STREAM_MISC, 6, Op.S_GET_STREAM, 5,
+                Op.S_SHUTDOWN, 5, Op.S_CLOSE, 2, Op.S_URGENT, 3, Op.S_LEGACY_SET, 5, Op.SS_ACCEPT, 2,
+                Op.S_NEW, 1), 120);
     }
 
     @Provide
     Arbitrary<List<Step>> serverSteps() {
-        Map<Op, Integer> w = new EnumMap<>(Op.class);
-        w.put(Op.SS_NEW, 10);
-        w.put(Op.SS_BIND, 10);
-        w.put(Op.SS_ACCEPT, 10);
-        w.put(Op.SS_CLOSE, 4);
-        w.put(Op.SS_LEGACY_SET, 10);
-        w.put(Op.SS_LEGACY_GET, 10);
-        w.put(Op.SS_SET_OPTION, 10);
-        w.put(Op.SS_GET_OPTION, 10);
-        w.put(Op.SS_SUPPORTED, 2);
-        w.put(Op.SS_MISC, 5);
-        w.put(Op.S_NEW, 6);
-        w.put(Op.S_CONNECT, 6);
-        w.put(Op.S_READ, 2);
-        w.put(Op.S_WRITE, 2);
-        w.put(Op.S_LEGACY_GET, 2);
-        return sequences(w, 100);
+        return sequences(weights(
+                Op.SS_NEW, 10, Op.SS_BIND, 10, Op.SS_ACCEPT, 10, Op.SS_CLOSE, 4, Op.SS_LEGACY_SET, 10,
+                Op.SS_LEGACY_GET, 10, Op.SS_SET_OPTION, 10, Op.SS_GET_OPTION, 10, Op.SS_SUPPORTED, 2,
+                Op.SS_MISC, 5, Op.S_NEW, 6, Op.S_CONNECT, 6, Op.S_READ, 2, Op.S_WRITE, 2, Op.S_LEGACY_GET, 2), 100);
     }
 
     @Provide
@@ -267,35 +214,26 @@ class RandomApiTest {
 
     @Provide
     Arbitrary<List<Step>> asyncCloseSteps() {
-        Map<Op, Integer> w = new EnumMap<>(Op.class);
-        w.put(Op.S_ASYNC_CLOSE, 6);
-        w.put(Op.SS_ASYNC_CLOSE, 3);
-        w.put(Op.S_READ, 4);
-        w.put(Op.S_WRITE, 4);
-        w.put(Op.S_LEGACY_SET, 3);
-        w.put(Op.SS_LEGACY_SET, 2);
-        w.put(Op.S_NEW, 3);
-        w.put(Op.SS_ACCEPT, 2);
-        w.put(Op.S_SHUTDOWN, 2);
-        w.put(Op.S_CONNECT, 2);
-        w.put(Op.S_CLOSE, 2);
-        w.put(Op.S_AVAILABLE, 2);
-        return sequences(w, 30);
+        return sequences(weights(
+                Op.S_ASYNC_CLOSE, 6, Op.SS_ASYNC_CLOSE, 3, Op.S_READ, 4, Op.S_WRITE, 4, Op.S_LEGACY_SET, 3,
+                Op.SS_LEGACY_SET, 2, Op.S_NEW, 3, Op.SS_ACCEPT, 2, Op.S_SHUTDOWN, 2, Op.S_CONNECT, 2,
+                Op.S_CLOSE, 2, Op.S_AVAILABLE, 2), 30);
     }
 
     @Provide
     Arbitrary<List<Step>> extendedOptionSteps() {
+        return sequences(weights(
+                Op.X_SET_OPTION, 10, Op.X_GET_OPTION, 10, Op.SS_X_SET_OPTION, 4, Op.SS_X_GET_OPTION, 4,
+                Op.X_SUPPORTED, 2, Op.SS_X_SUPPORTED, 1, Op.S_CLOSE, 1, Op.S_CONNECT, 1, Op.S_NEW, 1), 40);
+    }
+
+    /** A step mix: each Op followed by its weight. */
+    private static Map<Op, Integer> weights(Object... opsAndWeights) {
         Map<Op, Integer> w = new EnumMap<>(Op.class);
-        w.put(Op.X_SET_OPTION, 10);
-        w.put(Op.X_GET_OPTION, 10);
-        w.put(Op.SS_X_SET_OPTION, 4);
-        w.put(Op.SS_X_GET_OPTION, 4);
-        w.put(Op.X_SUPPORTED, 2);
-        w.put(Op.SS_X_SUPPORTED, 1);
-        w.put(Op.S_CLOSE, 1);
-        w.put(Op.S_CONNECT, 1);
-        w.put(Op.S_NEW, 1);
-        return sequences(w, 40);
+        for (int i = 0; i < opsAndWeights.length; i += 2) {
+            w.put((Op) opsAndWeights[i], (Integer) opsAndWeights[i + 1]);
+        }
+        return w;
     }
 
     private static Arbitrary<List<Step>> sequences(Map<Op, Integer> weights, int maxSize) {
