@@ -7,6 +7,8 @@ import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -247,6 +249,13 @@ public final class TestSupport {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /** The stack trace of {@code t} as text. */
+    public static String traceOf(Throwable t) {
+        StringWriter w = new StringWriter();
+        t.printStackTrace(new PrintWriter(w));
+        return w.toString();
     }
 
     // ---------------------------------------------------------------- assertions
