@@ -35,15 +35,18 @@ final class DescriptorBaseline {
         return TestSupport.eventually(() -> TestSupport.processFdCount() <= process);
     }
 
-    /** Whether the library's count drops back to the baseline within {@code millis}, polled every {@code pollMillis}. */
-    boolean libraryBackWithin(long millis, long pollMillis) throws InterruptedException {
-        return TestSupport.within(millis, pollMillis, () -> Descriptors.openCount() <= library);
+    /** Whether both counts are back to the baseline together within 10 s (one poll checks both). */
+    boolean back() throws InterruptedException {
+        return TestSupport.eventually(
+                () -> Descriptors.openCount() <= library && TestSupport.processFdCount() <= process);
     }
 
     /** Fails unless both counts drop back to the baseline within 10 s each (the library's first). */
     void assertBack() throws InterruptedException {
-        assertTrue(libraryBack(), () -> "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + library);
-        assertTrue(processBack(), () -> "process descriptors " + TestSupport.processFdCount() + ", baseline " + process);
+        assertTrue(libraryBack(),
+                () -> "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + library);
+        assertTrue(processBack(),
+                () -> "process descriptors " + TestSupport.processFdCount() + ", baseline " + process);
     }
 
     /** "library B -> N, process B -> N": the baseline and the counts now, for messages and summaries. */

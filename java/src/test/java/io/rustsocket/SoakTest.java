@@ -473,8 +473,7 @@ class SoakTest {
         assumeDescriptors(2 * connections + 16, "the echo soak with " + connections + " connections");
         String what = "echo[" + variant + "]";
         warmUp();
-        int fdBefore = TestSupport.processFdCount();
-        int openBefore = Descriptors.openCount();
+        DescriptorBaseline baseline = DescriptorBaseline.now();
         long rssBefore = Sampler.take(0).rssKib;
         long deadline = System.nanoTime() + limit.toNanos();
 
@@ -514,8 +513,8 @@ class SoakTest {
             acceptor.join(TimeUnit.SECONDS.toMillis(30));
             assertEquals(connections, servers.size(), () -> "connections accepted; " + stats.errors);
             int fdsOpen = TestSupport.processFdCount();
-            assertTrue(fdsOpen >= fdBefore + 2 * connections, "process descriptors with all connections open: "
-                    + fdsOpen + ", before " + fdBefore);
+            assertTrue(fdsOpen >= baseline.process + 2 * connections,
+                    "process descriptors with all connections open: " + fdsOpen + ", before " + baseline.process);
 
             int driverCount = 8;
             sampler.start();
@@ -564,8 +563,7 @@ class SoakTest {
         assertEquals(1, stats.minSize.get(), "smallest message");
         assertEquals(MAX_PAYLOAD, stats.maxSize.get(), "largest message");
 
-        boolean fdsBack = TestSupport.eventually(() -> TestSupport.processFdCount() <= fdBefore
-                && Descriptors.openCount() <= openBefore);
+        boolean fdsBack = baseline.back();
         int fdAfter = TestSupport.processFdCount();
         int openAfter = Descriptors.openCount();
         long rssAfter = Sampler.take(messages).rssKib;
@@ -577,12 +575,12 @@ class SoakTest {
                         + " %s, after %s; RSS samples (MiB): %s",
                 what, connections, messages, stats.minSize.get(), stats.maxSize.get(), seconds, messages / seconds,
                 stats.clientBytes.get() / seconds / (1 << 20), stats.clientChecked.get(), stats.serverChecked.get(),
-                stats.clientBytes.get(), stats.corrupted.get(), messages - stats.clientChecked.get(), fdBefore,
-                sampler.maxFds(), fdAfter, openBefore, sampler.maxOpen(), openAfter, mib(rssBefore),
+                stats.clientBytes.get(), stats.corrupted.get(), messages - stats.clientChecked.get(), baseline.process,
+                sampler.maxFds(), fdAfter, baseline.library, sampler.maxOpen(), openAfter, mib(rssBefore),
                 mib(sampler.maxRss(1.0 / 3, 2.0 / 3)), mib(sampler.maxRss(2.0 / 3, 1.0)), mib(rssAfter),
                 sampler.rssSeries()));
-        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + fdBefore
-                + "), Descriptors.openCount() " + openAfter + " (baseline " + openBefore + ")");
+        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + baseline.process
+                + "), Descriptors.openCount() " + openAfter + " (baseline " + baseline.library + ")");
         sampler.assertPlateau(what);
     }
 
@@ -592,8 +590,7 @@ class SoakTest {
         assumeDescriptors(64, "the churn test");
         String what = "churn[" + variant + "]";
         warmUp();
-        int fdBefore = TestSupport.processFdCount();
-        int openBefore = Descriptors.openCount();
+        DescriptorBaseline baseline = DescriptorBaseline.now();
         long rssBefore = Sampler.take(0).rssKib;
         long deadline = System.nanoTime() + limit.toNanos();
 
@@ -684,8 +681,7 @@ class SoakTest {
         assertEquals(cycles, done.get(), what + ": cycles completed");
         assertEquals(cycles, served.get(), what + ": connections served");
 
-        boolean fdsBack = TestSupport.eventually(() -> TestSupport.processFdCount() <= fdBefore
-                && Descriptors.openCount() <= openBefore);
+        boolean fdsBack = baseline.back();
         int fdAfter = TestSupport.processFdCount();
         int openAfter = Descriptors.openCount();
         long rssAfter = Sampler.take(cycles).rssKib;
@@ -694,11 +690,12 @@ class SoakTest {
                         + " in %.1f s = %.0f cycles/s; process fds before/max during/after %d/%d/%d;"
                         + " Descriptors.openCount %d/%d/%d; RSS MiB before %s, max middle third %s, max last third %s,"
                         + " after %s; RSS samples (MiB): %s",
-                what, cycles, clientCount, seconds, cycles / seconds, fdBefore, sampler.maxFds(), fdAfter, openBefore,
+                what, cycles, clientCount, seconds, cycles / seconds, baseline.process, sampler.maxFds(), fdAfter,
+                baseline.library,
                 sampler.maxOpen(), openAfter, mib(rssBefore), mib(sampler.maxRss(1.0 / 3, 2.0 / 3)),
                 mib(sampler.maxRss(2.0 / 3, 1.0)), mib(rssAfter), sampler.rssSeries()));
-        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + fdBefore
-                + "), Descriptors.openCount() " + openAfter + " (baseline " + openBefore + ")");
+        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + baseline.process
+                + "), Descriptors.openCount() " + openAfter + " (baseline " + baseline.library + ")");
         sampler.assertPlateau(what);
     }
 }

@@ -45,8 +45,7 @@ class VirtualThreadsTest {
 
     // ------------------------------------------------------------------ in-process baseline
 
-    private static int baselineOpen = -1;
-    private static int baselineFds = -1;
+    private static DescriptorBaseline baseline;
     private static Map<String, Integer> baselineFdTargets;
     // a failed warm-up fails the descriptor test only; every check then reports its own failure
     private static Throwable warmUpFailure;
@@ -59,8 +58,7 @@ class VirtualThreadsTest {
             } catch (Exception | AssertionError e) {
                 warmUpFailure = e;
             }
-            baselineOpen = Descriptors.openCount();
-            baselineFds = TestSupport.processFdCount();
+            baseline = DescriptorBaseline.now();
             baselineFdTargets = VirtualThreadChecks.fdTargets();
         }
     }
@@ -163,12 +161,12 @@ class VirtualThreadsTest {
         } else if (Virtual.AVAILABLE) {
             // Other test classes of the suite may leave sockets for the GC in this JVM, whose
             // cleanup can only lower the counts: in-process, at most the baseline.
-            boolean back = TestSupport.eventually(() -> Descriptors.openCount() <= baselineOpen
-                    && TestSupport.processFdCount() <= baselineFds);
+            boolean back = baseline.back();
             if (!back) {
                 problems.add("this JVM: Descriptors.openCount() " + Descriptors.openCount() + " (baseline "
-                        + baselineOpen + "), /proc/self/fd " + TestSupport.processFdCount() + " (baseline "
-                        + baselineFds + "); new: " + VirtualThreadChecks.fdDiff(baselineFdTargets, VirtualThreadChecks.fdTargets()));
+                        + baseline.library + "), /proc/self/fd " + TestSupport.processFdCount() + " (baseline "
+                        + baseline.process + "); new: "
+                        + VirtualThreadChecks.fdDiff(baselineFdTargets, VirtualThreadChecks.fdTargets()));
             }
         }
         boolean anyChild = false;
