@@ -4,11 +4,6 @@ import static io.rustsocket.RandomApi.*;
 
 import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -280,13 +275,7 @@ class RandomApiTest {
                 + "; " + SLOW_STEPS.size() + " steps over " + SLOW_STEP_MILLIS + " ms"
                 + (SLOW_STEPS.isEmpty() ? "" : ", e.g.\n  "
                         + String.join("\n  ", SLOW_STEPS.subList(0, Math.min(10, SLOW_STEPS.size())))));
-        String dir = System.getProperty("rustsocket.reportDir");
-        if (dir != null) {
-            Path d = Paths.get(dir);
-            Files.createDirectories(d);
-            Files.write(d.resolve("random-api.txt"), (Instant.now() + " " + line + System.lineSeparator())
-                    .getBytes(StandardCharsets.UTF_8), StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
+        TestSupport.appendToReport("random-api.txt", Instant.now() + " " + line);
         if (anyFailure) {
             System.out.println("RandomApiTest: a property failed, so fewer calls ran; their number is not asserted");
         } else if (jdk < MIN_RANDOM_CALLS || ours < MIN_RANDOM_CALLS) {

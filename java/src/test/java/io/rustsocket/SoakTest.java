@@ -15,9 +15,7 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -234,13 +232,7 @@ class SoakTest {
     static void report(String line) throws IOException {
         String stamped = Instant.now() + " java " + Runtime.version() + " " + line;
         System.out.println(stamped);
-        String dir = System.getProperty("rustsocket.reportDir");
-        if (dir != null && !dir.isEmpty()) {
-            Path d = Paths.get(dir);
-            Files.createDirectories(d);
-            Files.write(d.resolve("soak-figures.txt"), (stamped + System.lineSeparator()).getBytes(StandardCharsets.UTF_8),
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
+        TestSupport.appendToReport("soak-figures.txt", stamped);
     }
 
     /** Loads the library and lazily opened JDK files, so that the baselines do not move afterwards. */

@@ -15,6 +15,11 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -156,7 +161,7 @@ public final class TestSupport {
         return within(10_000, 5, condition);
     }
 
-    /** Waits up to {@code millis} for the condition, polling every {@code pollMillis}; returns whether it became true. */
+    /** Waits up to {@code millis} for the condition, polling every {@code pollMillis}; whether it became true. */
     public static boolean within(long millis, long pollMillis, java.util.function.BooleanSupplier condition)
             throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
@@ -249,6 +254,21 @@ public final class TestSupport {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * Appends {@code line} to {@code file} in the directory of {@code -Drustsocket.reportDir}
+     * (made if missing), where the build collects the figures of a run; nothing when it is unset.
+     */
+    public static void appendToReport(String file, String line) throws IOException {
+        String dir = System.getProperty("rustsocket.reportDir");
+        if (dir == null || dir.isEmpty()) {
+            return;
+        }
+        Path d = Paths.get(dir);
+        Files.createDirectories(d);
+        Files.writeString(d.resolve(file), line + System.lineSeparator(), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     /** The stack trace of {@code t} as text. */

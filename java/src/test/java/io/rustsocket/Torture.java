@@ -11,11 +11,8 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -686,17 +683,11 @@ final class Torture {
 
     static void report(String line) {
         System.out.println(line);
-        String dir = System.getProperty("rustsocket.reportDir");
-        if (dir == null || dir.isEmpty()) {
-            return;
-        }
         try {
-            Path d = Paths.get(dir);
-            Files.createDirectories(d);
-            Files.writeString(d.resolve("torture.txt"), line + System.lineSeparator(), StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+            TestSupport.appendToReport("torture.txt", line);
         } catch (IOException e) {
-            System.out.println("could not append to " + dir + "/torture.txt: " + e);
+            System.out.println("could not append to torture.txt in " + System.getProperty("rustsocket.reportDir")
+                    + ": " + e);
         }
     }
 }
