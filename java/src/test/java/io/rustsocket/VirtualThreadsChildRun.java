@@ -34,13 +34,7 @@ final class VirtualThreadsChildRun {
     /** All the default-scheduler checks, both engines (only needed when this JVM is older than 21). */
     static synchronized VirtualThreadsChildRun plain() {
         if (plain == null) {
-            List<String> checks = new ArrayList<>();
-            for (String c : VirtualThreadChecks.PLAIN) {
-                for (Engine e : Engine.values()) {
-                    checks.add(c + ":" + e);
-                }
-            }
-            plain = VirtualThreadsChildRun.run("default scheduler", List.of(), checks);
+            plain = run("default scheduler", List.of(), forEveryEngine(VirtualThreadChecks.PLAIN));
         }
         return plain;
     }
@@ -48,15 +42,21 @@ final class VirtualThreadsChildRun {
     /** The carrier-starvation checks under parallelism=2, maxPoolSize=2. */
     static synchronized VirtualThreadsChildRun starved() {
         if (starved == null) {
-            List<String> checks = new ArrayList<>();
-            for (String c : VirtualThreadChecks.STARVED) {
-                for (Engine e : Engine.values()) {
-                    checks.add(c + ":" + e);
-                }
-            }
-            starved = VirtualThreadsChildRun.run("parallelism=2 maxPoolSize=2", STARVED_SCHEDULER, checks);
+            starved = run("parallelism=2 maxPoolSize=2", STARVED_SCHEDULER,
+                    forEveryEngine(VirtualThreadChecks.STARVED));
         }
         return starved;
+    }
+
+    /** "name:ENGINE" for each check and engine, the arguments of {@link VirtualThreadsChild}. */
+    private static List<String> forEveryEngine(List<String> names) {
+        List<String> checks = new ArrayList<>();
+        for (String c : names) {
+            for (Engine e : Engine.values()) {
+                checks.add(c + ":" + e);
+            }
+        }
+        return checks;
     }
 
     static synchronized List<VirtualThreadsChildRun> started() {
