@@ -730,9 +730,7 @@ class ExtendedOptionsTest {
     // ---------------------------------------------------------------- child processes
 
     private static List<String> childCommand(String scenario) {
-        List<String> cmd = FaultsTest.childCommand(scenario);
-        cmd.set(cmd.indexOf(FaultsChild.class.getName()), ExtendedOptionsChild.class.getName());
-        return cmd;
+        return TestSupport.childCommand(ExtendedOptionsChild.class, scenario);
     }
 
     /**

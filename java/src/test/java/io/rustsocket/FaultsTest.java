@@ -10,7 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rustsocket.TestSupport.Pair;
-import io.rustsocket.internal.NativeLibrary;
 import java.io.BufferedReader;
 import java.io.EOFException;
 import java.io.IOException;
@@ -24,7 +23,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -129,30 +127,9 @@ class FaultsTest {
         }
     }
 
-    /** The java launcher for child JVMs: the one the tests run on. */
-    static String childJava() {
-        String java = System.getProperty("rustsocket.testJava");
-        if (java == null || java.isEmpty()) {
-            java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        }
-        return java;
-    }
-
     /** {@code java [options] -cp CLASSPATH io.rustsocket.FaultsChild args...}. */
     static List<String> childCommand(String... args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(childJava());
-        cmd.add("-Xmx64m");
-        cmd.add("-Xshare:auto");
-        String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
-        if (lib != null) {
-            cmd.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(FaultsChild.class.getName());
-        cmd.addAll(List.of(args));
-        return cmd;
+        return TestSupport.childCommand(FaultsChild.class, args);
     }
 
     /** Reads the child's output lines until one starts with {@code prefix}; fails at EOF or after millis. */

@@ -3,6 +3,7 @@ package io.rustsocket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.rustsocket.internal.NativeLibrary;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -172,6 +173,42 @@ public final class TestSupport {
             Thread.sleep(pollMillis);
         }
         return condition.getAsBoolean();
+    }
+
+    // ---------------------------------------------------------------- child JVMs
+
+    /** The java launcher for child JVMs: the one the tests run on ({@code -Drustsocket.testJava}, else this JVM's). */
+    public static String childJava() {
+        String java = System.getProperty("rustsocket.testJava");
+        if (java == null || java.isEmpty()) {
+            java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        }
+        return java;
+    }
+
+    /** {@code java OPTIONS -cp CLASSPATH MAIN ARGS}: a child JVM on this JVM's class path. */
+    public static List<String> javaCommand(String java, List<String> options, Class<?> main, List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.addAll(options);
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(main.getName());
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /**
+     * {@code java -Xmx64m -Xshare:auto [-Dlibrary path] -cp CLASSPATH MAIN ARGS}: a small child JVM
+     * on the launcher of {@link #childJava()} that loads the library this JVM loaded.
+     */
+    public static List<String> childCommand(Class<?> main, String... args) {
+        List<String> options = new ArrayList<>(List.of("-Xmx64m", "-Xshare:auto"));
+        String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        if (lib != null) {
+            options.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
+        }
+        return javaCommand(childJava(), options, main, List.of(args));
     }
 
     // ---------------------------------------------------------------- parameters

@@ -134,20 +134,14 @@ final class VirtualThreadsChildRun {
             run.problem = "no JDK 21+ found (set -Drustsocket.vtJava=/path/to/bin/java)";
             return run;
         }
-        List<String> cmd = new ArrayList<>();
-        cmd.add(java);
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-Xmx1g");
-        cmd.addAll(jvmFlags);
+        List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx1g"));
+        options.addAll(jvmFlags);
         for (String key : System.getProperties().stringPropertyNames()) {
             if (key.startsWith("io.rustsocket.") || key.startsWith("rustsocket.")) {
-                cmd.add("-D" + key + "=" + System.getProperty(key));
+                options.add("-D" + key + "=" + System.getProperty(key));
             }
         }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(VirtualThreadsChild.class.getName());
-        cmd.addAll(checks);
+        List<String> cmd = TestSupport.javaCommand(java, options, VirtualThreadsChild.class, checks);
         // a passing run takes seconds; one where every check fails by its bounded waits, minutes
         long limit = Math.min(540_000, 30_000 + checks.size() * 30_000L);
         long start = System.nanoTime();
