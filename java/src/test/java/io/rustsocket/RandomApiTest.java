@@ -86,6 +86,10 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * <p>A failing sequence is reported with its steps; {@link Step#toString()} gives the raw
  * choices ({@code a..e} index tables such as {@link RandomApi#INTS}, {@code d} is a raw int), the failure
  * message the calls they stand for.
+ *
+ * <p>Where the pieces are: {@link RandomApi} holds the bounds, counters, arguments, steps and the
+ * model; {@link RandomApiWorld} a world's objects and what it observes; {@link RandomApiStreams}
+ * and {@link RandomApiSteps} what each kind of step does.
  */
 class RandomApiTest {
 

@@ -60,6 +60,11 @@ import org.junit.jupiter.api.Test;
  * {@code java.net.Socket} creates it lazily, outside its close lock, so a close() that comes
  * before that leaves the later connect running on a fresh, open descriptor (java.net.Socket does
  * the same with the JDK's own SocketImpl); that race is java.net.Socket's, not the library's.
+ *
+ * <p>Where the pieces are: {@link Torture} is the harness (runs, tasks, hang reports, racers),
+ * {@link TortureChurn} the descriptor churn, {@link Cells} and {@link StreamChecks} what arriving
+ * bytes are checked against; {@link ConnectedRaces}, {@link AcceptConnectRaces} and
+ * {@link StreamRaces} hold one iteration of each race, the full-window race is here.
  */
 class TortureTest {
     /** The normal suite: a few seconds per test. */
