@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import io.rustsocket.RedisServerProcess.ServerProcesses;
 import io.rustsocket.internal.NativeLibrary;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -44,7 +43,7 @@ class AgentTest {
 
     @AfterAll
     static void removeWorkDir() {
-        ServerProcesses.deleteTree(work);
+        ServerProcess.deleteTree(work);
     }
 
     /** The built jar, passed by the build as -Drustsocket.jar. */
@@ -96,26 +95,19 @@ class AgentTest {
      * property of this JVM is passed on unless the options set their own.
      */
     static Run child(List<String> jvmOptions, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(FaultsTest.childJava());
-        cmd.add("-Xmx256m");
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.addAll(TestSupport.childJvmOptions(AgentChild.class.getSimpleName()));
+        List<String> options = new ArrayList<>(List.of("-Xmx256m", "--enable-native-access=ALL-UNNAMED"));
         String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
         boolean ownLib = jvmOptions.stream().anyMatch(o -> o.startsWith("-D" + NativeLibrary.PATH_PROPERTY + "="));
         if (lib != null && !ownLib) {
-            cmd.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
+            options.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
         }
-        cmd.addAll(jvmOptions);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(AgentChild.class.getName());
-        cmd.addAll(List.of(args));
+        options.addAll(jvmOptions);
+        List<String> cmd = TestSupport.javaCommand(TestSupport.childJava(), options, AgentChild.class, List.of(args));
         Path out = Files.createTempFile(work, "child", ".out");
         Path err = Files.createTempFile(work, "child", ".err");
         Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
         if (!p.waitFor(150, TimeUnit.SECONDS)) {
-            ServerProcesses.stop(p);
+            ServerProcess.stop(p);
             throw new AssertionError("child did not finish in 150 s: " + cmd + "\n" + Files.readString(out)
                     + "\n" + Files.readString(err));
         }
@@ -211,7 +203,7 @@ class AgentTest {
     void jdkSslSocketOverTls() throws Exception {
         Path keystore = work.resolve("tls.p12");
         Files.deleteIfExists(keystore);
-        String keytool = Paths.get(FaultsTest.childJava()).resolveSibling("keytool").toString();
+        String keytool = Paths.get(TestSupport.childJava()).resolveSibling("keytool").toString();
         Process kt = new ProcessBuilder(keytool, "-genkeypair", "-alias", "server", "-keyalg", "EC",
                 "-dname", "CN=localhost", "-ext", "san=ip:127.0.0.1", "-validity", "2",
                 "-storetype", "PKCS12", "-keystore", keystore.toString(),

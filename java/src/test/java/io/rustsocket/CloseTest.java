@@ -76,10 +76,7 @@ class CloseTest {
      */
     private static void assertDescriptorsReleased(Engine engine, int baseline) throws InterruptedException {
         if (engine == Engine.RUST) {
-            long deadline = System.nanoTime() + 3_000_000_000L;
-            while (Descriptors.openCount() > baseline && System.nanoTime() < deadline) {
-                Thread.sleep(5);
-            }
+            TestSupport.within(3_000, 5, () -> Descriptors.openCount() <= baseline);
             assertTrue(Descriptors.openCount() <= baseline,
                     "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + baseline);
         }
@@ -499,15 +496,11 @@ class CloseTest {
                 for (int i = 0; i < 20; i++) {
                     cycle(listener, payload, buf);
                 }
-                int baseOpen = Descriptors.openCount();
-                int baseFds = TestSupport.processFdCount();
+                DescriptorBaseline baseline = DescriptorBaseline.now();
                 for (int i = 0; i < 2_000; i++) {
                     cycle(listener, payload, buf);
                 }
-                assertTrue(TestSupport.eventually(() -> Descriptors.openCount() <= baseOpen),
-                        "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + baseOpen);
-                assertTrue(TestSupport.eventually(() -> TestSupport.processFdCount() <= baseFds),
-                        "process descriptors " + TestSupport.processFdCount() + ", baseline " + baseFds);
+                baseline.assertBack();
             }
         });
     }

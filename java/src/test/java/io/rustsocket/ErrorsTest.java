@@ -445,8 +445,7 @@ class ErrorsTest {
         new RustSocket().close(); // load the library first
         int refusedPort = TestSupport.closedPort();
         try (ServerSocket busy = Engine.JDK.listen()) {
-            int before = TestSupport.processFdCount();
-            int openBefore = io.rustsocket.internal.Descriptors.openCount();
+            DescriptorBaseline baseline = DescriptorBaseline.now();
             for (int i = 0; i < 20; i++) {
                 assertThrows(IllegalArgumentException.class, () -> new RustServerSocket(70000).close());
                 assertThrows(IllegalArgumentException.class, () -> new RustSocket("localhost", -1).close());
@@ -456,11 +455,7 @@ class ErrorsTest {
                 assertThrows(ConnectException.class, () -> new RustSocket("localhost", refusedPort, LOOPBACK, 0).close());
                 assertThrows(UnknownHostException.class, () -> new RustSocket(UNRESOLVABLE, 80).close());
             }
-            assertTrue(TestSupport.eventually(() -> io.rustsocket.internal.Descriptors.openCount() <= openBefore),
-                    () -> "rustsocket descriptors: " + openBefore + " before, "
-                            + io.rustsocket.internal.Descriptors.openCount() + " after");
-            assertTrue(TestSupport.eventually(() -> TestSupport.processFdCount() <= before),
-                    () -> "descriptors: " + before + " before, " + TestSupport.processFdCount() + " after");
+            baseline.assertBack();
         }
     }
 

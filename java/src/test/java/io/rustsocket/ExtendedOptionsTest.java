@@ -730,7 +730,7 @@ class ExtendedOptionsTest {
     // ---------------------------------------------------------------- child processes
 
     private static List<String> childCommand(String scenario) {
-        return FaultsTest.childCommand(ExtendedOptionsChild.class, scenario);
+        return TestSupport.childCommand(ExtendedOptionsChild.class, scenario);
     }
 
     /**

@@ -10,8 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.rustsocket.TestSupport.Pair;
-import io.rustsocket.internal.Descriptors;
-import io.rustsocket.internal.NativeLibrary;
 import java.io.BufferedReader;
 import java.io.EOFException;
 import java.io.IOException;
@@ -25,7 +23,6 @@ import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -130,36 +127,9 @@ class FaultsTest {
         }
     }
 
-    /** The java launcher for child JVMs: the one the tests run on. */
-    static String childJava() {
-        String java = System.getProperty("rustsocket.testJava");
-        if (java == null || java.isEmpty()) {
-            java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
-        }
-        return java;
-    }
-
     /** {@code java [options] -cp CLASSPATH io.rustsocket.FaultsChild args...}. */
     static List<String> childCommand(String... args) {
-        return childCommand(FaultsChild.class, args);
-    }
-
-    /** {@code java [options] -cp CLASSPATH <main> args...}. */
-    static List<String> childCommand(Class<?> main, String... args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(childJava());
-        cmd.add("-Xmx64m");
-        cmd.add("-Xshare:auto");
-        cmd.addAll(TestSupport.childJvmOptions(main.getSimpleName()));
-        String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
-        if (lib != null) {
-            cmd.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(main.getName());
-        cmd.addAll(List.of(args));
-        return cmd;
+        return TestSupport.childCommand(FaultsChild.class, args);
     }
 
     /** Reads the child's output lines until one starts with {@code prefix}; fails at EOF or after millis. */
@@ -432,8 +402,7 @@ class FaultsTest {
     @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void listenerClosedWithUnacceptedConnections(Engine engine, boolean timed) throws Exception {
         assertLibraryUsable(); // loads everything, so the baselines below do not move
-        int fdBaseline = TestSupport.processFdCount();
-        int openBaseline = Descriptors.openCount();
+        DescriptorBaseline baseline = DescriptorBaseline.now();
         List<Socket> clients = new ArrayList<>();
         ServerSocket listener = engine.listen();
         int port = listener.getLocalPort();
@@ -477,10 +446,7 @@ class FaultsTest {
             again.bind(new java.net.InetSocketAddress(LOOPBACK, port));
             assertEquals(port, again.getLocalPort());
         }
-        assertTrue(TestSupport.eventually(() -> TestSupport.processFdCount() <= fdBaseline),
-                () -> "process descriptors " + TestSupport.processFdCount() + ", baseline " + fdBaseline);
-        assertTrue(TestSupport.eventually(() -> Descriptors.openCount() <= openBaseline),
-                () -> "Descriptors.openCount() " + Descriptors.openCount() + ", baseline " + openBaseline);
+        baseline.assertBack();
         assertLibraryUsable();
     }
 

@@ -436,7 +436,7 @@ class HappyEyeballsTest {
 
     @Test
     void onAVirtualThreadARaceParksAndAnInterruptClosesTheSocket() {
-        Assumptions.assumeTrue(VirtualThreadsTest.Virtual.AVAILABLE, "no virtual threads on this JDK");
+        Assumptions.assumeTrue(Virtual.AVAILABLE, "no virtual threads on this JDK");
         assertTimeoutPreemptively(LIMIT, () -> {
             try (FullBacklog a = new FullBacklog(); FullBacklog b = new FullBacklog(); ServerSocket good = listener()) {
                 // a race that wins on a virtual thread (its first park may start the poller's
@@ -444,7 +444,7 @@ class HappyEyeballsTest {
                 AtomicReference<Object> outcome = new AtomicReference<>();
                 RustSocket won = new RustSocket();
                 won.setConnectionAttemptDelay(100);
-                Thread t = VirtualThreadsTest.Virtual.unstarted("vconnect",
+                Thread t = Virtual.unstarted("vconnect",
                         () -> outcome.set(connectOrFailure(won, Arrays.asList(a.address, at(good)))));
                 t.start();
                 t.join(10_000);
@@ -456,7 +456,7 @@ class HappyEyeballsTest {
                 // a race that never ends, interrupted
                 RustSocket s = new RustSocket();
                 s.setConnectionAttemptDelay(50);
-                Thread blocked = VirtualThreadsTest.Virtual.unstarted("vblocked",
+                Thread blocked = Virtual.unstarted("vblocked",
                         () -> outcome.set(connectOrFailure(s, Arrays.asList(a.address, b.address))));
                 blocked.start();
                 Thread.sleep(400);

@@ -165,25 +165,11 @@ class NativeLibraryTest {
         }
     }
 
-    private static String javaBinary() {
-        String java = System.getProperty("rustsocket.testJava");
-        if (java == null || java.isEmpty()) {
-            java = System.getProperty("java.home") + "/bin/java";
-        }
-        return java;
-    }
-
     private static Process startChild(Path outputFile, List<String> jvmArgs, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(javaBinary());
-        cmd.add("-XX:+UseSerialGC");
-        cmd.add("-XX:TieredStopAtLevel=1");
-        cmd.addAll(TestSupport.childJvmOptions("NativeLibraryChild"));
-        cmd.addAll(jvmArgs);
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(ChildMain.class.getName());
-        cmd.addAll(Arrays.asList(args));
+        List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+        options.addAll(jvmArgs);
+        List<String> cmd = TestSupport.javaCommand(TestSupport.childJava(), options, ChildMain.class,
+                Arrays.asList(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().remove("JAVA_TOOL_OPTIONS");
         pb.environment().remove("JDK_JAVA_OPTIONS");

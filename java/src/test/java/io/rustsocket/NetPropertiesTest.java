@@ -19,7 +19,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class NetPropertiesTest {
     private static List<String> run(String engine, String property) throws IOException, InterruptedException {
-        List<String> cmd = FaultsTest.childCommand(NetPropertiesChild.class, engine);
+        List<String> cmd = TestSupport.childCommand(NetPropertiesChild.class, engine);
         if (!property.isEmpty()) {
             cmd.add(1, property);
         }

@@ -1,6 +1,5 @@
 package io.rustsocket;
 
-import io.rustsocket.RedisServerProcess.ServerProcesses;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,20 +19,9 @@ import java.util.stream.Stream;
  * as root, so when the tests run as root the cluster belongs to, and runs as, the
  * {@code postgres} user (through {@code runuser}).
  */
-final class PostgresServerProcess implements AutoCloseable {
-    private final Process process;
-    private final Path dir;
-    private final Path log;
-    private final int port;
-    private final Thread shutdownHook;
-
+final class PostgresServerProcess extends ServerProcess {
     private PostgresServerProcess(Process process, Path dir, Path log, int port) {
-        this.process = process;
-        this.dir = dir;
-        this.log = log;
-        this.port = port;
-        this.shutdownHook = new Thread(process::destroyForcibly, "postgres-reaper");
-        Runtime.getRuntime().addShutdownHook(shutdownHook);
+        super("postgres", process, dir, log, port, false);
     }
 
     /** The directory holding {@code initdb} and {@code postgres} of the newest installed version. */
@@ -57,10 +45,6 @@ final class PostgresServerProcess implements AutoCloseable {
         } catch (NumberFormatException e) {
             return 0;
         }
-    }
-
-    private static boolean runningAsRoot() {
-        return "root".equals(System.getProperty("user.name"));
     }
 
     /** {@code cmd}, as the postgres user when we are root. */
@@ -88,59 +72,41 @@ final class PostgresServerProcess implements AutoCloseable {
                 .redirectErrorStream(true).redirectOutput(dir.resolve("initdb.log").toFile()).start();
         if (!init.waitFor(120, TimeUnit.SECONDS) || init.exitValue() != 0) {
             init.destroyForcibly();
-            String out = ServerProcesses.tail(dir.resolve("initdb.log"), 40);
-            ServerProcesses.deleteTree(dir);
+            String out = tail(dir.resolve("initdb.log"), 40);
+            deleteTree(dir);
             throw new IOException("initdb failed:\n" + out);
         }
-        IOException last = null;
-        for (int attempt = 0; attempt < 5; attempt++) {
-            int port = ServerProcesses.freeLoopbackPort();
-            Process p = new ProcessBuilder(asServerUser(List.of(bin.resolve("postgres").toString(),
-                    "-D", data.toString(), "-p", Integer.toString(port), "-k", dir.toString(),
-                    "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "logging_collector=off")))
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
-            PostgresServerProcess server = new PostgresServerProcess(p, dir, log, port);
-            try {
-                server.awaitReady(60_000);
-                return server;
-            } catch (IOException e) {
-                last = new IOException(e.getMessage() + "\npostgres log:\n" + server.logTail(), e);
-                ServerProcesses.stop(p);
-                Runtime.getRuntime().removeShutdownHook(server.shutdownHook);
-            }
+        try {
+            return startOnFreePort(port -> launch(bin, data, log, port));
+        } catch (IOException | InterruptedException | RuntimeException | Error e) {
+            deleteTree(dir);
+            throw e;
         }
-        ServerProcesses.deleteTree(dir);
-        throw last;
     }
 
-    int port() {
-        return port;
-    }
-
-    String logTail() {
-        return ServerProcesses.tail(log, 40);
+    /** Starts the server of the cluster in {@code data} on {@code port}, its Unix socket beside {@code data}. */
+    private static PostgresServerProcess launch(Path bin, Path data, Path log, int port) throws IOException {
+        Path dir = data.getParent();
+        Process p = new ProcessBuilder(asServerUser(List.of(bin.resolve("postgres").toString(),
+                "-D", data.toString(), "-p", Integer.toString(port), "-k", dir.toString(),
+                "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "logging_collector=off")))
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        return new PostgresServerProcess(p, dir, log, port);
     }
 
     /** Ready once the log says so for this start (earlier failed attempts share the log). */
-    private void awaitReady(long millis) throws IOException, InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IOException("postgres exited with status " + process.exitValue() + " on port " + port);
-            }
+    @Override
+    protected void awaitReady() throws IOException, InterruptedException {
+        pollUntilReady(60_000, 50, "on port " + port, "did not become ready on 127.0.0.1:" + port, () -> {
             String text = Files.exists(log) ? Files.readString(log) : "";
             int here = text.lastIndexOf("port " + port);
-            if (here >= 0 && text.indexOf("database system is ready to accept connections", here) >= 0) {
-                return;
-            }
-            Thread.sleep(50);
-        }
-        throw new IOException("postgres did not become ready on 127.0.0.1:" + port + " within " + millis + " ms");
+            return here >= 0 && text.indexOf("database system is ready to accept connections", here) >= 0;
+        });
     }
 
-    /** Stops the server (SIGTERM, then SIGKILL after 5 s) and deletes the cluster. */
+    /** A start that failed stops its server but keeps the cluster, which the next attempt starts again. */
     @Override
-    public void close() {
-        ServerProcesses.stopAndCleanUp(process, shutdownHook, dir);
+    protected void discard() {
+        stopKeepingDirectory();
     }
 }

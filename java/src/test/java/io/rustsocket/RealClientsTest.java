@@ -23,7 +23,6 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -97,16 +96,12 @@ class RealClientsTest {
 
     @AfterAll
     static void writeReport() throws IOException {
-        String dir = System.getProperty("rustsocket.reportDir");
-        if (dir == null || dir.isEmpty() || REPORT.isEmpty()) {
+        if (REPORT.isEmpty()) {
             return;
         }
-        Path d = Path.of(dir);
-        Files.createDirectories(d);
         StringBuilder line = new StringBuilder("RealClientsTest:");
         REPORT.forEach((k, v) -> line.append(' ').append(k).append('[').append(v).append(']'));
-        Files.writeString(d.resolve("real-clients.txt"), line.append('\n').toString(), StandardCharsets.UTF_8,
-                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+        TestSupport.appendToReport("real-clients.txt", line.toString());
     }
 
     // ------------------------------------------------------------------------------------ Redis

@@ -434,14 +434,14 @@ class SendFileTest {
 
     @Test
     void onAVirtualThreadASendParksAndCloseWakesIt() throws Exception {
-        Assumptions.assumeTrue(VirtualThreadsTest.Virtual.AVAILABLE, "no virtual threads on this JDK");
+        Assumptions.assumeTrue(Virtual.AVAILABLE, "no virtual threads on this JDK");
         Path big = bigFile();
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pair p = new Pair(Engine.RUST)) {
                 // bytes intact from a virtual thread (the descriptor is non-blocking there)
                 AtomicReference<Object> outcome = new AtomicReference<>();
                 FutureTask<byte[]> got = reader(p.server, FILE_SIZE);
-                Thread t = VirtualThreadsTest.Virtual.unstarted("vsender", () -> outcome.set(sendOrFailure(p.client, file, FILE_SIZE)));
+                Thread t = Virtual.unstarted("vsender", () -> outcome.set(sendOrFailure(p.client, file, FILE_SIZE)));
                 t.start();
                 assertArrayEquals(content, await(got, 10_000));
                 t.join(10_000);
@@ -449,7 +449,7 @@ class SendFileTest {
                 // a send that must wait parks; close wakes it with the write's exception
                 outcome.set(null);
                 long size = Files.size(big);
-                Thread blocked = VirtualThreadsTest.Virtual.unstarted("vblocked",
+                Thread blocked = Virtual.unstarted("vblocked",
                         () -> outcome.set(sendOrFailure(p.client, big, size)));
                 blocked.start();
                 Thread.sleep(300);
@@ -464,13 +464,13 @@ class SendFileTest {
 
     @Test
     void interruptingAVirtualThreadInASendClosesTheSocket() throws Exception {
-        Assumptions.assumeTrue(VirtualThreadsTest.Virtual.AVAILABLE, "no virtual threads on this JDK");
+        Assumptions.assumeTrue(Virtual.AVAILABLE, "no virtual threads on this JDK");
         Path big = bigFile();
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pair p = new Pair(Engine.RUST)) {
                 AtomicReference<Object> outcome = new AtomicReference<>();
                 long size = Files.size(big);
-                Thread blocked = VirtualThreadsTest.Virtual.unstarted("vblocked",
+                Thread blocked = Virtual.unstarted("vblocked",
                         () -> outcome.set(sendOrFailure(p.client, big, size)));
                 blocked.start();
                 Thread.sleep(300);

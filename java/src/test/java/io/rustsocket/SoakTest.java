@@ -15,9 +15,7 @@ import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.Paths;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -234,13 +232,7 @@ class SoakTest {
     static void report(String line) throws IOException {
         String stamped = Instant.now() + " java " + Runtime.version() + " " + line;
         System.out.println(stamped);
-        String dir = System.getProperty("rustsocket.reportDir");
-        if (dir != null && !dir.isEmpty()) {
-            Path d = Paths.get(dir);
-            Files.createDirectories(d);
-            Files.write(d.resolve("soak-figures.txt"), (stamped + System.lineSeparator()).getBytes(StandardCharsets.UTF_8),
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-        }
+        TestSupport.appendToReport("soak-figures.txt", stamped);
     }
 
     /** Loads the library and lazily opened JDK files, so that the baselines do not move afterwards. */
@@ -473,8 +465,7 @@ class SoakTest {
         assumeDescriptors(2 * connections + 16, "the echo soak with " + connections + " connections");
         String what = "echo[" + variant + "]";
         warmUp();
-        int fdBefore = TestSupport.processFdCount();
-        int openBefore = Descriptors.openCount();
+        DescriptorBaseline baseline = DescriptorBaseline.now();
         long rssBefore = Sampler.take(0).rssKib;
         long deadline = System.nanoTime() + limit.toNanos();
 
@@ -514,8 +505,8 @@ class SoakTest {
             acceptor.join(TimeUnit.SECONDS.toMillis(30));
             assertEquals(connections, servers.size(), () -> "connections accepted; " + stats.errors);
             int fdsOpen = TestSupport.processFdCount();
-            assertTrue(fdsOpen >= fdBefore + 2 * connections, "process descriptors with all connections open: "
-                    + fdsOpen + ", before " + fdBefore);
+            assertTrue(fdsOpen >= baseline.process + 2 * connections,
+                    "process descriptors with all connections open: " + fdsOpen + ", before " + baseline.process);
 
             int driverCount = 8;
             sampler.start();
@@ -564,8 +555,7 @@ class SoakTest {
         assertEquals(1, stats.minSize.get(), "smallest message");
         assertEquals(MAX_PAYLOAD, stats.maxSize.get(), "largest message");
 
-        boolean fdsBack = TestSupport.eventually(() -> TestSupport.processFdCount() <= fdBefore
-                && Descriptors.openCount() <= openBefore);
+        boolean fdsBack = baseline.back();
         int fdAfter = TestSupport.processFdCount();
         int openAfter = Descriptors.openCount();
         long rssAfter = Sampler.take(messages).rssKib;
@@ -577,12 +567,12 @@ class SoakTest {
                         + " %s, after %s; RSS samples (MiB): %s",
                 what, connections, messages, stats.minSize.get(), stats.maxSize.get(), seconds, messages / seconds,
                 stats.clientBytes.get() / seconds / (1 << 20), stats.clientChecked.get(), stats.serverChecked.get(),
-                stats.clientBytes.get(), stats.corrupted.get(), messages - stats.clientChecked.get(), fdBefore,
-                sampler.maxFds(), fdAfter, openBefore, sampler.maxOpen(), openAfter, mib(rssBefore),
+                stats.clientBytes.get(), stats.corrupted.get(), messages - stats.clientChecked.get(), baseline.process,
+                sampler.maxFds(), fdAfter, baseline.library, sampler.maxOpen(), openAfter, mib(rssBefore),
                 mib(sampler.maxRss(1.0 / 3, 2.0 / 3)), mib(sampler.maxRss(2.0 / 3, 1.0)), mib(rssAfter),
                 sampler.rssSeries()));
-        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + fdBefore
-                + "), Descriptors.openCount() " + openAfter + " (baseline " + openBefore + ")");
+        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + baseline.process
+                + "), Descriptors.openCount() " + openAfter + " (baseline " + baseline.library + ")");
         sampler.assertPlateau(what);
     }
 
@@ -592,8 +582,7 @@ class SoakTest {
         assumeDescriptors(64, "the churn test");
         String what = "churn[" + variant + "]";
         warmUp();
-        int fdBefore = TestSupport.processFdCount();
-        int openBefore = Descriptors.openCount();
+        DescriptorBaseline baseline = DescriptorBaseline.now();
         long rssBefore = Sampler.take(0).rssKib;
         long deadline = System.nanoTime() + limit.toNanos();
 
@@ -684,8 +673,7 @@ class SoakTest {
         assertEquals(cycles, done.get(), what + ": cycles completed");
         assertEquals(cycles, served.get(), what + ": connections served");
 
-        boolean fdsBack = TestSupport.eventually(() -> TestSupport.processFdCount() <= fdBefore
-                && Descriptors.openCount() <= openBefore);
+        boolean fdsBack = baseline.back();
         int fdAfter = TestSupport.processFdCount();
         int openAfter = Descriptors.openCount();
         long rssAfter = Sampler.take(cycles).rssKib;
@@ -694,11 +682,12 @@ class SoakTest {
                         + " in %.1f s = %.0f cycles/s; process fds before/max during/after %d/%d/%d;"
                         + " Descriptors.openCount %d/%d/%d; RSS MiB before %s, max middle third %s, max last third %s,"
                         + " after %s; RSS samples (MiB): %s",
-                what, cycles, clientCount, seconds, cycles / seconds, fdBefore, sampler.maxFds(), fdAfter, openBefore,
+                what, cycles, clientCount, seconds, cycles / seconds, baseline.process, sampler.maxFds(), fdAfter,
+                baseline.library,
                 sampler.maxOpen(), openAfter, mib(rssBefore), mib(sampler.maxRss(1.0 / 3, 2.0 / 3)),
                 mib(sampler.maxRss(2.0 / 3, 1.0)), mib(rssAfter), sampler.rssSeries()));
-        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + fdBefore
-                + "), Descriptors.openCount() " + openAfter + " (baseline " + openBefore + ")");
+        assertTrue(fdsBack, what + ": descriptors after close: process " + fdAfter + " (baseline " + baseline.process
+                + "), Descriptors.openCount() " + openAfter + " (baseline " + baseline.library + ")");
         sampler.assertPlateau(what);
     }
 }

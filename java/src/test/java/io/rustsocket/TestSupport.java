@@ -3,17 +3,24 @@ package io.rustsocket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.rustsocket.internal.NativeLibrary;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -174,14 +181,60 @@ public final class TestSupport {
 
     /** Waits up to 10 s for the condition, polling; returns whether it became true. */
     public static boolean eventually(java.util.function.BooleanSupplier condition) throws InterruptedException {
-        long deadline = System.nanoTime() + 10_000_000_000L;
+        return within(10_000, 5, condition);
+    }
+
+    /** Waits up to {@code millis} for the condition, polling every {@code pollMillis}; whether it became true. */
+    public static boolean within(long millis, long pollMillis, java.util.function.BooleanSupplier condition)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
         while (System.nanoTime() < deadline) {
             if (condition.getAsBoolean()) {
                 return true;
             }
-            Thread.sleep(5);
+            Thread.sleep(pollMillis);
         }
         return condition.getAsBoolean();
+    }
+
+    // ---------------------------------------------------------------- child JVMs
+
+    /** The java launcher for child JVMs: the one the tests run on ({@code -Drustsocket.testJava}, else this JVM's). */
+    public static String childJava() {
+        String java = System.getProperty("rustsocket.testJava");
+        if (java == null || java.isEmpty()) {
+            java = Paths.get(System.getProperty("java.home"), "bin", "java").toString();
+        }
+        return java;
+    }
+
+    /**
+     * {@code java OPTIONS -cp CLASSPATH MAIN ARGS}: a child JVM on this JVM's class path, with the
+     * options of {@link #childJvmOptions} (the CheckJNI pass's) after {@code options}.
+     */
+    public static List<String> javaCommand(String java, List<String> options, Class<?> main, List<String> args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(java);
+        cmd.addAll(options);
+        cmd.addAll(childJvmOptions(main.getSimpleName()));
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(main.getName());
+        cmd.addAll(args);
+        return cmd;
+    }
+
+    /**
+     * {@code java -Xmx64m -Xshare:auto [-Dlibrary path] -cp CLASSPATH MAIN ARGS}: a small child JVM
+     * on the launcher of {@link #childJava()} that loads the library this JVM loaded.
+     */
+    public static List<String> childCommand(Class<?> main, String... args) {
+        List<String> options = new ArrayList<>(List.of("-Xmx64m", "-Xshare:auto"));
+        String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        if (lib != null) {
+            options.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
+        }
+        return javaCommand(childJava(), options, main, List.of(args));
     }
 
     // ---------------------------------------------------------------- parameters
@@ -264,6 +317,28 @@ public final class TestSupport {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /**
+     * Appends {@code line} to {@code file} in the directory of {@code -Drustsocket.reportDir}
+     * (made if missing), where the build collects the figures of a run; nothing when it is unset.
+     */
+    public static void appendToReport(String file, String line) throws IOException {
+        String dir = System.getProperty("rustsocket.reportDir");
+        if (dir == null || dir.isEmpty()) {
+            return;
+        }
+        Path d = Paths.get(dir);
+        Files.createDirectories(d);
+        Files.writeString(d.resolve(file), line + System.lineSeparator(), StandardCharsets.UTF_8,
+                StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** The stack trace of {@code t} as text. */
+    public static String traceOf(Throwable t) {
+        StringWriter w = new StringWriter();
+        t.printStackTrace(new PrintWriter(w));
+        return w.toString();
     }
 
     // ---------------------------------------------------------------- assertions

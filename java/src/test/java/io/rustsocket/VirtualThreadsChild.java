@@ -1,6 +1,5 @@
 package io.rustsocket;
 
-import io.rustsocket.VirtualThreadsTest.Checks;
 import io.rustsocket.internal.Descriptors;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -30,24 +29,24 @@ public final class VirtualThreadsChild {
     public static void main(String[] args) throws Exception {
         PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, "UTF-8");
         System.setOut(out);
-        if (!VirtualThreadsTest.Virtual.AVAILABLE) {
+        if (!Virtual.AVAILABLE) {
             out.println("no virtual threads on " + Runtime.version());
             System.exit(2);
         }
         out.println("VT-INFO child on " + Runtime.version() + ", scheduler parallelism "
                 + System.getProperty("jdk.virtualThreadScheduler.parallelism", "default") + ", maxPoolSize "
                 + System.getProperty("jdk.virtualThreadScheduler.maxPoolSize", "default"));
-        boolean warm = report(out, "warm-up", Checks::warmUp);
+        boolean warm = report(out, "warm-up", VirtualThreadChecks::warmUp);
         int baseOpen = Descriptors.openCount();
         int baseFds = TestSupport.processFdCount();
-        Map<String, Integer> baseTargets = Checks.fdTargets();
+        Map<String, Integer> baseTargets = VirtualThreadChecks.fdTargets();
         for (String arg : args) {
             int colon = arg.indexOf(':');
             String name = arg.substring(0, colon);
             Engine engine = Engine.valueOf(arg.substring(colon + 1));
-            report(out, arg, () -> Checks.run(name, engine));
+            report(out, arg, () -> VirtualThreadChecks.run(name, engine));
         }
-        report(out, Checks.DESCRIPTORS, () -> {
+        report(out, VirtualThreadChecks.DESCRIPTORS, () -> {
             if (!warm) {
                 throw new AssertionError("the warm-up failed, so there is no baseline");
             }
@@ -57,7 +56,7 @@ public final class VirtualThreadsChild {
                 throw new AssertionError("descriptors not back to baseline: Descriptors.openCount() "
                         + Descriptors.openCount() + " (baseline " + baseOpen + "), /proc/self/fd "
                         + TestSupport.processFdCount() + " (baseline " + baseFds + "); by target, now minus baseline: "
-                        + Checks.fdDiff(baseTargets, Checks.fdTargets()));
+                        + VirtualThreadChecks.fdDiff(baseTargets, VirtualThreadChecks.fdTargets()));
             }
             out.println("VT-INFO descriptors back to baseline: " + baseOpen + " library, " + baseFds + " process");
         });
@@ -79,18 +78,18 @@ public final class VirtualThreadsChild {
         });
         Throwable failure = null;
         try {
-            f.get(VirtualThreadsTest.ChildRun.CHECK_LIMIT_MS, TimeUnit.MILLISECONDS);
+            f.get(VirtualThreadsChildRun.CHECK_LIMIT_MS, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             failure = e.getCause();
         } catch (TimeoutException e) {
-            failure = new AssertionError(key + " did not end within " + VirtualThreadsTest.ChildRun.CHECK_LIMIT_MS + " ms");
+            failure = new AssertionError(key + " did not end within " + VirtualThreadsChildRun.CHECK_LIMIT_MS + " ms");
         }
         long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
         if (failure == null) {
             out.println(PASS + key + " " + millis);
             return true;
         }
-        String trace = VirtualThreadsTest.traceOf(failure);
+        String trace = TestSupport.traceOf(failure);
         out.println("VT-INFO " + key + " FAILED after " + millis + " ms: " + failure);
         out.println(FAIL + key + " " + Base64.getEncoder().encodeToString(trace.getBytes(StandardCharsets.UTF_8)));
         return false;
