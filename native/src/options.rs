@@ -16,9 +16,9 @@
 
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::sock::{self, bad_argument, borrow};
+use crate::sys::{self, Fd};
 use socket2::{Domain, SockRef};
 use std::fmt::Write as _;
-use std::os::fd::RawFd;
 use std::time::Duration;
 
 /// How an option's value travels between Java and native code.
@@ -57,6 +57,29 @@ pub mod sockets {
     pub const STREAM: u8 = CLIENT | LISTENER;
     /// Every socket.
     pub const ALL: u8 = STREAM | DATAGRAM;
+}
+
+/// The systems an option exists on: a set of these bits.
+pub mod systems {
+    /// Linux.
+    pub const LINUX: u8 = 1;
+    /// macOS.
+    pub const MACOS: u8 = 2;
+    /// Windows.
+    pub const WINDOWS: u8 = 4;
+    /// Every system.
+    pub const ALL: u8 = LINUX | MACOS | WINDOWS;
+    /// Linux and macOS.
+    pub const UNIX: u8 = LINUX | MACOS;
+    /// The system this library was built for.
+    #[cfg(target_os = "linux")]
+    pub const THIS: u8 = LINUX;
+    /// The system this library was built for.
+    #[cfg(target_os = "macos")]
+    pub const THIS: u8 = MACOS;
+    /// The system this library was built for.
+    #[cfg(windows)]
+    pub const THIS: u8 = WINDOWS;
 }
 
 /// Where the Java constant of a row lives.
@@ -178,8 +201,17 @@ pub struct Spec {
     /// Whether the option can only be read.
     pub read_only: bool,
     /// Whether the kernel must be asked (once per kind of socket) whether it has the option:
-    /// the Linux extras of `RustSocketOptions`, which older kernels may lack.
+    /// the extras of `RustSocketOptions`, which older kernels may lack.
     pub probe: bool,
+    /// The systems that have it ([`systems`] bits); elsewhere it is not supported.
+    pub systems: u8,
+}
+
+impl Spec {
+    /// Whether the system this library runs on has the option.
+    pub fn available(&self) -> bool {
+        self.systems & systems::THIS != 0
+    }
 }
 
 const INT_MIN: i64 = i32::MIN as i64;
@@ -203,7 +235,13 @@ const fn row(origin: Origin, name: &'static str, opt: Opt, value: ValueType, soc
         invalid: None,
         read_only: false,
         probe: origin as u8 == Origin::Rust as u8,
+        systems: systems::ALL,
     }
+}
+
+const fn on(mut spec: Spec, systems: u8) -> Spec {
+    spec.systems = systems;
+    spec
 }
 
 const fn ranged(mut spec: Spec, min: i64, max: i64, invalid: Option<&'static str>) -> Spec {
@@ -219,6 +257,7 @@ const fn read_only(mut spec: Spec) -> Spec {
 }
 
 use sockets::{ALL, CLIENT, DATAGRAM, LISTENER, STREAM};
+use systems::{LINUX, UNIX};
 use Origin::{Java, Jdk, Legacy, Rust};
 use ValueType::{Bool, Int, Interface, Str};
 
@@ -226,160 +265,74 @@ const BUFFER_SIZE: Option<&str> = Some("Invalid send/receive buffer size");
 
 /// Every option, in the order of their ids (an id is an index into this table; it is only
 /// meaningful within one build of the library, since Java reads the table at start-up).
+#[rustfmt::skip]
 pub static TABLE: &[Spec] = &[
     // java.net.StandardSocketOptions, with the checks and messages of the JDK's own sockets
     row(Java, "TCP_NODELAY", Opt::TcpNoDelay, Bool, CLIENT),
     row(Java, "SO_KEEPALIVE", Opt::KeepAlive, Bool, CLIENT),
-    ranged(
-        row(Java, "SO_RCVBUF", Opt::RcvBuf, Int, ALL),
-        0,
-        INT_MAX,
-        BUFFER_SIZE,
-    ),
-    ranged(
-        row(Java, "SO_SNDBUF", Opt::SndBuf, Int, CLIENT | DATAGRAM),
-        0,
-        INT_MAX,
-        BUFFER_SIZE,
-    ),
+    ranged(row(Java, "SO_RCVBUF", Opt::RcvBuf, Int, ALL), 0, INT_MAX, BUFFER_SIZE),
+    ranged(row(Java, "SO_SNDBUF", Opt::SndBuf, Int, CLIENT | DATAGRAM), 0, INT_MAX, BUFFER_SIZE),
     // any int: negative turns linger off, larger than 65,535 is clamped (see `set`)
     row(Java, "SO_LINGER", Opt::Linger, Int, CLIENT),
     row(Java, "SO_REUSEADDR", Opt::ReuseAddr, Bool, ALL),
-    row(Java, "SO_REUSEPORT", Opt::ReusePort, Bool, ALL),
-    ranged(
-        row(Java, "IP_TOS", Opt::IpTos, Int, ALL),
-        0,
-        255,
-        Some("Invalid IP_TOS value"),
-    ),
+    on(row(Java, "SO_REUSEPORT", Opt::ReusePort, Bool, ALL), UNIX),
+    ranged(row(Java, "IP_TOS", Opt::IpTos, Int, ALL), 0, 255, Some("Invalid IP_TOS value")),
     row(Java, "SO_BROADCAST", Opt::Broadcast, Bool, DATAGRAM),
-    row(
-        Java,
-        "IP_MULTICAST_IF",
-        Opt::MulticastIf,
-        Interface,
-        DATAGRAM,
-    ),
-    ranged(
-        row(Java, "IP_MULTICAST_TTL", Opt::MulticastTtl, Int, DATAGRAM),
-        0,
-        255,
-        Some("Invalid TTL/hop value"),
-    ),
-    row(
-        Java,
-        "IP_MULTICAST_LOOP",
-        Opt::MulticastLoop,
-        Bool,
-        DATAGRAM,
-    ),
-    // jdk.net.ExtendedSocketOptions: the JDK passes these values to the kernel unchecked
-    row(Jdk, "TCP_KEEPIDLE", Opt::TcpKeepIdle, Int, STREAM),
-    row(Jdk, "TCP_KEEPINTERVAL", Opt::TcpKeepInterval, Int, STREAM),
-    row(Jdk, "TCP_KEEPCOUNT", Opt::TcpKeepCount, Int, STREAM),
-    row(Jdk, "TCP_QUICKACK", Opt::TcpQuickAck, Bool, STREAM),
-    read_only(row(
-        Jdk,
-        "SO_INCOMING_NAPI_ID",
-        Opt::IncomingNapiId,
-        Int,
-        ALL,
-    )),
+    row(Java, "IP_MULTICAST_IF", Opt::MulticastIf, Interface, DATAGRAM),
+    ranged(row(Java, "IP_MULTICAST_TTL", Opt::MulticastTtl, Int, DATAGRAM), 0, 255, Some("Invalid TTL/hop value")),
+    row(Java, "IP_MULTICAST_LOOP", Opt::MulticastLoop, Bool, DATAGRAM),
+    // jdk.net.ExtendedSocketOptions: the JDK passes these values to the kernel unchecked, and
+    // has them where its own sockets do
+    on(row(Jdk, "TCP_KEEPIDLE", Opt::TcpKeepIdle, Int, STREAM), UNIX),
+    on(row(Jdk, "TCP_KEEPINTERVAL", Opt::TcpKeepInterval, Int, STREAM), UNIX),
+    on(row(Jdk, "TCP_KEEPCOUNT", Opt::TcpKeepCount, Int, STREAM), UNIX),
+    on(row(Jdk, "TCP_QUICKACK", Opt::TcpQuickAck, Bool, STREAM), LINUX),
+    on(read_only(row(Jdk, "SO_INCOMING_NAPI_ID", Opt::IncomingNapiId, Int, ALL)), LINUX),
     // java.net.SocketOptions ids with no SocketOption constant
     row(Legacy, "SO_OOBINLINE", Opt::OobInline, Bool, CLIENT),
-    // io.rustsocket.RustSocketOptions: Linux extras, checked against the kernel's limits
-    ranged(
-        row(Rust, "TCP_KEEPIDLE", Opt::TcpKeepIdle, Int, STREAM),
-        1,
-        32767,
-        None,
-    ),
-    ranged(
-        row(Rust, "TCP_KEEPINTERVAL", Opt::TcpKeepInterval, Int, STREAM),
-        1,
-        32767,
-        None,
-    ),
-    ranged(
-        row(Rust, "TCP_KEEPCOUNT", Opt::TcpKeepCount, Int, STREAM),
-        1,
-        127,
-        None,
-    ),
-    ranged(
-        row(Rust, "TCP_USER_TIMEOUT", Opt::TcpUserTimeout, Int, STREAM),
-        0,
-        INT_MAX,
-        None,
-    ),
-    row(Rust, "TCP_QUICKACK", Opt::TcpQuickAck, Bool, STREAM),
-    row(Rust, "TCP_CORK", Opt::TcpCork, Bool, CLIENT),
-    ranged(
-        row(Rust, "TCP_NOTSENT_LOWAT", Opt::TcpNotSentLowat, Int, STREAM),
-        0,
-        INT_MAX,
-        None,
-    ),
+    // io.rustsocket.RustSocketOptions: checked against the kernel's limits (Linux's)
+    ranged(row(Rust, "TCP_KEEPIDLE", Opt::TcpKeepIdle, Int, STREAM), 1, 32767, None),
+    ranged(row(Rust, "TCP_KEEPINTERVAL", Opt::TcpKeepInterval, Int, STREAM), 1, 32767, None),
+    ranged(row(Rust, "TCP_KEEPCOUNT", Opt::TcpKeepCount, Int, STREAM), 1, 127, None),
+    on(ranged(row(Rust, "TCP_USER_TIMEOUT", Opt::TcpUserTimeout, Int, STREAM), 0, INT_MAX, None), LINUX),
+    on(row(Rust, "TCP_QUICKACK", Opt::TcpQuickAck, Bool, STREAM), LINUX),
+    on(row(Rust, "TCP_CORK", Opt::TcpCork, Bool, CLIENT), LINUX),
+    on(ranged(row(Rust, "TCP_NOTSENT_LOWAT", Opt::TcpNotSentLowat, Int, STREAM), 0, INT_MAX, None), UNIX),
     // TCP_MIN_MSS .. MAX_TCP_WINDOW in the kernel
-    ranged(
-        row(Rust, "TCP_MAXSEG", Opt::TcpMaxSeg, Int, STREAM),
-        88,
-        32767,
-        None,
-    ),
-    row(Rust, "TCP_CONGESTION", Opt::TcpCongestion, Str, STREAM),
-    ranged(
-        row(Rust, "TCP_FASTOPEN", Opt::TcpFastOpen, Int, LISTENER),
-        0,
-        INT_MAX,
-        None,
-    ),
-    row(
-        Rust,
-        "TCP_FASTOPEN_CONNECT",
-        Opt::TcpFastOpenConnect,
-        Bool,
-        CLIENT,
-    ),
-    ranged(
-        row(Rust, "TCP_DEFER_ACCEPT", Opt::TcpDeferAccept, Int, LISTENER),
-        0,
-        INT_MAX,
-        None,
-    ),
+    on(ranged(row(Rust, "TCP_MAXSEG", Opt::TcpMaxSeg, Int, STREAM), 88, 32767, None), UNIX),
+    on(row(Rust, "TCP_CONGESTION", Opt::TcpCongestion, Str, STREAM), LINUX),
+    on(ranged(row(Rust, "TCP_FASTOPEN", Opt::TcpFastOpen, Int, LISTENER), 0, INT_MAX, None), UNIX),
+    on(row(Rust, "TCP_FASTOPEN_CONNECT", Opt::TcpFastOpenConnect, Bool, CLIENT), LINUX),
+    on(ranged(row(Rust, "TCP_DEFER_ACCEPT", Opt::TcpDeferAccept, Int, LISTENER), 0, INT_MAX, None), LINUX),
     ranged(row(Rust, "IP_TTL", Opt::IpTtl, Int, STREAM), 1, 255, None),
     row(Rust, "IPV6_V6ONLY", Opt::Ipv6V6Only, Bool, STREAM),
-    row(Rust, "IP_FREEBIND", Opt::IpFreeBind, Bool, STREAM),
-    row(
-        Rust,
-        "IP_BIND_ADDRESS_NO_PORT",
-        Opt::IpBindAddressNoPort,
-        Bool,
-        CLIENT,
-    ),
+    on(row(Rust, "IP_FREEBIND", Opt::IpFreeBind, Bool, STREAM), LINUX),
+    on(row(Rust, "IP_BIND_ADDRESS_NO_PORT", Opt::IpBindAddressNoPort, Bool, CLIENT), LINUX),
     // a mark is a 32-bit pattern: every int is one
-    row(Rust, "SO_MARK", Opt::SoMark, Int, STREAM),
-    row(Rust, "SO_BINDTODEVICE", Opt::BindToDevice, Str, STREAM),
-    ranged(
-        row(Rust, "SO_INCOMING_CPU", Opt::SoIncomingCpu, Int, STREAM),
-        -1,
-        INT_MAX,
-        None,
-    ),
-    ranged(
-        row(Rust, "SO_BUSY_POLL", Opt::SoBusyPoll, Int, STREAM),
-        0,
-        INT_MAX,
-        None,
-    ),
+    on(row(Rust, "SO_MARK", Opt::SoMark, Int, STREAM), LINUX),
+    on(row(Rust, "SO_BINDTODEVICE", Opt::BindToDevice, Str, STREAM), LINUX),
+    on(ranged(row(Rust, "SO_INCOMING_CPU", Opt::SoIncomingCpu, Int, STREAM), -1, INT_MAX, None), LINUX),
+    on(ranged(row(Rust, "SO_BUSY_POLL", Opt::SoBusyPoll, Int, STREAM), 0, INT_MAX, None), LINUX),
 ];
 
-/// The row with id `id`.
+/// The row with id `id`; an option this system lacks is unsupported.
 pub fn spec(id: i32) -> NetResult<&'static Spec> {
-    usize::try_from(id)
+    let spec = usize::try_from(id)
         .ok()
         .and_then(|i| TABLE.get(i))
-        .ok_or_else(|| bad_argument(format!("unknown option id {id}")))
+        .ok_or_else(|| bad_argument(format!("unknown option id {id}")))?;
+    if !spec.available() {
+        return Err(unsupported(spec.opt));
+    }
+    Ok(spec)
+}
+
+/// The error for an option this system does not have.
+pub(crate) fn unsupported(opt: Opt) -> NetError {
+    NetError::new(
+        ExceptionClass::UnsupportedOperation,
+        format!("{opt:?} is not available on {}", crate::sys::PLATFORM),
+    )
 }
 
 /// The row of `origin`'s constant `name`.
@@ -388,14 +341,14 @@ pub fn find(origin: Origin, name: &str) -> Option<&'static Spec> {
 }
 
 /// The table as Java reads it: one line per option in id order, fields separated by tabs:
-/// origin, name, value type, socket bits, min, max, read-only (0/1), probe (0/1), and the
-/// message for an invalid value (empty for the default one).
+/// origin, name, value type, socket bits, min, max, read-only (0/1), probe (0/1), available on
+/// this system (0/1), and the message for an invalid value (empty for the default one).
 pub fn describe() -> String {
     let mut out = String::new();
     for s in TABLE {
         let _ = writeln!(
             out,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             s.origin.tag(),
             s.name,
             s.value.java_name(),
@@ -404,17 +357,18 @@ pub fn describe() -> String {
             s.max,
             u8::from(s.read_only),
             u8::from(s.probe),
+            u8::from(s.available()),
             s.invalid.unwrap_or("")
         );
     }
     out
 }
 
-fn opt_err(e: std::io::Error) -> NetError {
+pub(crate) fn opt_err(e: std::io::Error) -> NetError {
     NetError::from_io(Op::Option, &e)
 }
 
-fn clamp_i32(v: u64) -> i32 {
+pub(crate) fn clamp_i32(v: u64) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }
 
@@ -441,7 +395,7 @@ pub fn check(spec: &Spec, value: i32) -> NetResult<()> {
 }
 
 /// Reads option `id` as an int (flags as 0 or 1, an interface as its index).
-pub fn get_by_id(fd: RawFd, id: i32) -> NetResult<i32> {
+pub fn get_by_id(fd: Fd, id: i32) -> NetResult<i32> {
     let s = spec(id)?;
     if s.value == ValueType::Str {
         return Err(bad_argument(format!("{} is a string option", s.name)));
@@ -450,7 +404,7 @@ pub fn get_by_id(fd: RawFd, id: i32) -> NetResult<i32> {
 }
 
 /// Checks a value against row `id` and sets it.
-pub fn set_by_id(fd: RawFd, id: i32, value: i32) -> NetResult<()> {
+pub fn set_by_id(fd: Fd, id: i32, value: i32) -> NetResult<()> {
     let s = spec(id)?;
     if s.value == ValueType::Str {
         return Err(bad_argument(format!("{} is a string option", s.name)));
@@ -460,70 +414,18 @@ pub fn set_by_id(fd: RawFd, id: i32, value: i32) -> NetResult<()> {
 }
 
 /// Reads string option `id`.
-pub fn get_string_by_id(fd: RawFd, id: i32) -> NetResult<String> {
+pub fn get_string_by_id(fd: Fd, id: i32) -> NetResult<String> {
     let s = spec(id)?;
     get_string(fd, s.opt)
 }
 
 /// Sets string option `id`.
-pub fn set_string_by_id(fd: RawFd, id: i32, value: &str) -> NetResult<()> {
+pub fn set_string_by_id(fd: Fd, id: i32, value: &str) -> NetResult<()> {
     let s = spec(id)?;
     if s.read_only {
         return check(s, 0);
     }
     set_string(fd, s.opt, value)
-}
-
-// socket2 has no single getter/setter for a few options: plain ints through libc.
-pub(crate) fn get_raw(fd: RawFd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
-    let mut value: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: one int of storage and its length.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            level,
-            name,
-            (&mut value as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
-    }
-    Ok(value)
-}
-
-pub(crate) fn set_raw(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: i32,
-) -> NetResult<()> {
-    set_struct(fd, level, name, &value)
-}
-
-/// setsockopt(2) with a C value (an int, or a struct such as a membership request).
-pub(crate) fn set_struct<T>(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: &T,
-) -> NetResult<()> {
-    // SAFETY: `value` is a live C value of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (value as *const T).cast(),
-            std::mem::size_of::<T>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
-    }
-    Ok(())
 }
 
 fn is_ipv6(s: &SockRef<'_>) -> NetResult<bool> {
@@ -532,7 +434,7 @@ fn is_ipv6(s: &SockRef<'_>) -> NetResult<bool> {
 
 /// Whether the socket's traffic is IPv4 (an IPv4 socket, or an IPv6 one bound or connected
 /// to an IPv4-mapped address): that traffic takes IP_TTL, the rest IPV6_UNICAST_HOPS.
-fn speaks_ipv4(fd: RawFd, s: &SockRef<'_>) -> NetResult<bool> {
+fn speaks_ipv4(fd: Fd, s: &SockRef<'_>) -> NetResult<bool> {
     Ok(!is_ipv6(s)? || sock::local_addr(fd)?.is_ipv4())
 }
 
@@ -547,8 +449,21 @@ fn require_ipv6(s: &SockRef<'_>) -> NetResult<()> {
     }
 }
 
-/// Reads an option as an int. Not for the string options.
-pub fn get(fd: RawFd, opt: Opt) -> NetResult<i32> {
+/// A buffer size as the user set it: Linux doubles the size it is given (for bookkeeping) and
+/// reports the doubled value; the JDK halves it so that users read back what they set, and so
+/// do we. Other systems report what was set.
+fn buffer_size(reported: usize) -> i32 {
+    let set = if cfg!(target_os = "linux") {
+        reported / 2
+    } else {
+        reported
+    };
+    clamp_i32(set as u64)
+}
+
+/// Reads an option as an int: the options every system has here, through socket2, and the
+/// rest through the system layer. Not for the string options.
+pub fn get(fd: Fd, opt: Opt) -> NetResult<i32> {
     let bfd = borrow(fd)?;
     let s = SockRef::from(&bfd);
     let flag = |b: bool| i32::from(b);
@@ -556,73 +471,39 @@ pub fn get(fd: RawFd, opt: Opt) -> NetResult<i32> {
     Ok(match opt {
         Opt::TcpNoDelay => flag(s.tcp_nodelay().map_err(opt_err)?),
         Opt::KeepAlive => flag(s.keepalive().map_err(opt_err)?),
-        // Linux doubles the size it is given (for bookkeeping) and reports the doubled value;
-        // the JDK halves it so that users read back what they set, and so do we.
-        Opt::RcvBuf => clamp_i32(s.recv_buffer_size().map_err(opt_err)? as u64 / 2),
-        Opt::SndBuf => clamp_i32(s.send_buffer_size().map_err(opt_err)? as u64 / 2),
+        Opt::RcvBuf => buffer_size(s.recv_buffer_size().map_err(opt_err)?),
+        Opt::SndBuf => buffer_size(s.send_buffer_size().map_err(opt_err)?),
         Opt::Linger => match s.linger().map_err(opt_err)? {
             None => -1,
             Some(d) => clamp_i32(d.as_secs()),
         },
         Opt::ReuseAddr => flag(s.reuse_address().map_err(opt_err)?),
-        Opt::ReusePort => flag(s.reuse_port().map_err(opt_err)?),
-        Opt::IpTos if is_ipv6(&s)? => s.tclass_v6().map_err(opt_err)? as i32,
-        Opt::IpTos => s.tos_v4().map_err(opt_err)? as i32,
         Opt::OobInline => flag(s.out_of_band_inline().map_err(opt_err)?),
-        Opt::TcpKeepIdle => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE)?,
-        Opt::TcpKeepInterval => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL)?,
-        Opt::TcpKeepCount => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT)?,
-        Opt::TcpQuickAck => flag(get_raw(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0),
-        Opt::IncomingNapiId => get_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID)?,
-        Opt::TcpUserTimeout => match s.tcp_user_timeout().map_err(opt_err)? {
-            None => 0,
-            Some(d) => clamp_i32(d.as_millis() as u64),
-        },
-        Opt::TcpCork => flag(s.tcp_cork().map_err(opt_err)?),
-        Opt::TcpNotSentLowat => clamp_i32(u64::from(s.tcp_notsent_lowat().map_err(opt_err)?)),
-        Opt::TcpMaxSeg => clamp_i32(u64::from(s.tcp_mss().map_err(opt_err)?)),
-        Opt::TcpFastOpen => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN)?,
-        Opt::TcpFastOpenConnect => {
-            flag(get_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN_CONNECT)? != 0)
-        }
-        Opt::TcpDeferAccept => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT)?,
         Opt::IpTtl if speaks_ipv4(fd, &s)? => clamp_i32(u64::from(s.ttl_v4().map_err(opt_err)?)),
         Opt::IpTtl => clamp_i32(u64::from(s.unicast_hops_v6().map_err(opt_err)?)),
         Opt::Ipv6V6Only => {
             require_ipv6(&s)?;
             flag(s.only_v6().map_err(opt_err)?)
         }
-        Opt::IpFreeBind => flag(s.freebind_v4().map_err(opt_err)?),
-        Opt::IpBindAddressNoPort => {
-            flag(get_raw(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT)? != 0)
-        }
-        Opt::SoMark => s.mark().map_err(opt_err)? as i32,
-        // socket2's getter is unsigned, but -1 ("no CPU yet") is a real answer.
-        Opt::SoIncomingCpu => get_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_CPU)?,
-        Opt::SoBusyPoll => clamp_i32(u64::from(s.busy_poll().map_err(opt_err)?)),
         Opt::Broadcast => flag(s.broadcast().map_err(opt_err)?),
-        Opt::MulticastIf if v6 => get_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF)?,
-        // IPv4-only sockets: the kernel reports an address, not an index; Java keeps what it set.
-        Opt::MulticastIf => -1,
-        Opt::MulticastTtl if v6 => get_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS)?,
-        Opt::MulticastTtl => get_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL)?,
-        Opt::MulticastLoop if v6 => {
-            flag(get_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP)? != 0)
-        }
-        Opt::MulticastLoop => flag(get_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP)? != 0),
+        Opt::MulticastTtl if v6 => clamp_i32(u64::from(s.multicast_hops_v6().map_err(opt_err)?)),
+        Opt::MulticastTtl => clamp_i32(u64::from(s.multicast_ttl_v4().map_err(opt_err)?)),
+        Opt::MulticastLoop if v6 => flag(s.multicast_loop_v6().map_err(opt_err)?),
+        Opt::MulticastLoop => flag(s.multicast_loop_v4().map_err(opt_err)?),
         Opt::TcpCongestion | Opt::BindToDevice => {
             return Err(bad_argument(format!("{opt:?} is a string option")))
         }
+        other => sys::get_option(fd, &s, other)?,
     })
 }
 
 /// Sets an option from an int, unchecked: [`set_by_id`] checks the value against its row
 /// first. The kernel has the last word on what the table does not cover.
-pub fn set(fd: RawFd, opt: Opt, value: i32) -> NetResult<()> {
+pub fn set(fd: Fd, opt: Opt, value: i32) -> NetResult<()> {
     let bfd = borrow(fd)?;
     let s = SockRef::from(&bfd);
     let on = value != 0;
-    // non-negative where the table says so, except SO_MARK's bit pattern
+    // non-negative where the table says so
     let unsigned = value as u32;
     let v6 = sock::ipv6_available();
     match opt {
@@ -636,46 +517,7 @@ pub fn set(fd: RawFd, opt: Opt, value: i32) -> NetResult<()> {
             s.set_linger(linger).map_err(opt_err)
         }
         Opt::ReuseAddr => s.set_reuse_address(on).map_err(opt_err),
-        Opt::ReusePort => s.set_reuse_port(on).map_err(opt_err),
-        Opt::IpTos => {
-            if is_ipv6(&s)? {
-                s.set_tclass_v6(unsigned).map_err(opt_err)?;
-                // IPv4 traffic on a dual-stack socket takes its TOS from IP_TOS;
-                // best effort, as in the JDK.
-                let _ = s.set_tos_v4(unsigned);
-                Ok(())
-            } else {
-                s.set_tos_v4(unsigned).map_err(opt_err)
-            }
-        }
         Opt::OobInline => s.set_out_of_band_inline(on).map_err(opt_err),
-        Opt::TcpKeepIdle => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, value),
-        Opt::TcpKeepInterval => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, value),
-        Opt::TcpKeepCount => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, value),
-        Opt::TcpQuickAck => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK, value),
-        Opt::IncomingNapiId => set_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID, value),
-        Opt::TcpUserTimeout => {
-            let timeout = (value > 0).then(|| Duration::from_millis(u64::from(unsigned)));
-            s.set_tcp_user_timeout(timeout).map_err(opt_err)
-        }
-        Opt::TcpCork => s.set_tcp_cork(on).map_err(opt_err),
-        Opt::TcpNotSentLowat => s.set_tcp_notsent_lowat(unsigned).map_err(opt_err),
-        Opt::TcpMaxSeg => s.set_tcp_mss(unsigned).map_err(opt_err),
-        Opt::TcpFastOpen => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN, value),
-        Opt::TcpFastOpenConnect => {
-            set_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN_CONNECT, value).map_err(|e| {
-                // The value is valid, so EINVAL means the socket already left TCP_CLOSE.
-                if e.errno == Some(libc::EINVAL) {
-                    NetError::new(
-                        ExceptionClass::Socket,
-                        "TCP_FASTOPEN_CONNECT can only be changed before connect",
-                    )
-                } else {
-                    e
-                }
-            })
-        }
-        Opt::TcpDeferAccept => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, value),
         Opt::IpTtl => {
             // A dual-stack socket may end up speaking either family: set both.
             s.set_ttl_v4(unsigned).map_err(opt_err)?;
@@ -695,42 +537,21 @@ pub fn set(fd: RawFd, opt: Opt, value: i32) -> NetResult<()> {
             }
             s.set_only_v6(on).map_err(opt_err)
         }
-        Opt::IpFreeBind => s.set_freebind_v4(on).map_err(opt_err),
-        Opt::IpBindAddressNoPort => {
-            set_raw(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, value)
-        }
-        Opt::SoMark => s.set_mark(unsigned).map_err(opt_err),
-        Opt::SoIncomingCpu => set_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_CPU, value),
-        Opt::SoBusyPoll => s.set_busy_poll(unsigned).map_err(opt_err),
         Opt::Broadcast => s.set_broadcast(on).map_err(opt_err),
         // On a dual-stack socket the IPv6 option is set and the IPv4 one too, best effort,
         // since IPv4 traffic on the socket follows the IPv4 option.
-        Opt::MulticastIf => {
-            let req = libc::ip_mreqn {
-                imr_multiaddr: libc::in_addr { s_addr: 0 },
-                imr_address: libc::in_addr { s_addr: 0 },
-                imr_ifindex: value,
-            };
-            let r4 = set_struct(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &req);
-            if v6 {
-                set_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, value)
-            } else {
-                r4
-            }
-        }
         Opt::MulticastTtl => {
-            let r4 = set_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, value);
+            let r4 = s.set_multicast_ttl_v4(unsigned).map_err(opt_err);
             if v6 {
-                set_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, value)
+                s.set_multicast_hops_v6(unsigned).map_err(opt_err)
             } else {
                 r4
             }
         }
         Opt::MulticastLoop => {
-            let on = i32::from(on);
-            let r4 = set_raw(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, on);
+            let r4 = s.set_multicast_loop_v4(on).map_err(opt_err);
             if v6 {
-                set_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, on)
+                s.set_multicast_loop_v6(on).map_err(opt_err)
             } else {
                 r4
             }
@@ -738,51 +559,20 @@ pub fn set(fd: RawFd, opt: Opt, value: i32) -> NetResult<()> {
         Opt::TcpCongestion | Opt::BindToDevice => {
             Err(bad_argument(format!("{opt:?} is a string option")))
         }
+        other => sys::set_option(fd, &s, other, value),
     }
 }
 
-/// Longest interface name the kernel accepts (IFNAMSIZ less the terminating NUL).
-const MAX_DEVICE_NAME: usize = 15;
-/// Longest congestion control name the kernel accepts (TCP_CA_NAME_MAX less the NUL).
-const MAX_CONGESTION_NAME: usize = 15;
-
-/// Reads a string option; SO_BINDTODEVICE is empty when the socket is not bound to a device.
-pub fn get_string(fd: RawFd, opt: Opt) -> NetResult<String> {
+/// Reads a string option (through the system layer: only Linux has them).
+pub fn get_string(fd: Fd, opt: Opt) -> NetResult<String> {
     let bfd = borrow(fd)?;
-    let s = SockRef::from(&bfd);
-    let bytes = match opt {
-        Opt::TcpCongestion => s.tcp_congestion().map_err(opt_err)?,
-        Opt::BindToDevice => s.device().map_err(opt_err)?.unwrap_or_default(),
-        other => return Err(bad_argument(format!("{other:?} is not a string option"))),
-    };
-    // The kernel pads names with NULs.
-    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
-    Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
+    sys::get_string_option(&SockRef::from(&bfd), opt)
 }
 
 /// Sets a string option. An empty SO_BINDTODEVICE unbinds the socket from its device.
-pub fn set_string(fd: RawFd, opt: Opt, value: &str) -> NetResult<()> {
+pub fn set_string(fd: Fd, opt: Opt, value: &str) -> NetResult<()> {
     let bfd = borrow(fd)?;
-    let s = SockRef::from(&bfd);
-    let (what, max) = match opt {
-        Opt::TcpCongestion => ("TCP_CONGESTION", MAX_CONGESTION_NAME),
-        Opt::BindToDevice => ("SO_BINDTODEVICE", MAX_DEVICE_NAME),
-        other => return Err(bad_argument(format!("{other:?} is not a string option"))),
-    };
-    let printable = value.bytes().all(|b| b.is_ascii_graphic());
-    if value.len() > max || !printable || (value.is_empty() && opt == Opt::TcpCongestion) {
-        return Err(NetError::new(
-            ExceptionClass::IllegalArgument,
-            format!("Invalid value for {what}: '{value}'"),
-        ));
-    }
-    match opt {
-        Opt::TcpCongestion => s.set_tcp_congestion(value.as_bytes()).map_err(opt_err),
-        _ => {
-            let device = (!value.is_empty()).then_some(value.as_bytes());
-            s.bind_device(device).map_err(opt_err)
-        }
-    }
+    sys::set_string_option(&SockRef::from(&bfd), opt, value)
 }
 
 #[cfg(test)]
@@ -795,7 +585,7 @@ mod tests {
         find(Origin::Rust, name).unwrap()
     }
 
-    fn set_checked(fd: RawFd, spec: &Spec, value: i32) -> NetResult<()> {
+    fn set_checked(fd: Fd, spec: &Spec, value: i32) -> NetResult<()> {
         check(spec, value)?;
         set(fd, spec.opt, value)
     }

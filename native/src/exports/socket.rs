@@ -36,6 +36,22 @@ pub fn init<'local>(
     })
 }
 
+/// What this system offers, as bits: 1 when a shutdown wakes every call blocked on the socket
+/// (platform threads may then block in the kernel), 2 when `sendFile` is zero-copy, 4 when
+/// `tcpInfo` has a snapshot, 8 when datagram batches are single system calls.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn capabilities<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
+    run(&mut env, |_| Ok(crate::sys::CAPABILITIES))
+}
+
+/// The system's name, as messages name it.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn platform<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> JString<'local> {
+    run(&mut env, |env| {
+        Ok(JString::from_str(env, crate::sys::PLATFORM)?)
+    })
+}
+
 /// Whether sockets are dual-stack IPv6.
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn ipv6_available<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jboolean {

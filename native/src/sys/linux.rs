@@ -3,10 +3,14 @@
 //! accept, connect, poll), even one about to enter the kernel, so platform threads may block
 //! in the kernel and still be woken by close().
 
-use super::unix::{borrow, last_errno, Fd};
-use crate::error::{NetError, NetResult, Op};
+use super::unix::{borrow, get_raw, last_errno, set_raw, set_struct, Fd};
+use crate::error::{ExceptionClass, NetError, NetResult, Op};
+use crate::options::{clamp_i32, opt_err, unsupported, Opt};
+use crate::sock::bad_argument;
 use crate::sock::UNAVAILABLE;
 use crate::tcp_info::TCP_INFO_FIELDS;
+use socket2::{Domain, SockRef};
+use std::time::Duration;
 
 /// Whether shutting a socket down wakes every thread blocked on it, so that platform threads
 /// can block in the kernel (Linux) rather than wait in a poller that close() can wake.
@@ -386,6 +390,173 @@ pub fn read_tcp_info(fd: Fd) -> NetResult<(KernelTcpInfo, usize)> {
         return Err(NetError::last_os_error(Op::Option));
     }
     Ok((info, len as usize))
+}
+
+/// Dissolves a datagram socket's association (connect(2) with `AF_UNSPEC`, which on a
+/// datagram socket only removes the peer).
+pub fn dissolve(fd: Fd) -> NetResult<()> {
+    abort(fd)
+}
+
+/// The system this library runs on, as messages name it.
+pub const PLATFORM: &str = "Linux";
+
+/// What Linux offers (see `exports::socket::capabilities`): shutdown wakes blocked calls,
+/// zero-copy sendfile, TCP_INFO, batched datagram system calls.
+pub const CAPABILITIES: i32 = 1 | 2 | 4 | 8;
+
+/// Reads one of the options that are not the same on every system (see `options::get`).
+pub fn get_option(fd: Fd, s: &SockRef<'_>, opt: Opt) -> NetResult<i32> {
+    let flag = |b: bool| i32::from(b);
+    Ok(match opt {
+        Opt::ReusePort => flag(s.reuse_port().map_err(opt_err)?),
+        Opt::IpTos if s.domain().map_err(opt_err)? == Domain::IPV6 => {
+            s.tclass_v6().map_err(opt_err)? as i32
+        }
+        Opt::IpTos => s.tos_v4().map_err(opt_err)? as i32,
+        Opt::TcpKeepIdle => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE)?,
+        Opt::TcpKeepInterval => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL)?,
+        Opt::TcpKeepCount => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT)?,
+        Opt::TcpQuickAck => flag(get_raw(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK)? != 0),
+        Opt::IncomingNapiId => get_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID)?,
+        Opt::TcpUserTimeout => match s.tcp_user_timeout().map_err(opt_err)? {
+            None => 0,
+            Some(d) => clamp_i32(d.as_millis() as u64),
+        },
+        Opt::TcpCork => flag(s.tcp_cork().map_err(opt_err)?),
+        Opt::TcpNotSentLowat => clamp_i32(u64::from(s.tcp_notsent_lowat().map_err(opt_err)?)),
+        Opt::TcpMaxSeg => clamp_i32(u64::from(s.tcp_mss().map_err(opt_err)?)),
+        Opt::TcpFastOpen => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN)?,
+        Opt::TcpFastOpenConnect => {
+            flag(get_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN_CONNECT)? != 0)
+        }
+        Opt::TcpDeferAccept => get_raw(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT)?,
+        Opt::IpFreeBind => flag(s.freebind_v4().map_err(opt_err)?),
+        Opt::IpBindAddressNoPort => {
+            flag(get_raw(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT)? != 0)
+        }
+        Opt::SoMark => s.mark().map_err(opt_err)? as i32,
+        // socket2's getter is unsigned, but -1 ("no CPU yet") is a real answer.
+        Opt::SoIncomingCpu => get_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_CPU)?,
+        Opt::SoBusyPoll => clamp_i32(u64::from(s.busy_poll().map_err(opt_err)?)),
+        Opt::MulticastIf if crate::sock::ipv6_available() => {
+            get_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF)?
+        }
+        // IPv4-only sockets: the kernel reports an address, not an index; Java keeps what it set.
+        Opt::MulticastIf => -1,
+        other => return Err(unsupported(other)),
+    })
+}
+
+/// Sets one of the options that are not the same on every system (see `options::set`).
+pub fn set_option(fd: Fd, s: &SockRef<'_>, opt: Opt, value: i32) -> NetResult<()> {
+    let on = value != 0;
+    // non-negative where the table says so, except SO_MARK's bit pattern
+    let unsigned = value as u32;
+    match opt {
+        Opt::ReusePort => s.set_reuse_port(on).map_err(opt_err),
+        Opt::IpTos => {
+            if s.domain().map_err(opt_err)? == Domain::IPV6 {
+                s.set_tclass_v6(unsigned).map_err(opt_err)?;
+                // IPv4 traffic on a dual-stack socket takes its TOS from IP_TOS;
+                // best effort, as in the JDK.
+                let _ = s.set_tos_v4(unsigned);
+                Ok(())
+            } else {
+                s.set_tos_v4(unsigned).map_err(opt_err)
+            }
+        }
+        Opt::TcpKeepIdle => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPIDLE, value),
+        Opt::TcpKeepInterval => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPINTVL, value),
+        Opt::TcpKeepCount => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_KEEPCNT, value),
+        Opt::TcpQuickAck => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_QUICKACK, value),
+        Opt::IncomingNapiId => set_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_NAPI_ID, value),
+        Opt::TcpUserTimeout => {
+            let timeout = (value > 0).then(|| Duration::from_millis(u64::from(unsigned)));
+            s.set_tcp_user_timeout(timeout).map_err(opt_err)
+        }
+        Opt::TcpCork => s.set_tcp_cork(on).map_err(opt_err),
+        Opt::TcpNotSentLowat => s.set_tcp_notsent_lowat(unsigned).map_err(opt_err),
+        Opt::TcpMaxSeg => s.set_tcp_mss(unsigned).map_err(opt_err),
+        Opt::TcpFastOpen => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN, value),
+        Opt::TcpFastOpenConnect => {
+            set_raw(fd, libc::IPPROTO_TCP, libc::TCP_FASTOPEN_CONNECT, value).map_err(|e| {
+                // The value is valid, so EINVAL means the socket already left TCP_CLOSE.
+                if e.errno == Some(libc::EINVAL) {
+                    NetError::new(
+                        ExceptionClass::Socket,
+                        "TCP_FASTOPEN_CONNECT can only be changed before connect",
+                    )
+                } else {
+                    e
+                }
+            })
+        }
+        Opt::TcpDeferAccept => set_raw(fd, libc::IPPROTO_TCP, libc::TCP_DEFER_ACCEPT, value),
+        Opt::IpFreeBind => s.set_freebind_v4(on).map_err(opt_err),
+        Opt::IpBindAddressNoPort => {
+            set_raw(fd, libc::IPPROTO_IP, libc::IP_BIND_ADDRESS_NO_PORT, value)
+        }
+        Opt::SoMark => s.set_mark(unsigned).map_err(opt_err),
+        Opt::SoIncomingCpu => set_raw(fd, libc::SOL_SOCKET, libc::SO_INCOMING_CPU, value),
+        Opt::SoBusyPoll => s.set_busy_poll(unsigned).map_err(opt_err),
+        // On a dual-stack socket the IPv6 option is set and the IPv4 one too, best effort,
+        // since IPv4 traffic on the socket follows the IPv4 option.
+        Opt::MulticastIf => {
+            let req = libc::ip_mreqn {
+                imr_multiaddr: libc::in_addr { s_addr: 0 },
+                imr_address: libc::in_addr { s_addr: 0 },
+                imr_ifindex: value,
+            };
+            let r4 = set_struct(fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &req);
+            if crate::sock::ipv6_available() {
+                set_raw(fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, value)
+            } else {
+                r4
+            }
+        }
+        other => Err(unsupported(other)),
+    }
+}
+
+/// Longest interface name the kernel accepts (IFNAMSIZ less the terminating NUL).
+const MAX_DEVICE_NAME: usize = 15;
+/// Longest congestion control name the kernel accepts (TCP_CA_NAME_MAX less the NUL).
+const MAX_CONGESTION_NAME: usize = 15;
+
+/// Reads a string option; SO_BINDTODEVICE is empty when the socket is not bound to a device.
+pub fn get_string_option(s: &SockRef<'_>, opt: Opt) -> NetResult<String> {
+    let bytes = match opt {
+        Opt::TcpCongestion => s.tcp_congestion().map_err(opt_err)?,
+        Opt::BindToDevice => s.device().map_err(opt_err)?.unwrap_or_default(),
+        other => return Err(bad_argument(format!("{other:?} is not a string option"))),
+    };
+    // The kernel pads names with NULs.
+    let end = bytes.iter().position(|b| *b == 0).unwrap_or(bytes.len());
+    Ok(String::from_utf8_lossy(&bytes[..end]).into_owned())
+}
+
+/// Sets a string option. An empty SO_BINDTODEVICE unbinds the socket from its device.
+pub fn set_string_option(s: &SockRef<'_>, opt: Opt, value: &str) -> NetResult<()> {
+    let (what, max) = match opt {
+        Opt::TcpCongestion => ("TCP_CONGESTION", MAX_CONGESTION_NAME),
+        Opt::BindToDevice => ("SO_BINDTODEVICE", MAX_DEVICE_NAME),
+        other => return Err(bad_argument(format!("{other:?} is not a string option"))),
+    };
+    let printable = value.bytes().all(|b| b.is_ascii_graphic());
+    if value.len() > max || !printable || (value.is_empty() && opt == Opt::TcpCongestion) {
+        return Err(NetError::new(
+            ExceptionClass::IllegalArgument,
+            format!("Invalid value for {what}: '{value}'"),
+        ));
+    }
+    match opt {
+        Opt::TcpCongestion => s.set_tcp_congestion(value.as_bytes()).map_err(opt_err),
+        _ => {
+            let device = (!value.is_empty()).then_some(value.as_bytes());
+            s.bind_device(device).map_err(opt_err)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,13 +1,35 @@
 //! The per-OS system layer, in socket2's shape: the portable core ([`crate::sock`],
-//! [`crate::udp`], [`crate::options`], [`crate::poller`]) calls the functions re-exported
-//! here, and each OS module makes them from its own system calls.
+//! [`crate::udp`], [`crate::options`], [`crate::poller`], [`crate::sendfile`],
+//! [`crate::tcp_info`]) calls what is re-exported here, and each system's modules make it from
+//! their own calls. Most socket calls need no OS code at all: socket2 makes them portable.
 //!
-//! - [`unix`] (Linux and macOS): descriptors are file descriptors; errors are `errno` values
-//!   with the C library's texts; `poll(2)`, `ioctl(FIONREAD)`, `close(2)`.
-//! - `linux`: epoll for the virtual-thread pollers, `sendfile(2)`, `TCP_INFO`,
-//!   `sendmmsg`/`recvmmsg` with UDP segmentation offload, a reset by `connect(AF_UNSPEC)`;
-//!   a shutdown wakes every call blocked on the socket, so platform threads may block in the
-//!   kernel.
+//! - `unix` (Linux and macOS): descriptors are file descriptors; errors are `errno` values with
+//!   the C library's texts; `poll(2)`, `ioctl(FIONREAD)`, `close(2)`.
+//! - `linux`: epoll for the virtual-thread pollers, `sendfile(2)`, `TCP_INFO`, the reset by
+//!   `connect(AF_UNSPEC)`, the Linux socket options; `mmsg`: `sendmmsg`/`recvmmsg` with UDP
+//!   segmentation offload. On Linux a shutdown wakes every call blocked on the socket, so
+//!   platform threads may block in the kernel.
+//! - `polling` (every system but Linux): the virtual-thread pollers on the `polling` crate
+//!   (kqueue, AFD); `batch_loop`: batched datagrams as a loop of single calls.
+//!
+//! What every system provides (the names the core uses):
+//! - `Fd` (the `int` Java holds), `Borrowed` and `borrow(fd)` (socket2's `SockRef::from` takes a
+//!   `&Borrowed`), `into_fd(socket2::Socket)`;
+//! - `errno::{...}` (the POSIX names of the errors the core tells apart), `last_errno()`,
+//!   `error_text(code)` (the text the JDK's messages carry on that system);
+//! - `POLL_READ`/`POLL_WRITE` (Java's values 1 and 4), `poll_fds`, `available`, `close`;
+//! - `SEND_FLAGS`, `MSG_OOB`, `RECV_DONTWAIT`, `is_truncation`, `connect_in_progress`;
+//! - `SHUTDOWN_WAKES_BLOCKED_CALLS`: true only where a shutdown wakes every blocked call; where
+//!   it is false, sockets stay non-blocking and platform threads wait in the pollers too, so
+//!   that close() wakes them by unparking them;
+//! - `abort` (reset the connection, now or at close), `dissolve` (remove a datagram socket's peer);
+//! - `poller_create/close/arm/delete/wait`;
+//! - `send_file` (or `SENDFILE_UNSUPPORTED`), `dup_readable_file`, `FILE_CLOSED`,
+//!   `FILE_NOT_READABLE`; `tcp_info` (or `UnsupportedOperationException`);
+//! - `PLATFORM` (the system's name in messages), `CAPABILITIES` (what Java may rely on), `get_option`/`set_option` for the options that
+//!   differ between systems, `get_string_option`/`set_string_option`;
+//! - `receive` (one datagram, with its sender and whether it was cut), `BatchScratch`,
+//!   `send_batch`, `receive_batch`.
 //!
 //! Every function takes the descriptor as the `int` Java holds ([`Fd`]).
 
@@ -25,3 +47,16 @@ pub use unix::*;
 mod linux;
 #[cfg(target_os = "linux")]
 pub use linux::*;
+#[cfg(target_os = "linux")]
+mod mmsg;
+#[cfg(target_os = "linux")]
+pub use mmsg::*;
+
+#[cfg(not(target_os = "linux"))]
+mod batch_loop;
+#[cfg(not(target_os = "linux"))]
+pub use batch_loop::*;
+#[cfg(not(target_os = "linux"))]
+mod polling;
+#[cfg(not(target_os = "linux"))]
+pub use self::polling::*;

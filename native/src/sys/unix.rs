@@ -45,6 +45,15 @@ pub fn connect_in_progress(e: &std::io::Error) -> bool {
     )
 }
 
+/// A receive flag that does not wait, whatever the descriptor's mode.
+pub const RECV_DONTWAIT: libc::c_int = libc::MSG_DONTWAIT;
+
+/// Whether a receive failed only because the datagram was longer than the buffer (Windows
+/// reports that as an error; here the datagram is simply cut).
+pub fn is_truncation(_e: &std::io::Error) -> bool {
+    false
+}
+
 /// The flag that sends urgent (out-of-band) data.
 pub const MSG_OOB: libc::c_int = libc::MSG_OOB;
 
@@ -171,4 +180,47 @@ pub fn dup_readable_file(fd: Fd) -> NetResult<Fd> {
         };
     }
     Ok(copy)
+}
+
+/// getsockopt(2) of a plain int, for the options socket2 has no getter for.
+pub fn get_raw(fd: Fd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: one int of storage and its length.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            level,
+            name,
+            (&mut value as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    Ok(value)
+}
+
+/// setsockopt(2) of a plain int.
+pub fn set_raw(fd: Fd, level: libc::c_int, name: libc::c_int, value: i32) -> NetResult<()> {
+    set_struct(fd, level, name, &value)
+}
+
+/// setsockopt(2) with a C value (an int, or a struct such as a membership request).
+pub fn set_struct<T>(fd: Fd, level: libc::c_int, name: libc::c_int, value: &T) -> NetResult<()> {
+    // SAFETY: `value` is a live C value of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    Ok(())
 }

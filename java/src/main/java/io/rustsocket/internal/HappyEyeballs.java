@@ -159,7 +159,7 @@ public final class HappyEyeballs {
                     for (int i = 0; i < count; i++) {
                         fds[i] = running.get(i).fd;
                     }
-                    if (Poller.currentIsVirtual()) {
+                    if (SocketDescriptor.waitsInPoller()) {
                         socket.descriptor.armedForWrite(); // the own descriptor, deregistered at release
                         Poller.parkAny(fds, count, Native.POLLOUT, waitNanos, socket::isOpen);
                         Native.pollAny(fds, count, Native.POLLOUT, 0, revents);
@@ -240,7 +240,7 @@ public final class HappyEyeballs {
     private int openExtra() throws IOException {
         int fd = Native.socket(false);
         try {
-            Map<OptionTable.Row, Object> presets = socket.options.presets();
+            Map<OptionTable.Row, Object> presets = StreamOptions.presets(socket);
             SocketDefaults.apply(fd);
             StreamOptions.apply(fd, presets);
             InetAddress local = socket.requestedLocalAddress();
@@ -295,7 +295,7 @@ public final class HappyEyeballs {
                 socket.setPeer(peer, winner.target.getPort());
             } else {
                 socket.adopt(winner.fd, peer, winner.target.getPort());
-                if (Poller.currentIsVirtual()) {
+                if (SocketDescriptor.waitsInPoller()) {
                     socket.descriptor.armedForWrite(); // it was armed while racing
                 }
             }

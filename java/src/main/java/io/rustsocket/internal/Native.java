@@ -56,6 +56,12 @@ public final class Native {
 
     static native boolean ipv6Available();
 
+    /** What the system offers: bits read by {@link Platform}. */
+    static native int capabilities();
+
+    /** The system's name, as messages name it. */
+    static native String platform();
+
     static native int socket(boolean server) throws IOException;
 
     static native void configureBlocking(int fd, boolean blocking) throws IOException;

@@ -13,8 +13,9 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Parks virtual threads while their socket is not ready, so that no virtual thread ever blocks
- * its carrier inside native code (JDK 21+; on JDK 17 there are no virtual threads and nothing
- * here starts).
+ * its carrier inside native code (JDK 21+), and, on systems where a shutdown does not wake a
+ * blocked call ({@link Platform#shutdownWakesBlockedCalls()} false), platform threads as well,
+ * so that close() can wake them.
  *
  * <p>The shape is the JDK's own {@code sun.nio.ch.Poller}: two pollers, one for readability and
  * one for writability, each a native poller instance serviced by one daemon platform thread
@@ -87,16 +88,31 @@ final class Poller {
     }
 
     /**
-     * Parks the current virtual thread until {@code fd} is ready for {@code event}
+     * Parks the current thread until {@code fd} is ready for {@code event}
      * ({@link Native#POLLIN} or {@link Native#POLLOUT}), {@code nanos} pass (0: no limit), the
-     * socket is closed, or the thread is interrupted. Callers loop and re-check.
+     * socket is closed, or (a virtual thread) the thread is interrupted. Callers loop and
+     * re-check.
      *
-     * @throws InterruptedIOException if the thread is interrupted
+     * @throws InterruptedIOException if a virtual thread is interrupted
      */
     static void park(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
-        poller(event).parkOn(fd, nanos, isOpen);
-        if (Thread.currentThread().isInterrupted()) {
-            throw new InterruptedIOException();
+        if (currentIsVirtual()) {
+            poller(event).parkOn(fd, nanos, isOpen);
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedIOException();
+            }
+        } else {
+            // a platform thread ignores interrupts in socket calls, as the JDK's blocking calls
+            // do: a pending interrupt would make every park return at once, so it is set aside
+            // for the wait and restored after
+            boolean interrupted = Thread.interrupted();
+            try {
+                poller(event).parkOn(fd, nanos, isOpen);
+            } finally {
+                if (interrupted || Thread.interrupted()) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 
@@ -108,9 +124,20 @@ final class Poller {
      * @throws InterruptedIOException if the thread is interrupted
      */
     static void parkAny(int[] fds, int count, int event, long nanos, BooleanSupplier isOpen) throws IOException {
-        poller(event).parkOnAny(fds, count, nanos, isOpen);
-        if (Thread.currentThread().isInterrupted()) {
-            throw new InterruptedIOException();
+        if (currentIsVirtual()) {
+            poller(event).parkOnAny(fds, count, nanos, isOpen);
+            if (Thread.currentThread().isInterrupted()) {
+                throw new InterruptedIOException();
+            }
+        } else {
+            boolean interrupted = Thread.interrupted();
+            try {
+                poller(event).parkOnAny(fds, count, nanos, isOpen);
+            } finally {
+                if (interrupted || Thread.interrupted()) {
+                    Thread.currentThread().interrupt();
+                }
+            }
         }
     }
 

@@ -36,9 +36,9 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     /** Wakes a thread inside recvfrom/recvmmsg/sendto/poll; nothing more to do at release. */
-    private static final SocketDescriptor.Closer CLOSER = new SocketDescriptor.Closer() {
+    private static final SocketDescriptor.Closer<Object> CLOSER = new SocketDescriptor.Closer<>() {
         @Override
-        public void wake(int fd) {
+        public void wake(Object owner, int fd) {
             try {
                 Native.shutdown(fd, Native.SHUT_RDWR);
             } catch (IOException ignore) {
@@ -47,14 +47,14 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         }
 
         @Override
-        public void beforeRelease(int fd, boolean lastOut) {
+        public void beforeRelease(Object owner, int fd, boolean lastOut) {
             // a datagram socket has nothing to send or reset
         }
     };
 
     private final ReentrantLock readLock = new ReentrantLock();
     private final ReentrantLock writeLock = new ReentrantLock();
-    private final SocketDescriptor descriptor = new SocketDescriptor(CLOSER);
+    private final SocketDescriptor<Object> descriptor = new SocketDescriptor<>(this, CLOSER);
     // guards the descriptor's life and this socket's bound/connected state
     private final Object stateLock = descriptor.stateLock;
 
@@ -102,7 +102,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
                 return;
             }
             try {
-                descriptor.open(this, NativeDatagram.open(), null, false, true);
+                descriptor.open(NativeDatagram.open(), null, false, true);
             } catch (SocketException e) {
                 throw e;
             } catch (IOException e) {

@@ -15,6 +15,7 @@ import java.net.UnknownHostException;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +55,7 @@ public final class RustSocketImpl extends SocketImpl {
     final ReentrantLock readLock = new ReentrantLock();
     // serializes writes, urgent data and sendFile
     final ReentrantLock writeLock = new ReentrantLock();
-    final SocketDescriptor descriptor = new SocketDescriptor(new Closer());
+    final SocketDescriptor<RustSocketImpl> descriptor = new SocketDescriptor<>(this, CLOSER);
     // guards the descriptor's life and the connection state; never held across a blocking call
     final Object stateLock = descriptor.stateLock;
 
@@ -86,7 +87,10 @@ public final class RustSocketImpl extends SocketImpl {
     // the race in progress, under the state lock: close() wakes its extra descriptors
     private HappyEyeballs race;
 
-    final StreamOptions options;
+    // options set on a client socket before it connected (row -> value, in the order set),
+    // applied again to the extra descriptors of a racing connect (see StreamOptions); made on
+    // first use, under the state lock, since most sockets never need it
+    Map<OptionTable.Row, Object> presetOptions;
 
     /**
      * Creates an implementation in state NEW; {@link #create(boolean)} opens the descriptor.
@@ -97,26 +101,25 @@ public final class RustSocketImpl extends SocketImpl {
     public RustSocketImpl(boolean server) {
         NativeLibrary.ensureLoaded();
         this.server = server;
-        this.options = new StreamOptions(this);
     }
 
     /** What close() asks of the descriptor: how to wake threads in flight, and the last words. */
-    private final class Closer implements SocketDescriptor.Closer {
+    private static final SocketDescriptor.Closer<RustSocketImpl> CLOSER = new SocketDescriptor.Closer<>() {
         @Override
-        public void wake(int fd) {
+        public void wake(RustSocketImpl socket, int fd) {
             try {
-                if (closeWithReset) {
+                if (socket.closeWithReset) {
                     // reset now (for linger 0 a shutdown would queue a FIN behind unsent data)
                     Native.abort(fd);
                 } else {
                     // a reader alone needs only SHUT_RD, which sends nothing to the peer
-                    Native.shutdown(fd, closeReadOnly ? Native.SHUT_RD : Native.SHUT_RDWR);
+                    Native.shutdown(fd, socket.closeReadOnly ? Native.SHUT_RD : Native.SHUT_RDWR);
                 }
             } catch (IOException ignore) {
                 // not connected (yet): the state is set and waiters woken all the same
             }
-            if (race != null) {
-                race.wakeAttempts();
+            if (socket.race != null) {
+                socket.race.wakeAttempts();
             }
         }
 
@@ -126,9 +129,9 @@ public final class RustSocketImpl extends SocketImpl {
          * the graceful close in the background.
          */
         @Override
-        public void beforeRelease(int fd, boolean lastOut) {
+        public void beforeRelease(RustSocketImpl socket, int fd, boolean lastOut) {
             try {
-                if (resetOnRelease) {
+                if (socket.resetOnRelease) {
                     Native.abort(fd);
                 } else if (lastOut && StreamOptions.linger(fd) > 0) {
                     StreamOptions.lingerOff(fd);
@@ -137,7 +140,7 @@ public final class RustSocketImpl extends SocketImpl {
                 // already reset or gone, or not a connected TCP socket: close(2) follows
             }
         }
-    }
+    };
 
     /**
      * Makes the next connect to {@code endpoints.get(0)} race all of {@code endpoints} as RFC 8305
@@ -371,7 +374,7 @@ public final class RustSocketImpl extends SocketImpl {
         Statistics.used();
         Statistics.Counters c = server ? null : Statistics.register();
         // client descriptors start non-blocking so that connect can be woken by close
-        descriptor.open(this, newFd, c, server, server);
+        descriptor.open(newFd, c, server, server);
         counters = c;
         // on a listener too: Linux copies its options to every accepted socket, so the
         // defaults arrive there unless the application set its own on the listener
@@ -492,7 +495,7 @@ public final class RustSocketImpl extends SocketImpl {
 
     /** Makes a connected descriptor blocking for the one-system-call path of platform threads. */
     void connectedBlocking(int fd) throws IOException {
-        if (!Poller.currentIsVirtual()) {
+        if (!SocketDescriptor.waitsInPoller()) {
             descriptor.configureBlocking(fd);
         }
     }
@@ -562,7 +565,7 @@ public final class RustSocketImpl extends SocketImpl {
     void adopt(int fd, InetAddress peer, int port) {
         assert Thread.holdsLock(stateLock);
         Statistics.Counters c = Statistics.register();
-        descriptor.open(this, fd, c, false, false);
+        descriptor.open(fd, c, false, false);
         counters = c;
         this.address = peer;
         this.port = port;
@@ -586,7 +589,7 @@ public final class RustSocketImpl extends SocketImpl {
             }
             openDescriptor();
             int fd = descriptor.fd();
-            options.applyPresets(fd);
+            StreamOptions.applyPresets(this, fd);
             localport = 0;
             if (requestedLocalAddress != null) {
                 bindLocked(requestedLocalAddress, requestedLocalPort);
@@ -705,7 +708,7 @@ public final class RustSocketImpl extends SocketImpl {
     private void accepted(int fd, InetSocketAddress remote) throws IOException {
         synchronized (stateLock) {
             Statistics.Counters c = Statistics.register();
-            descriptor.open(this, fd, c, false, true);
+            descriptor.open(fd, c, false, true);
             counters = c;
             try {
                 localport = AddressWire.localOf(fd).getPort();
@@ -860,27 +863,27 @@ public final class RustSocketImpl extends SocketImpl {
 
     @Override
     protected Set<SocketOption<?>> supportedOptions() {
-        return options.supported();
+        return StreamOptions.supported(this);
     }
 
     @Override
     protected <T> void setOption(SocketOption<T> opt, T value) throws IOException {
-        options.set(opt, value);
+        StreamOptions.set(this, opt, value);
     }
 
     @Override
     protected <T> T getOption(SocketOption<T> opt) throws IOException {
-        return options.get(opt);
+        return StreamOptions.get(this, opt);
     }
 
     @Override
     public void setOption(int opt, Object value) throws SocketException {
-        options.setLegacy(opt, value);
+        StreamOptions.setLegacy(this, opt, value);
     }
 
     @Override
     public Object getOption(int opt) throws SocketException {
-        return options.getLegacy(opt);
+        return StreamOptions.getLegacy(this, opt);
     }
 
     /** SO_TIMEOUT in milliseconds (0: none). */

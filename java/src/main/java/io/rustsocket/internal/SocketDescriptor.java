@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
  *       closes it if the socket becomes unreachable without {@code close()}.</li>
  * </ul>
  */
-final class SocketDescriptor {
+final class SocketDescriptor<O> {
     static final int NEW = 0;
     static final int OPEN = 1;
     static final int CLOSING = 2;
@@ -35,10 +35,14 @@ final class SocketDescriptor {
     /** What {@link #park} returns when it does not know which events occurred. */
     static final int READINESS_UNKNOWN = -1;
 
-    /** The owner's part of closing: how to wake threads in flight, and what to do at release. */
-    interface Closer {
+    /**
+     * The owner's part of closing: how to wake threads in flight, and what to do at release. One
+     * shared instance per kind of socket: it is handed the owner, so a socket costs no closer
+     * object of its own.
+     */
+    interface Closer<O> {
         /** Wakes the threads inside system calls on {@code fd}; called under the state lock. */
-        void wake(int fd);
+        void wake(O owner, int fd);
 
         /**
          * Runs just before the descriptor is released, under the state lock.
@@ -46,13 +50,15 @@ final class SocketDescriptor {
          * @param lastOut whether the last thread out of a system call releases it (rather than
          *     {@code close()} itself)
          */
-        void beforeRelease(int fd, boolean lastOut);
+        void beforeRelease(O owner, int fd, boolean lastOut);
     }
 
-    // guards state, fd, cleanable, the in-flight flags and the owner's own state
-    final Object stateLock = new Object();
+    // guards state, fd, cleanable, the in-flight flags and the owner's own state: the descriptor
+    // itself, so that a socket costs no separate lock object
+    final Object stateLock = this;
 
-    private final Closer closer;
+    private final O owner;
+    private final Closer<? super O> closer;
     private volatile int state;
     private int fd = -1;
     private Cleaner.Cleanable cleanable;
@@ -67,7 +73,13 @@ final class SocketDescriptor {
     private volatile boolean polledRead;
     private volatile boolean polledWrite;
 
-    SocketDescriptor(Closer closer) {
+    /**
+     * @param owner the socket engine, whose unreachability closes the descriptor (through the
+     *     cleaner) and which the closer is handed
+     * @param closer the owner's part of closing
+     */
+    SocketDescriptor(O owner, Closer<? super O> closer) {
+        this.owner = owner;
         this.closer = closer;
     }
 
@@ -92,12 +104,11 @@ final class SocketDescriptor {
      * release, or by the cleaner if the owner becomes unreachable; a descriptor held before
      * (the own attempt of a racing connect) is closed now.
      *
-     * @param owner the object whose unreachability closes the descriptor
      * @param counters the socket's byte counters, retired at release (null for a listener)
      * @param listener whether it is a listening socket, for the statistics
      * @param blocking whether the descriptor is in blocking mode
      */
-    void open(Object owner, int newFd, Statistics.Counters counters, boolean listener, boolean blocking) {
+    void open(int newFd, Statistics.Counters counters, boolean listener, boolean blocking) {
         assert Thread.holdsLock(stateLock);
         if (cleanable != null) {
             cleanable.clean();
@@ -106,7 +117,8 @@ final class SocketDescriptor {
         cleanable = listener || counters != null
                 ? Descriptors.register(owner, newFd, counters)
                 : Descriptors.register(owner, newFd);
-        nonBlocking = !blocking;
+        // where a shutdown does not wake blocked calls, the native side made it non-blocking
+        nonBlocking = !blocking || !Platform.shutdownWakesBlockedCalls();
         polledRead = false;
         polledWrite = false;
         if (state == NEW) {
@@ -221,7 +233,7 @@ final class SocketDescriptor {
     void finishClose() {
         assert Thread.holdsLock(stateLock) && state == CLOSING;
         if (!tryRelease(false)) {
-            closer.wake(fd);
+            closer.wake(owner, fd);
             Poller.wake(fd, polledRead, polledWrite);
         }
     }
@@ -232,7 +244,7 @@ final class SocketDescriptor {
         if (readerInFlight || writerInFlight) {
             return false;
         }
-        closer.beforeRelease(fd, lastOut);
+        closer.beforeRelease(owner, fd, lastOut);
         Poller.deregister(fd, polledRead, polledWrite);
         cleanable.clean();
         state = CLOSED;
@@ -250,22 +262,35 @@ final class SocketDescriptor {
         }
     }
 
-    /** Makes a connected descriptor blocking again, for the one-system-call path of platform threads. */
+    /**
+     * Makes a connected descriptor blocking again, for the one-system-call path of platform
+     * threads, where a shutdown wakes blocked calls; elsewhere it stays non-blocking.
+     */
     void configureBlocking(int fd) throws IOException {
-        Native.configureBlocking(fd, true);
-        nonBlocking = false;
+        if (Platform.shutdownWakesBlockedCalls()) {
+            Native.configureBlocking(fd, true);
+            nonBlocking = false;
+        }
+    }
+
+    /**
+     * Whether the current thread waits in the {@link Poller} rather than in the kernel: every
+     * virtual thread, and every thread where a shutdown does not wake blocked calls.
+     */
+    static boolean waitsInPoller() {
+        return !Platform.shutdownWakesBlockedCalls() || Poller.currentIsVirtual();
     }
 
     /**
      * Waits until the descriptor is ready for {@code event}, the deadline passes, or the socket
      * is closed; {@code nanos == 0} means no deadline. Returns the events seen (0 when the wait
-     * timed out or was cut short, {@link #READINESS_UNKNOWN} after a virtual thread was
-     * unparked); the caller re-checks everything. On a virtual thread, throws
+     * timed out or was cut short, {@link #READINESS_UNKNOWN} after a thread parked in the
+     * poller was unparked); the caller re-checks everything. On a virtual thread, throws
      * {@link java.io.InterruptedIOException} if the thread is interrupted.
      */
     int park(int fd, int event, long nanos) throws IOException {
-        if (Poller.currentIsVirtual()) {
-            // park the virtual thread, never its carrier; readiness is re-checked by the caller
+        if (waitsInPoller()) {
+            // a virtual thread parks, never its carrier; readiness is re-checked by the caller
             if (event == Native.POLLIN) {
                 polledRead = true;
             } else {

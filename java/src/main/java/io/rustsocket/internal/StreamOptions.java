@@ -13,19 +13,12 @@ import java.util.Set;
  * The option adapter of {@link RustSocketImpl}: {@code SocketImpl}'s two option APIs (the
  * {@link SocketOption} one and the legacy {@link SocketOptions} int ids that
  * {@code java.net.Socket}'s setters use) over the native {@link OptionTable}, which validates
- * the values. It also remembers the options a client socket was given before it connected, so
- * that a connect racing several addresses gives every attempt the same options.
+ * the values. It also remembers (in the socket's {@code presetOptions}) the options a client
+ * socket was given before it connected, so that a connect racing several addresses gives every
+ * attempt the same options. Stateless: a socket costs no adapter object.
  */
 final class StreamOptions {
-    private final RustSocketImpl impl;
-    // options set on a client socket before it connected (row -> value, in the order set),
-    // applied again to the extra descriptors of a racing connect; made on first use, under
-    // the state lock, since most sockets never need it and each costs heap per socket
-    private Map<OptionTable.Row, Object> presets;
-
-    StreamOptions(RustSocketImpl impl) {
-        this.impl = impl;
-    }
+    private StreamOptions() {}
 
     // read from the native option table once per kind, when first needed
     private static final class Client {
@@ -58,30 +51,30 @@ final class StreamOptions {
         Native.setOption(fd, Rows.LINGER.id, -1);
     }
 
-    Set<SocketOption<?>> supported() {
+    static Set<SocketOption<?>> supported(RustSocketImpl impl) {
         return impl.server ? Listener.ALL : Client.ALL;
     }
 
-    private OptionTable.Row supportedRow(SocketOption<?> opt) {
-        if (!supported().contains(opt)) {
+    private static OptionTable.Row supportedRow(RustSocketImpl impl, SocketOption<?> opt) {
+        if (!supported(impl).contains(opt)) {
             throw new UnsupportedOperationException("'" + opt + "' not supported");
         }
         return OptionTable.row(opt);
     }
 
-    <T> void set(SocketOption<T> opt, T value) throws IOException {
-        OptionTable.Row row = supportedRow(opt);
+    static <T> void set(RustSocketImpl impl, SocketOption<T> opt, T value) throws IOException {
+        OptionTable.Row row = supportedRow(impl, opt);
         OptionTable.checkType(opt, value);
         synchronized (impl.stateLock) {
             // as in the JDK, a closed socket is reported before a bad value
             impl.ensureOpen();
-            setRow(row, value);
+            setRow(impl, row, value);
         }
     }
 
     @SuppressWarnings("unchecked")
-    <T> T get(SocketOption<T> opt) throws IOException {
-        OptionTable.Row row = supportedRow(opt);
+    static <T> T get(RustSocketImpl impl, SocketOption<T> opt) throws IOException {
+        OptionTable.Row row = supportedRow(impl, opt);
         synchronized (impl.stateLock) {
             impl.ensureOpen();
             return (T) OptionTable.get(impl.descriptor.fd(), row);
@@ -89,30 +82,30 @@ final class StreamOptions {
     }
 
     /** Sets a row on the descriptor, remembering it for racing connect attempts. */
-    private void setRow(OptionTable.Row row, Object value) throws IOException {
+    private static void setRow(RustSocketImpl impl, OptionTable.Row row, Object value) throws IOException {
         assert Thread.holdsLock(impl.stateLock);
         OptionTable.set(impl.descriptor.fd(), row, value);
         if (!impl.server && impl.isUnconnected()) {
-            if (presets == null) {
-                presets = new LinkedHashMap<>();
+            if (impl.presetOptions == null) {
+                impl.presetOptions = new LinkedHashMap<>();
             }
-            presets.remove(row); // keep the order in which the values were last set
-            presets.put(row, value);
+            impl.presetOptions.remove(row); // keep the order in which the values were last set
+            impl.presetOptions.put(row, value);
         }
     }
 
-    /** A copy of the options set before connect, taken under the state lock. */
-    Map<OptionTable.Row, Object> presets() {
+    /** A copy of the options set on {@code impl} before connect, taken under its state lock. */
+    static Map<OptionTable.Row, Object> presets(RustSocketImpl impl) {
         synchronized (impl.stateLock) {
-            return presets == null ? Map.of() : new LinkedHashMap<>(presets);
+            return impl.presetOptions == null ? Map.of() : new LinkedHashMap<>(impl.presetOptions);
         }
     }
 
     /** Applies the options set before connect to another descriptor; the caller holds the state lock. */
-    void applyPresets(int fd) throws IOException {
+    static void applyPresets(RustSocketImpl impl, int fd) throws IOException {
         assert Thread.holdsLock(impl.stateLock);
-        if (presets != null) {
-            apply(fd, presets);
+        if (impl.presetOptions != null) {
+            apply(fd, impl.presetOptions);
         }
     }
 
@@ -140,7 +133,7 @@ final class StreamOptions {
     }
 
     /** {@code SocketImpl.setOption(int, Object)}, with the JDK's checks and messages. */
-    void setLegacy(int opt, Object value) throws SocketException {
+    static void setLegacy(RustSocketImpl impl, int opt, Object value) throws SocketException {
         synchronized (impl.stateLock) {
             impl.ensureOpen();
             try {
@@ -152,7 +145,7 @@ final class StreamOptions {
                         } else {
                             i = intValue(value, "SO_LINGER");
                         }
-                        setRow(Rows.LINGER, i);
+                        setRow(impl, Rows.LINGER, i);
                         break;
                     }
                     case SocketOptions.SO_TIMEOUT: {
@@ -164,17 +157,17 @@ final class StreamOptions {
                         break;
                     }
                     case SocketOptions.IP_TOS:
-                        setRow(Rows.IP_TOS, intValue(value, "IP_TOS"));
+                        setRow(impl, Rows.IP_TOS, intValue(value, "IP_TOS"));
                         break;
                     case SocketOptions.TCP_NODELAY:
-                        setRow(Rows.TCP_NODELAY, booleanValue(value, "TCP_NODELAY"));
+                        setRow(impl, Rows.TCP_NODELAY, booleanValue(value, "TCP_NODELAY"));
                         break;
                     case SocketOptions.SO_SNDBUF: {
                         int i = intValue(value, "SO_SNDBUF");
                         if (i <= 0) {
                             throw new SocketException("SO_SNDBUF <= 0");
                         }
-                        setRow(Rows.SO_SNDBUF, i);
+                        setRow(impl, Rows.SO_SNDBUF, i);
                         break;
                     }
                     case SocketOptions.SO_RCVBUF: {
@@ -182,20 +175,20 @@ final class StreamOptions {
                         if (i <= 0) {
                             throw new SocketException("SO_RCVBUF <= 0");
                         }
-                        setRow(Rows.SO_RCVBUF, i);
+                        setRow(impl, Rows.SO_RCVBUF, i);
                         break;
                     }
                     case SocketOptions.SO_KEEPALIVE:
-                        setRow(Rows.SO_KEEPALIVE, booleanValue(value, "SO_KEEPALIVE"));
+                        setRow(impl, Rows.SO_KEEPALIVE, booleanValue(value, "SO_KEEPALIVE"));
                         break;
                     case SocketOptions.SO_OOBINLINE:
-                        setRow(Rows.SO_OOBINLINE, booleanValue(value, "SO_OOBINLINE"));
+                        setRow(impl, Rows.SO_OOBINLINE, booleanValue(value, "SO_OOBINLINE"));
                         break;
                     case SocketOptions.SO_REUSEADDR:
-                        setRow(Rows.SO_REUSEADDR, booleanValue(value, "SO_REUSEADDR"));
+                        setRow(impl, Rows.SO_REUSEADDR, booleanValue(value, "SO_REUSEADDR"));
                         break;
                     case SocketOptions.SO_REUSEPORT:
-                        setRow(Rows.SO_REUSEPORT, booleanValue(value, "SO_REUSEPORT"));
+                        setRow(impl, Rows.SO_REUSEPORT, booleanValue(value, "SO_REUSEPORT"));
                         break;
                     default:
                         throw new SocketException("Unknown option " + opt);
@@ -209,7 +202,7 @@ final class StreamOptions {
     }
 
     /** {@code SocketImpl.getOption(int)}, with the JDK's values and messages. */
-    Object getLegacy(int opt) throws SocketException {
+    static Object getLegacy(RustSocketImpl impl, int opt) throws SocketException {
         synchronized (impl.stateLock) {
             impl.ensureOpen();
             int fd = impl.descriptor.fd();
