@@ -203,6 +203,22 @@ pub(crate) fn check_batch(count: usize, slot: usize, data_len: usize) -> NetResu
     Ok(())
 }
 
+/// Checks the arrays of a batch receive: one stored length, truncation flag and sender per
+/// slot, all the slots within `data_len` bytes.
+pub(crate) fn check_receive_batch(
+    slot: usize,
+    data_len: usize,
+    lens: &[i32],
+    truncated: &[bool],
+    senders: &[[u8; WIRE_LEN]],
+) -> NetResult<()> {
+    check_batch(lens.len(), slot, data_len)?;
+    if truncated.len() != lens.len() || senders.len() != lens.len() {
+        return Err(bad_argument("one length, flag and sender per slot".into()));
+    }
+    Ok(())
+}
+
 /// Checks a batch's datagram count against [`MAX_BATCH`].
 pub(crate) fn check_count(count: usize) -> NetResult<()> {
     if count > MAX_BATCH {
@@ -252,7 +268,7 @@ pub fn membership(fd: Fd, group: IpAddr, ifindex: u32, join: bool) -> NetResult<
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::options;
     use crate::options::Opt;
@@ -261,10 +277,10 @@ mod tests {
     use std::net::Ipv6Addr;
     use std::time::Duration;
 
-    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    pub(crate) const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
     /// A bound loopback datagram socket, closed on drop.
-    struct Udp(Fd, u16);
+    pub(crate) struct Udp(pub(crate) Fd, pub(crate) u16);
 
     impl Drop for Udp {
         fn drop(&mut self) {
@@ -272,14 +288,14 @@ mod tests {
         }
     }
 
-    fn udp() -> Udp {
+    pub(crate) fn udp() -> Udp {
         let fd = open_datagram().unwrap();
         sock::bind(fd, LOOPBACK, 0, 0).unwrap();
         let port = sock::local_addr(fd).unwrap().port();
         Udp(fd, port)
     }
 
-    fn to(port: u16) -> SockAddr {
+    pub(crate) fn to(port: u16) -> SockAddr {
         addr::to_kernel(LOOPBACK, port, 0, sock::ipv6_available()).unwrap()
     }
 

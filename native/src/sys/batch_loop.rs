@@ -6,7 +6,7 @@ use super::Fd;
 use crate::addr::{self, WIRE_LEN};
 use crate::error::NetResult;
 use crate::sock::{bad_argument, UNAVAILABLE};
-use crate::udp::{self, check_batch, check_count};
+use crate::udp::{self, check_count, check_receive_batch};
 use socket2::SockAddr;
 
 /// Nothing to keep between calls here; the type exists so that callers are the same on every
@@ -70,11 +70,8 @@ pub fn receive_batch(
     connected: bool,
     _wait: bool,
 ) -> NetResult<i32> {
+    check_receive_batch(slot, data.len(), lens, truncated, senders)?;
     let count = lens.len();
-    check_batch(count, slot, data.len())?;
-    if truncated.len() != count || senders.len() != count {
-        return Err(bad_argument("one length, flag and sender per slot".into()));
-    }
     let mut got = 0;
     while got < count {
         let r = match udp::receive(

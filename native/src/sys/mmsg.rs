@@ -6,7 +6,7 @@ use super::unix::{borrow, last_errno, Fd};
 use crate::addr::{self, WIRE_LEN};
 use crate::error::{NetError, NetResult, Op};
 use crate::sock::{bad_argument, UNAVAILABLE};
-use crate::udp::{check_batch, check_count, Received, NOTHING};
+use crate::udp::{check_count, check_receive_batch, Received, NOTHING};
 use socket2::SockAddr;
 
 /// Receives one datagram into `buf`; with `peek` it stays queued. On a socket
@@ -380,11 +380,8 @@ pub fn receive_batch(
     wait: bool,
 ) -> NetResult<i32> {
     borrow(fd)?;
+    check_receive_batch(slot, data.len(), lens, truncated, senders)?;
     let count = lens.len();
-    check_batch(count, slot, data.len())?;
-    if truncated.len() != count || senders.len() != count {
-        return Err(bad_argument("one length, flag and sender per slot".into()));
-    }
     if count == 0 {
         return Ok(0);
     }
@@ -441,31 +438,9 @@ pub fn receive_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sock::{self, close};
-    use crate::udp::{connect, open_datagram, receive};
-    use std::net::{IpAddr, Ipv4Addr};
-
-    const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-
-    /// A datagram socket bound to an ephemeral loopback port, closed on drop.
-    struct Udp(Fd, u16);
-
-    impl Drop for Udp {
-        fn drop(&mut self) {
-            close(self.0);
-        }
-    }
-
-    fn udp() -> Udp {
-        let fd = open_datagram().unwrap();
-        sock::bind(fd, LOOPBACK, 0, 0).unwrap();
-        let port = sock::local_addr(fd).unwrap().port();
-        Udp(fd, port)
-    }
-
-    fn to(port: u16) -> SockAddr {
-        addr::to_kernel(LOOPBACK, port, 0, sock::ipv6_available()).unwrap()
-    }
+    use crate::udp::connect;
+    use crate::udp::receive;
+    use crate::udp::tests::{to, udp, LOOPBACK};
 
     #[test]
     fn a_connected_socket_sends_segmented_runs_to_its_peer() {
