@@ -601,7 +601,12 @@ mod tests {
             got += sock::read(t.server, &mut buf).unwrap() as usize;
         }
         let (info, filled) = read_tcp_info(t.client).unwrap();
-        assert!(filled >= std::mem::offset_of!(KernelTcpInfo, pacing_rate));
+        let wanted = std::mem::offset_of!(KernelTcpInfo, pacing_rate);
+        // qemu-user copies back only the first 4 bytes of the structure
+        if crate::emulator::cut_short("getsockopt(TCP_INFO)", filled, wanted) {
+            return;
+        }
+        assert!(filled >= wanted);
         assert_eq!(info.state, ESTABLISHED);
         assert!(info.rtt > 0, "{info:?}");
         assert!(info.snd_cwnd > 0);
