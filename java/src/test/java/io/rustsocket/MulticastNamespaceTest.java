@@ -3,6 +3,7 @@ package io.rustsocket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rustsocket.internal.NativeLibrary;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -43,6 +44,11 @@ class MulticastNamespaceTest {
                 + " && exec \"$@\"";
         List<String> cmd = new ArrayList<>(Arrays.asList("unshare", "-n", "sh", "-c", script, "sh", java,
                 "--enable-native-access=ALL-UNNAMED"));
+        String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        if (lib != null) {
+            // the library this JVM loaded (the jar may hold none for this architecture)
+            cmd.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
+        }
         cmd.addAll(TestSupport.childJvmOptions(MulticastNamespaceTest.class.getSimpleName()));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MulticastNamespaceTest.class.getName()));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
