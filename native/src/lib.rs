@@ -13,6 +13,8 @@
 //!   `NativeDatagram` bind to; it checks every argument and catches every panic.
 
 pub mod addr;
+#[cfg(test)]
+mod emulator;
 pub mod error;
 pub mod exports;
 pub mod options;

@@ -270,9 +270,11 @@ pub fn membership(fd: Fd, group: IpAddr, ifindex: u32, join: bool) -> NetResult<
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::emulator;
     use crate::options;
     use crate::options::Opt;
     use crate::sock::{close, Shutdown};
+    use crate::sys::errno::{ENODEV, ENOPROTOOPT};
     use std::net::Ipv4Addr;
     use std::net::Ipv6Addr;
     use std::time::Duration;
@@ -607,8 +609,14 @@ pub(crate) mod tests {
         let ttl = options::find(options::Origin::Java, "IP_MULTICAST_TTL").unwrap();
         assert!(options::check(ttl, 256).is_err());
         if sock::ipv6_available() {
-            options::set(a.0, Opt::MulticastIf, 1).unwrap();
-            assert_eq!(options::get(a.0, Opt::MulticastIf).unwrap(), 1);
+            match options::set(a.0, Opt::MulticastIf, 1) {
+                // qemu-user does not translate IPV6_MULTICAST_IF
+                Err(e) if emulator::refused("set IPV6_MULTICAST_IF", &e, &[ENOPROTOOPT]) => {}
+                set => {
+                    set.unwrap();
+                    assert_eq!(options::get(a.0, Opt::MulticastIf).unwrap(), 1);
+                }
+            }
         }
     }
 
@@ -621,20 +629,27 @@ pub(crate) mod tests {
         let rx = open_datagram().unwrap();
         sock::bind(rx, IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, 0).unwrap();
         let port = sock::local_addr(rx).unwrap().port();
-        membership(rx, group, 1, true).unwrap();
         let tx = open_datagram().unwrap();
-        options::set(tx, Opt::MulticastIf, 1).unwrap();
-        let target = addr::to_kernel(group, port, 0, sock::ipv6_available()).unwrap();
-        send(tx, b"to the group", Some(&target)).unwrap();
-        let mut buf = [0u8; 32];
-        let r = receive(rx, &mut buf, false, false).unwrap();
-        assert_eq!(&buf[..r.len as usize], b"to the group");
-        membership(rx, group, 1, false).unwrap();
-        assert_eq!(
-            membership(rx, group, 1, false).unwrap_err().class,
-            ExceptionClass::Socket,
-            "left twice"
-        );
+        match membership(rx, group, 1, true) {
+            // qemu-user drops the interface index of an IPv4 membership (the kernel then
+            // finds no such device), so the IPv4 round trip cannot be made under it
+            Err(e) if emulator::refused("IPv4 membership by index", &e, &[ENODEV]) => {}
+            joined => {
+                joined.unwrap();
+                options::set(tx, Opt::MulticastIf, 1).unwrap();
+                let target = addr::to_kernel(group, port, 0, sock::ipv6_available()).unwrap();
+                send(tx, b"to the group", Some(&target)).unwrap();
+                let mut buf = [0u8; 32];
+                let r = receive(rx, &mut buf, false, false).unwrap();
+                assert_eq!(&buf[..r.len as usize], b"to the group");
+                membership(rx, group, 1, false).unwrap();
+                assert_eq!(
+                    membership(rx, group, 1, false).unwrap_err().class,
+                    ExceptionClass::Socket,
+                    "left twice"
+                );
+            }
+        }
         if sock::ipv6_available() {
             let g6 = IpAddr::V6("ff02::77".parse::<Ipv6Addr>().unwrap());
             membership(rx, g6, 1, true).unwrap();

@@ -351,7 +351,8 @@ class DatagramTest {
 
     @ParameterizedTest
     @EnumSource(Engine.class)
-    void optionsThroughLegacySettersAndSetOption(Engine engine) throws IOException {
+    void optionsThroughLegacySettersAndSetOption(Engine engine) throws Exception {
+        Emulation.Skips skips = new Emulation.Skips();
         try (DatagramSocket s = udp(engine)) {
             List<SocketOption<?>> required = List.of(StandardSocketOptions.SO_BROADCAST, StandardSocketOptions.SO_RCVBUF,
                     StandardSocketOptions.SO_SNDBUF, StandardSocketOptions.SO_REUSEADDR, StandardSocketOptions.SO_REUSEPORT,
@@ -363,7 +364,8 @@ class DatagramTest {
 
             // defaults
             assertFalse(s.getReuseAddress());
-            assertNull(s.getOption(StandardSocketOptions.IP_MULTICAST_IF));
+            // qemu-user translates neither IPV6_MULTICAST_IF nor IP_MULTICAST_IF by index (both engines)
+            skips.attempt("reading IP_MULTICAST_IF", () -> assertNull(s.getOption(StandardSocketOptions.IP_MULTICAST_IF)));
             assertEquals(1, s.getOption(StandardSocketOptions.IP_MULTICAST_TTL));
             assertTrue(s.getOption(StandardSocketOptions.IP_MULTICAST_LOOP));
 
@@ -389,8 +391,10 @@ class DatagramTest {
             s.setOption(StandardSocketOptions.IP_MULTICAST_LOOP, false);
             assertFalse(s.getOption(StandardSocketOptions.IP_MULTICAST_LOOP));
             NetworkInterface lo = NetworkInterface.getByInetAddress(LOOPBACK);
-            s.setOption(StandardSocketOptions.IP_MULTICAST_IF, lo);
-            assertEquals(lo, s.getOption(StandardSocketOptions.IP_MULTICAST_IF));
+            skips.attempt("setting IP_MULTICAST_IF", () -> {
+                s.setOption(StandardSocketOptions.IP_MULTICAST_IF, lo);
+                assertEquals(lo, s.getOption(StandardSocketOptions.IP_MULTICAST_IF));
+            });
             assertTrue(s.getOption(ExtendedSocketOptions.SO_INCOMING_NAPI_ID) >= 0);
 
             assertThrowsExactly(IllegalArgumentException.class, "Invalid TTL/hop value",
@@ -410,6 +414,7 @@ class DatagramTest {
                     () -> s.getOption(StandardSocketOptions.SO_LINGER));
             assertThrows(NullPointerException.class, () -> s.setOption(null, 1));
         }
+        skips.abortIfAny();
     }
 
     // ---------------------------------------------------------------- multicast
@@ -421,9 +426,20 @@ class DatagramTest {
         InetSocketAddress group = new InetSocketAddress("239.255.7.7", 0);
         try (DatagramSocket rx = udp(engine, new InetSocketAddress(0)); DatagramSocket tx = udp(engine)) {
             rx.setSoTimeout(5_000);
-            rx.joinGroup(group, lo);
+            try {
+                rx.joinGroup(group, lo);
+            } catch (SocketException e) {
+                // qemu-user drops the interface index of an IPv4 membership (ENODEV)
+                Emulation.abortIfRefused(e, "IPv4 membership by interface index", "No such device");
+                throw e;
+            }
             assertThrowsExactly(SocketException.class, "Already a member of group", () -> rx.joinGroup(group, lo));
-            tx.setOption(StandardSocketOptions.IP_MULTICAST_IF, lo);
+            try {
+                tx.setOption(StandardSocketOptions.IP_MULTICAST_IF, lo);
+            } catch (SocketException | UnsupportedOperationException e) {
+                Emulation.abortIfRefused(e, "IP_MULTICAST_IF");
+                throw e;
+            }
             byte[] msg = "to the group".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
             tx.send(new DatagramPacket(msg, msg.length, group.getAddress(), rx.getLocalPort()));
             DatagramPacket p = new DatagramPacket(new byte[64], 64);

@@ -2,7 +2,9 @@ package io.rustsocket;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
+import io.rustsocket.internal.NativeLibrary;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -43,16 +45,34 @@ class MulticastNamespaceTest {
                 + " && exec \"$@\"";
         List<String> cmd = new ArrayList<>(Arrays.asList("unshare", "-n", "sh", "-c", script, "sh", java,
                 "--enable-native-access=ALL-UNNAMED"));
+        String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
+        if (lib != null) {
+            // the library this JVM loaded (the jar may hold none for this architecture)
+            cmd.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
+        }
         cmd.addAll(TestSupport.childJvmOptions(MulticastNamespaceTest.class.getSimpleName()));
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), MulticastNamespaceTest.class.getName()));
         Process child = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(child.waitFor(60, TimeUnit.SECONDS), "child finished");
-        assertEquals(0, child.exitValue(), out);
-        for (String row : new String[] {"JDK 239.255.1.1 on lo ok", "RUST 239.255.1.1 on lo ok",
-                "JDK ff02::1:7 on mc0 ok", "RUST ff02::1:7 on mc0 ok", "JDK ff05::1:7 on mc0 ok", "RUST ff05::1:7 on mc0 ok"}) {
-            assertTrue(out.contains(row), () -> "missing '" + row + "' in:\n" + out);
+        Emulation.Skips skips = new Emulation.Skips();
+        for (String row : new String[] {"JDK 239.255.1.1 on lo", "RUST 239.255.1.1 on lo",
+                "JDK ff02::1:7 on mc0", "RUST ff02::1:7 on mc0", "JDK ff05::1:7 on mc0", "RUST ff05::1:7 on mc0"}) {
+            if (out.contains(row + " ok\n")) {
+                continue;
+            }
+            // qemu-user translates no multicast interface option (IP_MULTICAST_IF by index,
+            // IPV6_MULTICAST_IF) and drops the index of an IPv4 membership (ENODEV)
+            String failed = out.lines().filter(l -> l.startsWith(row + " FAILED ")).findFirst()
+                    .map(l -> l.substring(row.length() + " FAILED ".length())).orElse(null);
+            if (Emulation.refusedText(failed, Emulation.NO_OPTION, "No such device")) {
+                skips.add(row + " (" + failed + ")");
+                continue;
+            }
+            fail("missing '" + row + " ok' in:\n" + out);
         }
+        skips.abortIfAny();
+        assertEquals(0, child.exitValue(), out);
     }
 
     /** The child: one round trip per engine and group; prints "ENGINE group ok" or the failure. */

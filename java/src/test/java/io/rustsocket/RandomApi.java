@@ -47,9 +47,11 @@ final class RandomApi {
     /**
      * The timeout of a connect that gets no answer. Not shorter: java.net.Socket's SOCKS layer
      * spends up to a millisecond or so before it hands over, and when the timeout runs out in
-     * there the impl is left open instead of closed, so the clock would pick the outcome.
+     * there the impl is left open instead of closed, so the clock would pick the outcome. Under
+     * an emulator (qemu-user runs the JDK's code tens of times slower) it spends tens of
+     * milliseconds there, so the timeout is ten times longer.
      */
-    static final int CONNECT_TIMEOUT = 25;
+    static final int CONNECT_TIMEOUT = Emulation.EMULATOR == null ? 25 : 250;
     /** Timeouts from this many milliseconds on are long enough for a blocked call to be closed. */
     static final int LONG_TIMEOUT = 10_000;
     /** Calls that wait for a timeout or a close, per world and sequence. */

@@ -67,7 +67,7 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * each world (bytes in flight per direction, accept queues, who closed or shut down what, which
  * listener owns which port on which address) decides before each call that could block whether
  * it returns at once. A call that would block runs only when it is bounded (a read or accept
- * timeout of at most {@value RandomApi#SHORT_TIMEOUT} ms, a connect timeout of {@value RandomApi#CONNECT_TIMEOUT}
+ * timeout of at most {@value RandomApi#SHORT_TIMEOUT} ms, a connect timeout of {@link RandomApi#CONNECT_TIMEOUT}
  * ms, at most {@value RandomApi#TIMED_BUDGET} per world and sequence) or when another thread closes the
  * socket under it; otherwise it is skipped, the same way in both worlds. Calls whose outcome
  * other sockets on the host could decide (a port released by a closed listener, a port the

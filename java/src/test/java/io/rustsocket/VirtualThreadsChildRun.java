@@ -87,7 +87,9 @@ final class VirtualThreadsChildRun {
 
     /**
      * The java launcher of a JDK with virtual threads: -Drustsocket.vtJava, else this JVM's if
-     * it has them, else Temurin 25, else any JDK 21+ under /usr/lib/jvm; null if none.
+     * it has them, else Temurin 25, else any JDK 21+ under /usr/lib/jvm; null if none. A JDK
+     * found on disk must be built for this JVM's architecture, since the child loads the same
+     * native library (an aarch64 JVM under qemu must not pick the host's x86_64 Temurin).
      */
     static String virtualThreadJava() {
         String configured = System.getProperty("rustsocket.vtJava");
@@ -97,41 +99,61 @@ final class VirtualThreadsChildRun {
         if (Virtual.AVAILABLE) {
             return Paths.get(System.getProperty("java.home"), "bin", "java").toString();
         }
-        Path temurin = Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
-        if (Files.isExecutable(temurin)) {
-            return temurin.toString();
-        }
+        List<Path> candidates = new ArrayList<>();
+        candidates.add(Paths.get("/usr/lib/jvm/temurin-25-jdk-amd64"));
         File[] jdks = new File("/usr/lib/jvm").listFiles();
         if (jdks != null) {
             Arrays.sort(jdks);
             for (File jdk : jdks) {
-                Path release = jdk.toPath().resolve("release");
-                Path java = jdk.toPath().resolve("bin/java");
-                try {
-                    if (Files.isExecutable(java) && Files.isReadable(release)) {
-                        for (String line : Files.readAllLines(release)) {
-                            if (line.startsWith("JAVA_VERSION=")) {
-                                String v = line.substring("JAVA_VERSION=".length()).replace("\"", "");
-                                int feature = Integer.parseInt(v.split("[.+-]")[0]);
-                                if (feature >= 21) {
-                                    return java.toString();
-                                }
-                            }
-                        }
-                    }
-                } catch (IOException | NumberFormatException e) {
-                    // not a JDK we can use
-                }
+                candidates.add(jdk.toPath());
+            }
+        }
+        for (Path jdk : candidates) {
+            if (isJdk21ForThisArch(jdk)) {
+                return jdk.resolve("bin/java").toString();
             }
         }
         return null;
+    }
+
+    /** Whether {@code jdk}'s release file says JDK 21 or later, built for this JVM's os.arch. */
+    private static boolean isJdk21ForThisArch(Path jdk) {
+        Path release = jdk.resolve("release");
+        if (!Files.isExecutable(jdk.resolve("bin/java")) || !Files.isReadable(release)) {
+            return false;
+        }
+        int feature = 0;
+        String arch = null;
+        try {
+            for (String line : Files.readAllLines(release)) {
+                String value = line.substring(line.indexOf('=') + 1).replace("\"", "");
+                if (line.startsWith("JAVA_VERSION=")) {
+                    feature = Integer.parseInt(value.split("[.+-]")[0]);
+                } else if (line.startsWith("OS_ARCH=")) {
+                    arch = value;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            return false; // not a JDK we can use
+        }
+        return feature >= 21 && sameArch(arch, System.getProperty("os.arch"));
+    }
+
+    /** os.arch and a release file's OS_ARCH name x86_64 "amd64" and "x86_64" alike. */
+    private static boolean sameArch(String a, String b) {
+        return a != null && b != null && canonicalArch(a).equals(canonicalArch(b));
+    }
+
+    private static String canonicalArch(String arch) {
+        return arch.equals("amd64") ? "x86_64" : arch;
     }
 
     static VirtualThreadsChildRun run(String label, List<String> jvmFlags, List<String> checks) {
         String java = virtualThreadJava();
         VirtualThreadsChildRun run = new VirtualThreadsChildRun(label, java);
         if (java == null) {
-            run.problem = "no JDK 21+ found (set -Drustsocket.vtJava=/path/to/bin/java)";
+            run.problem = "no JDK 21+ for " + System.getProperty("os.arch")
+                    + " found (set -Drustsocket.vtJava=/path/to/bin/java)";
             return run;
         }
         List<String> options = new ArrayList<>(List.of("--enable-native-access=ALL-UNNAMED", "-Xmx1g"));
