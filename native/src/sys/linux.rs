@@ -580,6 +580,54 @@ mod tests {
     }
 
     #[test]
+    fn the_portable_positions_name_the_kernel_fields() {
+        use crate::tcp_info::{field, state};
+        let info = KernelTcpInfo {
+            state: ESTABLISHED,
+            ca_state: 3,
+            options: 7,
+            wscale: 0x72,
+            rto: 204_000,
+            snd_mss: 1448,
+            rtt: 150,
+            rttvar: 75,
+            snd_ssthresh: 20,
+            snd_cwnd: 10,
+            total_retrans: 4,
+            bytes_received: 5,
+            segs_out: 6,
+            segs_in: 8,
+            bytes_sent: 9,
+            bytes_retrans: 11,
+            snd_wnd: 12,
+            rcv_wnd: 13,
+            ..KernelTcpInfo::default()
+        };
+        let v = info.to_java(248);
+        let at = |i: usize| v[i];
+        assert_eq!(at(field::STATE), state::ESTABLISHED);
+        assert_eq!(at(field::CA_STATE), 3);
+        assert_eq!(at(field::OPTIONS), 7);
+        assert_eq!(at(field::SEND_WINDOW_SCALE), 2);
+        assert_eq!(at(field::RECEIVE_WINDOW_SCALE), 7);
+        assert_eq!(at(field::RTO_MICROS), 204_000);
+        assert_eq!(at(field::SEND_MSS), 1448);
+        assert_eq!(at(field::RTT_MICROS), 150);
+        assert_eq!(at(field::RTT_VAR_MICROS), 75);
+        assert_eq!(at(field::SEND_SSTHRESH), 20);
+        assert_eq!(at(field::SEND_CWND), 10);
+        assert_eq!(at(field::TOTAL_RETRANS), 4);
+        assert_eq!(at(field::BYTES_RECEIVED), 5);
+        assert_eq!(at(field::SEGMENTS_OUT), 6);
+        assert_eq!(at(field::SEGMENTS_IN), 8);
+        assert_eq!(at(field::BYTES_SENT), 9);
+        assert_eq!(at(field::BYTES_RETRANSMITTED), 11);
+        assert_eq!(at(field::SEND_WINDOW), 12);
+        assert_eq!(at(field::RECEIVE_WINDOW), 13);
+        assert_eq!(at(field::KERNEL_BYTES), 248);
+    }
+
+    #[test]
     fn tcp_info_of_a_loopback_connection() {
         let t = trio();
         let mut sent = 0;
