@@ -214,12 +214,20 @@ pub(crate) fn check_count(count: usize) -> NetResult<()> {
 }
 
 /// Joins (`join`) or leaves a multicast group on the interface with index `ifindex` (0: the
-/// kernel's choice). IPv4 groups on a dual-stack socket use the IPv4 calls, which the kernels
-/// accept on IPv6 sockets for mapped traffic.
+/// kernel's choice). IPv4 groups on a dual-stack socket use the IPv4 calls where the kernel
+/// accepts them on IPv6 sockets for mapped traffic (Linux), and the IPv6 calls with the
+/// IPv4-mapped group where it does not (macOS), as the JDK does.
 pub fn membership(fd: Fd, group: IpAddr, ifindex: u32, join: bool) -> NetResult<()> {
     let socket = borrow(fd)?;
     let s = SockRef::from(&socket);
     let result = match group {
+        IpAddr::V4(g) if !sys::IPV4_OPTIONS_ON_IPV6_SOCKETS && sock::ipv6_available() => {
+            if join {
+                s.join_multicast_v6(&g.to_ipv6_mapped(), ifindex)
+            } else {
+                s.leave_multicast_v6(&g.to_ipv6_mapped(), ifindex)
+            }
+        }
         IpAddr::V4(g) => {
             let interface = InterfaceIndexOrAddress::Index(ifindex);
             if join {

@@ -16,6 +16,11 @@ use std::time::Duration;
 /// can block in the kernel (Linux) rather than wait in a poller that close() can wake.
 pub const SHUTDOWN_WAKES_BLOCKED_CALLS: bool = true;
 
+/// The socket's address family, as the kernel reports it (`SO_DOMAIN`).
+pub fn domain(s: &SockRef<'_>) -> std::io::Result<Domain> {
+    s.domain()
+}
+
 /// Resets the connection now: connect(2) with `AF_UNSPEC` makes Linux drop the
 /// connection, send RST and wake every thread blocked on the socket with
 /// ECONNRESET. This is how close() with SO_LINGER 0 wakes threads in flight: a
