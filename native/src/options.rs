@@ -117,7 +117,7 @@ pub enum Opt {
     RcvBuf,
     /// SO_SNDBUF, likewise.
     SndBuf,
-    /// SO_LINGER: -1 when off, else seconds (at most 65,535, as the JDK clamps).
+    /// SO_LINGER: -1 when off, else seconds (at most 65,535, as the JDK clamps; 327 on macOS).
     Linger,
     /// SO_REUSEADDR.
     ReuseAddr,
@@ -263,6 +263,18 @@ use ValueType::{Bool, Int, Interface, Str};
 
 const BUFFER_SIZE: Option<&str> = Some("Invalid send/receive buffer size");
 
+/// The smallest TCP_MAXSEG: Linux's `TCP_MIN_MSS`; macOS refuses less than its
+/// `net.inet.tcp.minmss` (216 by default) less 40 bytes of headers.
+const MIN_MSS: i64 = if cfg!(target_os = "macos") { 176 } else { 88 };
+
+/// The longest SO_LINGER, in seconds: the JDK's clamp; macOS keeps the linger in ticks of
+/// 10 ms in a 16-bit field, so it cannot hold more than 327 s.
+const MAX_LINGER: i32 = if cfg!(target_os = "macos") {
+    327
+} else {
+    65535
+};
+
 /// Every option, in the order of their ids (an id is an index into this table; it is only
 /// meaningful within one build of the library, since Java reads the table at start-up).
 #[rustfmt::skip]
@@ -272,7 +284,7 @@ pub static TABLE: &[Spec] = &[
     row(Java, "SO_KEEPALIVE", Opt::KeepAlive, Bool, CLIENT),
     ranged(row(Java, "SO_RCVBUF", Opt::RcvBuf, Int, ALL), 0, INT_MAX, BUFFER_SIZE),
     ranged(row(Java, "SO_SNDBUF", Opt::SndBuf, Int, CLIENT | DATAGRAM), 0, INT_MAX, BUFFER_SIZE),
-    // any int: negative turns linger off, larger than 65,535 is clamped (see `set`)
+    // any int: negative turns linger off, larger than MAX_LINGER is clamped (see `set`)
     row(Java, "SO_LINGER", Opt::Linger, Int, CLIENT),
     row(Java, "SO_REUSEADDR", Opt::ReuseAddr, Bool, ALL),
     on(row(Java, "SO_REUSEPORT", Opt::ReusePort, Bool, ALL), UNIX),
@@ -298,8 +310,8 @@ pub static TABLE: &[Spec] = &[
     on(row(Rust, "TCP_QUICKACK", Opt::TcpQuickAck, Bool, STREAM), LINUX),
     on(row(Rust, "TCP_CORK", Opt::TcpCork, Bool, CLIENT), LINUX),
     on(ranged(row(Rust, "TCP_NOTSENT_LOWAT", Opt::TcpNotSentLowat, Int, STREAM), 0, INT_MAX, None), UNIX),
-    // TCP_MIN_MSS .. MAX_TCP_WINDOW in the kernel
-    on(ranged(row(Rust, "TCP_MAXSEG", Opt::TcpMaxSeg, Int, STREAM), 88, 32767, None), UNIX),
+    // TCP_MIN_MSS .. MAX_TCP_WINDOW in the kernel (see MIN_MSS for macOS)
+    on(ranged(row(Rust, "TCP_MAXSEG", Opt::TcpMaxSeg, Int, STREAM), MIN_MSS, 32767, None), UNIX),
     on(row(Rust, "TCP_CONGESTION", Opt::TcpCongestion, Str, STREAM), LINUX),
     on(ranged(row(Rust, "TCP_FASTOPEN", Opt::TcpFastOpen, Int, LISTENER), 0, INT_MAX, None), UNIX),
     on(row(Rust, "TCP_FASTOPEN_CONNECT", Opt::TcpFastOpenConnect, Bool, CLIENT), LINUX),
@@ -429,7 +441,13 @@ pub fn set_string_by_id(fd: Fd, id: i32, value: &str) -> NetResult<()> {
 }
 
 fn is_ipv6(s: &SockRef<'_>) -> NetResult<bool> {
-    Ok(s.domain().map_err(opt_err)? == Domain::IPV6)
+    Ok(sys::domain(s).map_err(opt_err)? == Domain::IPV6)
+}
+
+/// Whether the IP_TTL of this socket is the system layer's business: an IPv6 socket where
+/// IPv4 options do not reach the IPv4 traffic (macOS), so that one hop limit governs both.
+fn ttl_by_system(s: &SockRef<'_>) -> NetResult<bool> {
+    Ok(!sys::IPV4_OPTIONS_ON_IPV6_SOCKETS && is_ipv6(s)?)
 }
 
 /// Whether the socket's traffic is IPv4 (an IPv4 socket, or an IPv6 one bound or connected
@@ -479,6 +497,7 @@ pub fn get(fd: Fd, opt: Opt) -> NetResult<i32> {
         },
         Opt::ReuseAddr => flag(s.reuse_address().map_err(opt_err)?),
         Opt::OobInline => flag(s.out_of_band_inline().map_err(opt_err)?),
+        Opt::IpTtl if ttl_by_system(&s)? => sys::get_option(fd, &s, opt)?,
         Opt::IpTtl if speaks_ipv4(fd, &s)? => clamp_i32(u64::from(s.ttl_v4().map_err(opt_err)?)),
         Opt::IpTtl => clamp_i32(u64::from(s.unicast_hops_v6().map_err(opt_err)?)),
         Opt::Ipv6V6Only => {
@@ -512,12 +531,13 @@ pub fn set(fd: Fd, opt: Opt, value: i32) -> NetResult<()> {
         Opt::RcvBuf => s.set_recv_buffer_size(unsigned as usize).map_err(opt_err),
         Opt::SndBuf => s.set_send_buffer_size(unsigned as usize).map_err(opt_err),
         Opt::Linger => {
-            // as the JDK: negative turns it off, and more than 65,535 s is 65,535 s
-            let linger = (value >= 0).then(|| Duration::from_secs(value.min(65535) as u64));
+            // as the JDK: negative turns it off, and more than the most is the most
+            let linger = (value >= 0).then(|| Duration::from_secs(value.min(MAX_LINGER) as u64));
             s.set_linger(linger).map_err(opt_err)
         }
         Opt::ReuseAddr => s.set_reuse_address(on).map_err(opt_err),
         Opt::OobInline => s.set_out_of_band_inline(on).map_err(opt_err),
+        Opt::IpTtl if ttl_by_system(&s)? => sys::set_option(fd, &s, opt, value),
         Opt::IpTtl => {
             // A dual-stack socket may end up speaking either family: set both.
             s.set_ttl_v4(unsigned).map_err(opt_err)?;
@@ -578,9 +598,11 @@ pub fn set_string(fd: Fd, opt: Opt, value: &str) -> NetResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[cfg(target_os = "linux")]
     use crate::emulator;
     use crate::sock::tests::trio;
     use crate::sock::{close, open_stream};
+    #[cfg(target_os = "linux")]
     use crate::sys::errno::{EINVAL, ENOPROTOOPT};
 
     fn rust(name: &str) -> &'static Spec {
@@ -637,7 +659,7 @@ mod tests {
         set(fd, Opt::Linger, 7).unwrap();
         assert_eq!(get(fd, Opt::Linger).unwrap(), 7);
         set(fd, Opt::Linger, 70_000).unwrap();
-        assert_eq!(get(fd, Opt::Linger).unwrap(), 65535);
+        assert_eq!(get(fd, Opt::Linger).unwrap(), MAX_LINGER);
         set(fd, Opt::Linger, -5).unwrap();
         assert_eq!(get(fd, Opt::Linger).unwrap(), -1);
         set(fd, Opt::IpTos, 0x10).unwrap();
@@ -654,6 +676,7 @@ mod tests {
             set(fd, opt, v).unwrap();
             assert_eq!(get(fd, opt).unwrap(), v, "{opt:?}");
         }
+        #[cfg(target_os = "linux")]
         assert!(get(fd, Opt::IncomingNapiId).unwrap() >= 0);
     }
 
@@ -695,6 +718,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn linux_extras_read_back_what_the_kernel_applied() {
         let t = trio();
         let fd = t.client;
@@ -752,6 +776,12 @@ mod tests {
             let e = set_checked(t.client, rust(name), v).unwrap_err();
             assert_eq!(e.class, ExceptionClass::IllegalArgument, "{name} {v}");
         }
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn bad_string_values_are_illegal_arguments() {
+        let t = trio();
         for (opt, v) in [
             (Opt::TcpCongestion, "no-such-algorithm"),
             (Opt::TcpCongestion, ""),
@@ -769,12 +799,15 @@ mod tests {
         let l = open_stream(true).unwrap();
         set(l, Opt::TcpMaxSeg, 1000).unwrap();
         assert_eq!(get(l, Opt::TcpMaxSeg).unwrap(), 1000);
-        set(l, Opt::TcpDeferAccept, 5).unwrap();
-        // Rounded up to the kernel's retransmission schedule (1, 3, 7, ... s).
-        let applied = get(l, Opt::TcpDeferAccept).unwrap();
-        assert!(applied >= 5, "{applied}");
-        set(l, Opt::TcpFastOpen, 16).unwrap();
-        assert_eq!(get(l, Opt::TcpFastOpen).unwrap(), 16);
+        #[cfg(target_os = "linux")]
+        {
+            set(l, Opt::TcpDeferAccept, 5).unwrap();
+            // Rounded up to the kernel's retransmission schedule (1, 3, 7, ... s).
+            let applied = get(l, Opt::TcpDeferAccept).unwrap();
+            assert!(applied >= 5, "{applied}");
+            set(l, Opt::TcpFastOpen, 16).unwrap();
+            assert_eq!(get(l, Opt::TcpFastOpen).unwrap(), 16);
+        }
         if sock::ipv6_available() {
             set(l, Opt::Ipv6V6Only, 1).unwrap();
             assert_eq!(get(l, Opt::Ipv6V6Only).unwrap(), 1);
@@ -787,6 +820,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn string_options_read_back() {
         let t = trio();
         let fd = t.client;

@@ -230,12 +230,20 @@ pub(crate) fn check_count(count: usize) -> NetResult<()> {
 }
 
 /// Joins (`join`) or leaves a multicast group on the interface with index `ifindex` (0: the
-/// kernel's choice). IPv4 groups on a dual-stack socket use the IPv4 calls, which the kernels
-/// accept on IPv6 sockets for mapped traffic.
+/// kernel's choice). IPv4 groups on a dual-stack socket use the IPv4 calls where the kernel
+/// accepts them on IPv6 sockets for mapped traffic (Linux), and the IPv6 calls with the
+/// IPv4-mapped group where it does not (macOS), as the JDK does.
 pub fn membership(fd: Fd, group: IpAddr, ifindex: u32, join: bool) -> NetResult<()> {
     let socket = borrow(fd)?;
     let s = SockRef::from(&socket);
     let result = match group {
+        IpAddr::V4(g) if !sys::IPV4_OPTIONS_ON_IPV6_SOCKETS && sock::ipv6_available() => {
+            if join {
+                s.join_multicast_v6(&g.to_ipv6_mapped(), ifindex)
+            } else {
+                s.leave_multicast_v6(&g.to_ipv6_mapped(), ifindex)
+            }
+        }
         IpAddr::V4(g) => {
             let interface = InterfaceIndexOrAddress::Index(ifindex);
             if join {
@@ -273,8 +281,10 @@ pub(crate) mod tests {
     use crate::emulator;
     use crate::options;
     use crate::options::Opt;
-    use crate::sock::{close, Shutdown};
-    use crate::sys::errno::{ENODEV, ENOPROTOOPT};
+    use crate::sock::close;
+    #[cfg(target_os = "linux")]
+    use crate::sys::errno::ENODEV;
+    use crate::sys::errno::ENOPROTOOPT;
     use std::net::Ipv4Addr;
     use std::net::Ipv6Addr;
     use std::time::Duration;
@@ -292,6 +302,9 @@ pub(crate) mod tests {
 
     pub(crate) fn udp() -> Udp {
         let fd = open_datagram().unwrap();
+        // blocking receives, so that a test reads what was sent without waiting for it (the
+        // sockets are non-blocking where a shutdown does not wake a blocked receive)
+        sock::set_blocking(fd, true).unwrap();
         sock::bind(fd, LOOPBACK, 0, 0).unwrap();
         let port = sock::local_addr(fd).unwrap().port();
         Udp(fd, port)
@@ -445,6 +458,7 @@ pub(crate) mod tests {
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn shutdown_wakes_a_blocked_receive() {
         let b = udp();
         let fd = b.0;
@@ -453,11 +467,12 @@ pub(crate) mod tests {
             receive(fd, &mut buf, false, false)
         });
         std::thread::sleep(Duration::from_millis(100));
-        sock::shutdown(fd, Shutdown::Both).unwrap();
+        sock::shutdown(fd, sock::Shutdown::Both).unwrap();
         assert_eq!(reader.join().unwrap().unwrap().len, UNAVAILABLE);
     }
 
     #[test]
+    #[cfg(target_os = "linux")]
     fn shutdown_wakes_a_blocked_batch_receive() {
         let b = udp();
         let fd = b.0;
@@ -478,7 +493,7 @@ pub(crate) mod tests {
             )
         });
         std::thread::sleep(Duration::from_millis(100));
-        sock::shutdown(fd, Shutdown::Both).unwrap();
+        sock::shutdown(fd, sock::Shutdown::Both).unwrap();
         assert_eq!(reader.join().unwrap().unwrap(), UNAVAILABLE);
     }
 
@@ -621,6 +636,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_ipv4_group_is_joined_and_left_once() {
+        // on the loopback interface (index 1), as the JDK names it to the kernel
+        let group = IpAddr::V4(Ipv4Addr::new(239, 255, 0, 78));
+        let rx = udp();
+        membership(rx.0, group, 1, true).unwrap();
+        assert!(membership(rx.0, group, 1, true).is_err(), "joined twice");
+        membership(rx.0, group, 1, false).unwrap();
+        assert!(membership(rx.0, group, 1, false).is_err(), "left twice");
+        if sock::ipv6_available() {
+            let g6 = IpAddr::V6("ff02::78".parse::<Ipv6Addr>().unwrap());
+            membership(rx.0, g6, 1, true).unwrap();
+            assert!(membership(rx.0, g6, 1, true).is_err(), "joined twice");
+            membership(rx.0, g6, 1, false).unwrap();
+        }
+    }
+
+    #[test]
+    // macOS has no IPv4 multicast interface for a dual-stack socket's traffic: it refuses
+    // IP_MULTICAST_IF on IPv6 sockets, and IPV6_MULTICAST_IF governs IPv6 traffic only
+    #[cfg(target_os = "linux")]
     fn multicast_on_loopback_ipv4_and_membership_ipv6() {
         // IPv4: the loopback interface carries a group's datagrams once IP_MULTICAST_IF
         // names it. IPv6 needs a multicast route on lo, which a host's lo usually lacks

@@ -5,7 +5,12 @@ use rustsocket::sock;
 use std::net::{IpAddr, Ipv4Addr};
 
 fn open_fd_count() -> usize {
-    std::fs::read_dir("/proc/self/fd").unwrap().count()
+    let dir = if cfg!(target_os = "linux") {
+        "/proc/self/fd"
+    } else {
+        "/dev/fd"
+    };
+    std::fs::read_dir(dir).unwrap().count()
 }
 
 #[test]
@@ -26,7 +31,13 @@ fn thousands_of_connections_leave_no_descriptor_behind() {
             sock::connect_result(client).unwrap();
         }
         sock::set_blocking(client, true).unwrap();
+        // the listener does not block where a shutdown does not wake a blocked accept
+        assert_ne!(
+            rustsocket::poller::poll(listener, rustsocket::poller::POLLIN, 5000).unwrap(),
+            0
+        );
         let (server, _) = sock::accept(listener).unwrap().unwrap();
+        sock::set_blocking(server, true).unwrap();
         let msg = i.to_be_bytes();
         assert_eq!(sock::write(client, &msg).unwrap(), 4);
         let mut got = [0u8; 4];

@@ -216,7 +216,8 @@ pub fn shutdown<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd:
     })
 }
 
-/// Resets the connection now (connect with AF_UNSPEC), waking blocked threads.
+/// Resets the connection: at once, waking blocked threads, where the system can (Linux);
+/// else when the descriptor is closed (see `sys::abort`).
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn abort<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
     run(&mut env, |_| Ok(sock::abort(fd)?))

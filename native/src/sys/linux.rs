@@ -16,6 +16,11 @@ use std::time::Duration;
 /// can block in the kernel (Linux) rather than wait in a poller that close() can wake.
 pub const SHUTDOWN_WAKES_BLOCKED_CALLS: bool = true;
 
+/// The socket's address family, as the kernel reports it (`SO_DOMAIN`).
+pub fn domain(s: &SockRef<'_>) -> std::io::Result<Domain> {
+    s.domain()
+}
+
 /// Resets the connection now: connect(2) with `AF_UNSPEC` makes Linux drop the
 /// connection, send RST and wake every thread blocked on the socket with
 /// ECONNRESET. This is how close() with SO_LINGER 0 wakes threads in flight: a
@@ -586,6 +591,54 @@ mod tests {
         assert_eq!(std::mem::offset_of!(KernelTcpInfo, pacing_rate), 104);
         assert_eq!(std::mem::offset_of!(KernelTcpInfo, delivery_rate), 160);
         assert_eq!(std::mem::offset_of!(KernelTcpInfo, total_rto_time), 244);
+    }
+
+    #[test]
+    fn the_portable_positions_name_the_kernel_fields() {
+        use crate::tcp_info::{field, state};
+        let info = KernelTcpInfo {
+            state: ESTABLISHED,
+            ca_state: 3,
+            options: 7,
+            wscale: 0x72,
+            rto: 204_000,
+            snd_mss: 1448,
+            rtt: 150,
+            rttvar: 75,
+            snd_ssthresh: 20,
+            snd_cwnd: 10,
+            total_retrans: 4,
+            bytes_received: 5,
+            segs_out: 6,
+            segs_in: 8,
+            bytes_sent: 9,
+            bytes_retrans: 11,
+            snd_wnd: 12,
+            rcv_wnd: 13,
+            ..KernelTcpInfo::default()
+        };
+        let v = info.to_java(248);
+        let at = |i: usize| v[i];
+        assert_eq!(at(field::STATE), state::ESTABLISHED);
+        assert_eq!(at(field::CA_STATE), 3);
+        assert_eq!(at(field::OPTIONS), 7);
+        assert_eq!(at(field::SEND_WINDOW_SCALE), 2);
+        assert_eq!(at(field::RECEIVE_WINDOW_SCALE), 7);
+        assert_eq!(at(field::RTO_MICROS), 204_000);
+        assert_eq!(at(field::SEND_MSS), 1448);
+        assert_eq!(at(field::RTT_MICROS), 150);
+        assert_eq!(at(field::RTT_VAR_MICROS), 75);
+        assert_eq!(at(field::SEND_SSTHRESH), 20);
+        assert_eq!(at(field::SEND_CWND), 10);
+        assert_eq!(at(field::TOTAL_RETRANS), 4);
+        assert_eq!(at(field::BYTES_RECEIVED), 5);
+        assert_eq!(at(field::SEGMENTS_OUT), 6);
+        assert_eq!(at(field::SEGMENTS_IN), 8);
+        assert_eq!(at(field::BYTES_SENT), 9);
+        assert_eq!(at(field::BYTES_RETRANSMITTED), 11);
+        assert_eq!(at(field::SEND_WINDOW), 12);
+        assert_eq!(at(field::RECEIVE_WINDOW), 13);
+        assert_eq!(at(field::KERNEL_BYTES), 248);
     }
 
     #[test]

@@ -9,12 +9,15 @@
 //!   `connect(AF_UNSPEC)`, the Linux socket options; `mmsg`: `sendmmsg`/`recvmmsg` with UDP
 //!   segmentation offload. On Linux a shutdown wakes every call blocked on the socket, so
 //!   platform threads may block in the kernel.
+//! - `macos`: BSD `sendfile(2)`, `TCP_CONNECTION_INFO`, the reset at close by `SO_LINGER` 0,
+//!   the macOS socket options, one datagram through `recvmsg(2)`. A shutdown does not wake a
+//!   blocked accept, so sockets stay non-blocking.
 //! - `polling` (every system but Linux): the virtual-thread pollers on the `polling` crate
 //!   (kqueue, AFD); `batch_loop`: batched datagrams as a loop of single calls.
 //!
 //! What every system provides (the names the core uses):
 //! - `Fd` (the `int` Java holds), `Borrowed` and `borrow(fd)` (socket2's `SockRef::from` takes a
-//!   `&Borrowed`), `into_fd(socket2::Socket)`;
+//!   `&Borrowed`), `into_fd(socket2::Socket)`, `domain(socket)` (its address family);
 //! - `errno::{...}` (the POSIX names of the errors the core tells apart), `last_errno()`,
 //!   `error_text(code)` (the text the JDK's messages carry on that system);
 //! - `POLL_READ`/`POLL_WRITE` (Java's values 1 and 4), `poll_fds`, `available`, `close`;
@@ -26,8 +29,9 @@
 //! - `poller_create/close/arm/delete/wait`;
 //! - `send_file` (or `SENDFILE_UNSUPPORTED`), `dup_readable_file`, `FILE_CLOSED`,
 //!   `FILE_NOT_READABLE`; `tcp_info` (or `UnsupportedOperationException`);
-//! - `PLATFORM` (the system's name in messages), `CAPABILITIES` (what Java may rely on), `get_option`/`set_option` for the options that
-//!   differ between systems, `get_string_option`/`set_string_option`;
+//! - `PLATFORM` (the system's name in messages), `CAPABILITIES` (what Java may rely on),
+//!   `get_option`/`set_option` for the options that differ between systems,
+//!   `get_string_option`/`set_string_option`;
 //! - `receive` (one datagram, with its sender and whether it was cut), `BatchScratch`,
 //!   `send_batch`, `receive_batch`.
 //!
@@ -52,6 +56,11 @@ mod mmsg;
 #[cfg(target_os = "linux")]
 pub use mmsg::*;
 
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+pub use macos::*;
+
 #[cfg(not(target_os = "linux"))]
 mod batch_loop;
 #[cfg(not(target_os = "linux"))]
@@ -60,3 +69,8 @@ pub use batch_loop::*;
 mod polling;
 #[cfg(not(target_os = "linux"))]
 pub use self::polling::*;
+
+/// Whether IPv4 options (level `IPPROTO_IP`) reach the IPv4 traffic of a dual-stack IPv6
+/// socket. macOS refuses them on IPv6 sockets (`EINVAL`); there `IPV6_UNICAST_HOPS` sets the
+/// IPv4 TTL too, and IPv4 groups are joined as IPv4-mapped IPv6 groups.
+pub const IPV4_OPTIONS_ON_IPV6_SOCKETS: bool = !cfg!(target_os = "macos");

@@ -25,6 +25,12 @@ import java.net.SocketOption;
  *   <li>Any option on a closed socket gives {@link java.net.SocketException}.</li>
  * </ul>
  *
+ * <p>On macOS only the keepalive options, {@link #TCP_NOTSENT_LOWAT}, {@link #TCP_MAXSEG},
+ * {@link #TCP_FASTOPEN}, {@link #IP_TTL} and {@link #IPV6_V6ONLY} are supported, as the macOS
+ * kernel has them: {@code TCP_MAXSEG} can only lower the segment size, {@code TCP_FASTOPEN} is a
+ * switch (any positive value reads back as 1) that a listening socket only takes, and a
+ * {@code TCP_NOTSENT_LOWAT} of 0 turns the mark off.
+ *
  * <p>{@link jdk.net.ExtendedSocketOptions#TCP_KEEPIDLE}, {@code TCP_KEEPINTERVAL},
  * {@code TCP_KEEPCOUNT} and {@code TCP_QUICKACK} are accepted as well and set the same kernel
  * option as the constants here.
@@ -64,8 +70,9 @@ public final class RustSocketOptions {
     public static final SocketOption<Integer> TCP_NOTSENT_LOWAT = new Option<>("TCP_NOTSENT_LOWAT", Integer.class);
 
     /**
-     * Maximum segment size in bytes, 88 to 32767: before connecting (or listening) it caps the
-     * MSS announced to the peer; once connected it reads back the MSS in use.
+     * Maximum segment size in bytes, 88 (176 on macOS) to 32767: before connecting (or
+     * listening) it caps the MSS announced to the peer; once connected it reads back the MSS in
+     * use.
      */
     public static final SocketOption<Integer> TCP_MAXSEG = new Option<>("TCP_MAXSEG", Integer.class);
 

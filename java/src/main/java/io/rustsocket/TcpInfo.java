@@ -5,6 +5,15 @@ package io.rustsocket;
  * by {@link RustSocket#tcpInfo()}. Units are in the component names; counts of segments and
  * bytes are since the connection started.
  *
+ * <p>On macOS the snapshot is {@code TCP_CONNECTION_INFO}, which fills only {@code state},
+ * {@code caState} (3 during loss recovery), {@code options}, the window scales, {@code rtoMicros}
+ * (0 while no retransmission is pending), {@code sendMssBytes}, {@code rttMicros} and
+ * {@code rttVarMicros} (millisecond resolution), {@code sendSsthreshSegments} and
+ * {@code sendCwndSegments} (bytes divided by the MSS), {@code totalRetransSegments},
+ * {@code bytesReceived}, {@code segmentsOut}, {@code segmentsIn}, {@code bytesSent},
+ * {@code bytesRetransmitted}, {@code sendWindowBytes} and {@code receiveWindowBytes}; the others
+ * are 0, and {@code kernelBytes} counts bytes of {@code struct tcp_connection_info}.
+ *
  * <pre>{@code
  * TcpInfo info = socket.tcpInfo();
  * System.out.printf("%s rtt %d us (+/- %d), cwnd %d, %d bytes acked, %d retransmitted%n",
