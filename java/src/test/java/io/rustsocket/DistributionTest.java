@@ -28,6 +28,7 @@ import java.util.zip.ZipFile;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestReporter;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * What {@code gradle assembleAllPlatforms} made: the cross-built libraries under
@@ -128,6 +129,34 @@ class DistributionTest {
         // musl's whole C library is libc.so; a glibc-linked build would need libc.so.6
         assertEquals(List.of("libc.so"), needed, headers);
         assertFalse(run(objdump, "-T", lib.toString()).contains("GLIBC_"), lib + " has glibc symbol versions");
+    }
+
+    /**
+     * No musl JVM is at hand here, so a small C program built with {@code musl-gcc} stands in for
+     * one: it loads the library with every symbol resolved ({@code RTLD_NOW}) against musl and
+     * finds the JNI entry points.
+     */
+    @Test
+    void muslLibraryLoadsInAMuslProcess(@TempDir Path dir) throws Exception {
+        Path lib = library("linux-x86_64-musl");
+        Assumptions.assumeTrue(Files.isRegularFile(lib), "no musl library in " + natives());
+        Path muslGcc = Paths.get("/usr/bin/musl-gcc");
+        Assumptions.assumeTrue(Files.isExecutable(muslGcc), "musl-gcc is not installed (Debian: musl-tools)");
+        Assumptions.assumeTrue("amd64".equals(System.getProperty("os.arch")), "the musl library is x86_64");
+        Path source = dir.resolve("load.c");
+        Files.writeString(source, String.join("\n",
+                "#include <dlfcn.h>",
+                "#include <stdio.h>",
+                "int main(int argc, char **argv) {",
+                "    void *h = dlopen(argv[1], RTLD_NOW);",
+                "    if (!h) { printf(\"dlopen: %s\\n\", dlerror()); return 1; }",
+                "    void *f = dlsym(h, \"Java_io_rustsocket_internal_Native_init\");",
+                "    printf(\"%s\\n\", f ? \"loaded\" : \"no Java_io_rustsocket_internal_Native_init\");",
+                "    return f ? 0 : 2;",
+                "}", ""));
+        Path exe = dir.resolve("load");
+        run(muslGcc.toString(), "-o", exe.toString(), source.toString());
+        assertEquals("loaded\n", run(exe.toString(), lib.toString()));
     }
 
     @Test
