@@ -256,6 +256,29 @@ class DistributionTest {
         }
     }
 
+    /** The released jar's library for this machine (the zig build, not the host's) works here. */
+    @Test
+    void allPlatformsJarPassesItsSelfTestHere(@TempDir Path dir) throws Exception {
+        Path jar = dist("");
+        try (ZipFile zip = new ZipFile(jar.toFile())) {
+            Assumptions.assumeTrue(index(zip).contains(NativeLibrary.platform()),
+                    () -> jar + " has no library for " + NativeLibrary.platform());
+        }
+        List<String> cmd = new ArrayList<>(List.of(TestSupport.childJava(), "-Djava.io.tmpdir=" + dir));
+        cmd.addAll(TestSupport.childJvmOptions("DistSelfTest"));
+        cmd.addAll(List.of("-jar", jar.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        pb.environment().remove("JDK_JAVA_OPTIONS");
+        Process p = pb.start();
+        String report = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), report);
+        assertEquals(0, p.exitValue(), report);
+        assertTrue(report.contains("extracted from jar:file:" + jar.toUri().getRawPath() + "!/META-INF/native/"
+                + NativeLibrary.platform() + "/"), report);
+        assertTrue(report.contains("\nresult: OK ("), report);
+    }
+
     @Test
     void eachPlatformJarHoldsTheClassesAndOneLibrary() throws Exception {
         for (String key : built()) {
