@@ -14,8 +14,10 @@ import java.util.Optional;
  * <p>{@code memfd_create(2)} makes the file; the JDK's foreign function API (final in JDK 22)
  * calls it and {@code write(2)}, so no native code of ours is needed before the library itself
  * is loaded; then {@code System.load("/proc/self/fd/N")}. The JVM turns that path into
- * {@code /proc/<pid>/fd/N}, which the dynamic loader opens like any file; the kernel allows
- * executable mappings of a memory file unless {@code vm.memfd_noexec} is 2. The classes are
+ * {@code /proc/<pid>/fd/N}, which the dynamic loader opens like any file; a memory file lives on
+ * no user-visible mount, so {@code noexec} mounts do not apply to it, and {@code vm.memfd_noexec}
+ * only concerns {@code execve} (with it at 2 the kernel refuses {@code MFD_EXEC}, and the call is
+ * retried without the flag). A security module or seccomp filter may still refuse. The classes are
  * compiled for JDK 17, so the API is reached by reflection. On JDK 22 and 23 the JVM warns
  * once about the restricted method unless native access is enabled
  * ({@code --enable-native-access=ALL-UNNAMED}, or {@code Enable-Native-Access} in an executable
