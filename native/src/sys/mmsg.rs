@@ -183,7 +183,7 @@ fn send_plain(fd: Fd, scratch: &mut BatchScratch, from: usize, count: usize) -> 
                 fd,
                 scratch.headers[from..count].as_mut_ptr(),
                 (count - from) as libc::c_uint,
-                libc::MSG_NOSIGNAL,
+                libc::MSG_NOSIGNAL as _,
             )
         };
         if n >= 0 {
@@ -298,11 +298,11 @@ fn send_segmented(
                 control.fill(0);
                 let mut probe: libc::msghdr = std::mem::zeroed();
                 probe.msg_control = control.as_mut_ptr().cast();
-                probe.msg_controllen = space;
+                probe.msg_controllen = space as _;
                 let c = libc::CMSG_FIRSTHDR(&probe);
                 (*c).cmsg_level = libc::SOL_UDP;
                 (*c).cmsg_type = UDP_SEGMENT;
-                (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<u16>() as u32) as usize;
+                (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<u16>() as u32) as _;
                 std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<u16>(), size as u16);
                 (control.as_mut_ptr().cast::<libc::c_void>(), space)
             }
@@ -312,9 +312,9 @@ fn send_segmented(
         let h = &mut scratch.headers[groups];
         h.msg_len = 0;
         h.msg_hdr.msg_iov = &mut scratch.iovecs[start];
-        h.msg_hdr.msg_iovlen = run;
+        h.msg_hdr.msg_iovlen = run as _;
         h.msg_hdr.msg_control = control_ptr;
-        h.msg_hdr.msg_controllen = control_len;
+        h.msg_hdr.msg_controllen = control_len as _;
         h.msg_hdr.msg_flags = 0;
         h.msg_hdr.msg_name = name;
         h.msg_hdr.msg_namelen = namelen;
@@ -332,7 +332,7 @@ fn send_segmented(
                 fd,
                 scratch.headers.as_mut_ptr(),
                 groups as libc::c_uint,
-                libc::MSG_NOSIGNAL,
+                libc::MSG_NOSIGNAL as _,
             )
         };
         if n >= 0 {
@@ -401,11 +401,12 @@ pub fn receive_batch(
                 fd,
                 scratch.headers.as_mut_ptr(),
                 count as libc::c_uint,
-                if wait {
+                // (c_int on glibc, c_uint on musl)
+                (if wait {
                     libc::MSG_WAITFORONE
                 } else {
                     libc::MSG_DONTWAIT
-                },
+                }) as _,
                 std::ptr::null_mut(),
             )
         };

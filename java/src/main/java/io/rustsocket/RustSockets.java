@@ -182,6 +182,45 @@ public final class RustSockets {
     }
 
     /**
+     * Whether rustsocket works on this machine: its native library is loaded, or loads now.
+     * Never throws; call it before constructing a {@link RustSocket} to choose between
+     * rustsocket and the JDK's sockets at run time:
+     *
+     * <pre>{@code
+     * Socket s = RustSockets.isAvailable() ? new RustSocket(host, port) : new Socket(host, port);
+     * if (!RustSockets.isAvailable()) {
+     *     log.info("JDK sockets: " + RustSockets.unavailabilityCause().getMessage());
+     * }
+     * }</pre>
+     *
+     * <p>The first call loads the library (extracting it from the jar if need be); the answer
+     * never changes afterwards, since a failure is remembered.
+     *
+     * @return {@code true} if rustsocket's sockets can be created on this platform
+     */
+    public static boolean isAvailable() {
+        return unavailabilityCause() == null;
+    }
+
+    /**
+     * Why rustsocket does not work on this machine, or {@code null} if it does. Never throws;
+     * loads the library on the first call, as {@link #isAvailable()} does.
+     *
+     * @return the {@link UnsatisfiedLinkError} that any socket construction would throw: its
+     *     message names the platform seen, the platforms the jar holds and every location tried
+     *     with its reason; {@code null} when the library is loaded
+     */
+    public static Throwable unavailabilityCause() {
+        try {
+            NativeLibrary.ensureLoaded();
+            return null;
+        } catch (UnsatisfiedLinkError e) {
+            UnsatisfiedLinkError first = NativeLibrary.failure();
+            return first != null ? first : e;
+        }
+    }
+
+    /**
      * Whether {@link #installAsDefault()} completed in this JVM (by code or by the agent).
      *
      * @return {@code true} once every new {@code Socket} and {@code ServerSocket} runs on rustsocket

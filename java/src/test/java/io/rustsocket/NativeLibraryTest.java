@@ -2,6 +2,7 @@ package io.rustsocket;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,13 +22,16 @@ import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
@@ -109,6 +113,26 @@ class NativeLibraryTest {
         assertSame(UnsatisfiedLinkError.class, e.getCause().getClass(), () -> "got " + e.getCause());
     }
 
+    @Test
+    void jarListsThePlatformsItHolds() throws Exception {
+        Assumptions.assumeTrue(onLinuxX86(), "the jar holds only the linux-x86_64 library");
+        URL index = NativeLibrary.class.getResource("/" + NativeLibrary.INDEX_RESOURCE);
+        assertNotNull(index, NativeLibrary.INDEX_RESOURCE + " is not in the jar");
+        try (InputStream in = index.openStream()) {
+            List<String> keys = new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
+                    .filter(l -> !l.startsWith("#") && !l.isBlank()).collect(Collectors.toList());
+            assertEquals(List.of(PLATFORM), keys);
+        }
+        assertEquals(Set.of(PLATFORM), NativeLibrary.bundledPlatforms());
+    }
+
+    @Test
+    void availabilityApiSaysYesWithoutThrowing() {
+        assertTrue(RustSockets.isAvailable());
+        assertEquals(null, RustSockets.unavailabilityCause());
+        assertNotNull(NativeLibrary.loadedFrom(), "loadedFrom() once loaded");
+    }
+
     /** The library as the jar holds it. */
     private static byte[] bundledLibrary() throws IOException {
         try (InputStream in = NativeLibrary.class.getResourceAsStream(RESOURCE)) {
@@ -117,11 +141,15 @@ class NativeLibraryTest {
         }
     }
 
-    /** Paths of the librustsocket copies mapped into this process. */
+    /**
+     * Paths of the librustsocket copies whose code is mapped into this process. (After a failed
+     * attempt on a noexec mount, glibc leaves that file's read-only reservation mapped: it is
+     * not counted.)
+     */
     static List<String> loadedRustsocketLibraries() throws IOException {
         try (Stream<String> lines = Files.lines(Paths.get("/proc/self/maps"))) {
             return lines.map(l -> l.split("\\s+"))
-                    .filter(f -> f.length >= 6 && f[5].contains("librustsocket"))
+                    .filter(f -> f.length >= 6 && f[5].contains("librustsocket") && f[1].contains("x"))
                     .map(f -> f[5])
                     .distinct()
                     .collect(Collectors.toList());
@@ -260,6 +288,176 @@ class NativeLibraryTest {
     }
 
     @Test
+    void unknownPlatformNamesWhatItSawAndWhatTheJarHas(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(onLinuxX86(), "the jar holds only the linux-x86_64 library");
+        // os.arch can be overridden on the command line; the JVM itself does not read it again
+        ChildResult r = runChild(dir, List.of("-Dos.arch=riscv64"), "available");
+        assertEquals(0, r.exit, r::toString);
+        assertEquals(List.of("false"), r.lines("AVAILABLE"), r::toString);
+        String cause = r.lines("CAUSE").get(0);
+        assertTrue(cause.startsWith("java.lang.UnsatisfiedLinkError|"), cause);
+        assertTrue(cause.contains("linux-riscv64 (os.name Linux, os.arch riscv64, C library glibc)"), cause);
+        assertTrue(cause.contains("the jar has linux-x86_64"), cause);
+        assertTrue(cause.contains("META-INF/native/linux-riscv64/librustsocket.so"), cause);
+        // a socket construction throws the same message, and the API keeps answering the same
+        assertEquals(List.of(cause.substring(cause.indexOf('|') + 1)), r.lines("SOCKET")
+                .stream().map(l -> l.substring(l.indexOf('|') + 1)).distinct().collect(Collectors.toList()), r::toString);
+        assertEquals(List.of("same"), r.lines("AGAIN"), r::toString);
+    }
+
+    @Test
+    void availabilityApiCarriesTheLoadFailure(@TempDir Path dir) throws Exception {
+        String path = "/nonexistent/librustsocket.so";
+        ChildResult r = runChild(dir, List.of("-D" + PATH_PROPERTY + "=" + path), "available");
+        assertEquals(0, r.exit, r::toString);
+        assertEquals(List.of("false"), r.lines("AVAILABLE"), r::toString);
+        String cause = r.lines("CAUSE").get(0);
+        assertTrue(cause.startsWith("java.lang.UnsatisfiedLinkError|rustsocket could not load its native library"), cause);
+        assertTrue(cause.contains(path), cause);
+        assertEquals(List.of("same"), r.lines("AGAIN"), r::toString);
+    }
+
+    // ---------------------------------------------------------------- noexec
+
+    /**
+     * Whether this machine can give a child its own mount namespace ({@code unshare -m}, as
+     * root): the noexec tests mount a tmpfs there, invisible to everything else.
+     */
+    private static String mountNamespaceUnavailable() {
+        if (!Files.isExecutable(Paths.get("/usr/bin/unshare"))) {
+            return "no /usr/bin/unshare";
+        }
+        try {
+            Process p = new ProcessBuilder("/usr/bin/unshare", "-m", "true").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!p.waitFor(10, TimeUnit.SECONDS) || p.exitValue() != 0) {
+                return "unshare -m is refused here (not root?): " + out.trim();
+            }
+            return null;
+        } catch (IOException | InterruptedException e) {
+            return "unshare -m failed: " + e;
+        }
+    }
+
+    /**
+     * Runs a child JVM in a private mount namespace where {@code noexec} is a fresh tmpfs
+     * mounted noexec, holding {@code tmp}, {@code home}, {@code run} and {@code cwd} folders;
+     * the child's working directory is {@code noexec/cwd}, and {@code XDG_RUNTIME_DIR} is
+     * {@code xdg} ({@code null}: unset).
+     */
+    private static ChildResult runInNoexecMount(Path dir, Path noexec, String xdg, List<String> jvmArgs,
+                                                String... args) throws Exception {
+        String unavailable = mountNamespaceUnavailable();
+        Assumptions.assumeTrue(unavailable == null, unavailable);
+        Files.createDirectories(noexec);
+        List<String> options = new ArrayList<>(List.of("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
+                "-Djava.io.tmpdir=" + noexec.resolve("tmp"), "-Duser.home=" + noexec.resolve("home")));
+        options.addAll(jvmArgs);
+        List<String> java = TestSupport.javaCommand(TestSupport.childJava(), options, ChildMain.class, Arrays.asList(args));
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/unshare", "-m", "/bin/sh", "-c",
+                "mount -t tmpfs -o noexec,nosuid,nodev,size=64m tmpfs \"$0\" && cd \"$0\""
+                        + " && mkdir tmp home run cwd && cd cwd && exec \"$@\"",
+                noexec.toString()));
+        cmd.addAll(java);
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().remove("JAVA_TOOL_OPTIONS");
+        pb.environment().remove("JDK_JAVA_OPTIONS");
+        pb.environment().remove("XDG_CACHE_HOME");
+        if (xdg == null) {
+            pb.environment().remove("XDG_RUNTIME_DIR");
+        } else {
+            pb.environment().put("XDG_RUNTIME_DIR", xdg);
+        }
+        pb.redirectErrorStream(true);
+        Path out = Files.createTempFile(dir, "child", ".out");
+        pb.redirectOutput(out.toFile());
+        return finish(pb.start(), out);
+    }
+
+    private static String hashDir() throws Exception {
+        return sha256(bundledLibrary()).substring(0, 16);
+    }
+
+    @Test
+    void noexecTmpdirFallsBackToTheUsersCache(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(onLinuxX86(), "the jar holds only the linux-x86_64 library");
+        Path home = Files.createDirectory(dir.resolve("home"));
+        Path noexec = dir.resolve("noexec");
+        ChildResult r = runInNoexecMount(dir, noexec, null, List.of("-Duser.home=" + home), "echo");
+        assertEquals(0, r.exit, r::toString);
+        assertEquals(List.of("OK"), r.lines("ECHO"), r::toString);
+        Path expected = home.resolve(".cache/rustsocket").resolve(hashDir()).resolve("librustsocket.so");
+        assertEquals(List.of(expected.toString()), r.lines("LIB"), r::toString);
+        String from = r.lines("FROM").get(0);
+        assertTrue(from.startsWith(expected + " (the user's cache), extracted from jar:"), from);
+    }
+
+    @Test
+    void workdirPropertyIsTriedFirst(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(onLinuxX86(), "the jar holds only the linux-x86_64 library");
+        Path work = dir.resolve("work/not-yet-made");
+        ChildResult r = runInNoexecMount(dir, dir.resolve("noexec"), null,
+                List.of("-D" + NativeLibrary.WORKDIR_PROPERTY + "=" + work), "echo");
+        assertEquals(0, r.exit, r::toString);
+        assertEquals(List.of("OK"), r.lines("ECHO"), r::toString);
+        Path expected = work.resolve("rustsocket-" + System.getProperty("user.name")).resolve(hashDir())
+                .resolve("librustsocket.so");
+        assertEquals(List.of(expected.toString()), r.lines("LIB"), r::toString);
+        assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(expected.getParent())));
+    }
+
+    @Test
+    void everyPlaceNoexecListsEveryAttemptAndNamesTheProperty(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(onLinuxX86(), "the jar holds only the linux-x86_64 library");
+        Path noexec = dir.resolve("noexec");
+        ChildResult r = runInNoexecMount(dir, noexec, noexec.resolve("run").toString(),
+                List.of("-D" + NativeLibrary.MEMFD_PROPERTY + "=false"), "available");
+        assertEquals(0, r.exit, r::toString);
+        assertEquals(List.of("false"), r.lines("AVAILABLE"), r::toString);
+        String cause = r.lines("CAUSE").get(0);
+        String hash = hashDir();
+        String user = "rustsocket-" + System.getProperty("user.name");
+        List<String> expectedAttempts = List.of(
+                "1. " + noexec.resolve("tmp/" + user + "/" + hash + "/librustsocket.so") + " (java.io.tmpdir): ",
+                "2. " + noexec.resolve("run/rustsocket/" + hash + "/librustsocket.so") + " ($XDG_RUNTIME_DIR): ",
+                "3. " + noexec.resolve("home/.cache/rustsocket/" + hash + "/librustsocket.so") + " (the user's cache): ",
+                "4. memory file: off (-D" + NativeLibrary.MEMFD_PROPERTY + "=false)",
+                "5. " + noexec.resolve("cwd/" + user + "/" + hash + "/librustsocket.so") + " (the working directory): ");
+        for (String attempt : expectedAttempts) {
+            assertTrue(cause.contains(attempt), () -> "no attempt '" + attempt + "' in: " + cause);
+        }
+        assertEquals(4, cause.split("failed to map segment from shared object \\(" + Pattern.quote(noexec.toString())
+                + " is mounted noexec\\)", -1).length - 1, cause);
+        assertTrue(cause.contains("Set -D" + NativeLibrary.WORKDIR_PROPERTY + "="), cause);
+        assertTrue(cause.contains("-D" + PATH_PROPERTY + "="), cause);
+    }
+
+    @Test
+    void memoryFileLoadsWhenEveryDirectoryIsNoexec(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(onLinuxX86(), "the jar holds only the linux-x86_64 library");
+        Path noexec = dir.resolve("noexec");
+        boolean ffm = Runtime.version().feature() >= 22;
+        ChildResult r = runInNoexecMount(dir, noexec, noexec.resolve("run").toString(),
+                List.of("--enable-native-access=ALL-UNNAMED"), ffm ? new String[] {"available", "echo"}
+                        : new String[] {"available"});
+        assertEquals(0, r.exit, r::toString);
+        if (!ffm) {
+            // no way to call memfd_create from Java before the foreign function API
+            assertEquals(List.of("false"), r.lines("AVAILABLE"), r::toString);
+            String cause = r.lines("CAUSE").get(0);
+            assertTrue(cause.contains("4. memory file: needs JDK 22 or newer to call memfd_create (this is JDK "
+                    + Runtime.version().feature() + ")"), cause);
+            return;
+        }
+        assertEquals(List.of("true"), r.lines("AVAILABLE"), r::toString);
+        assertEquals(List.of("OK"), r.lines("ECHO"), r::toString);
+        assertEquals(List.of("/memfd:librustsocket.so"), r.lines("LIB"), r::toString);
+        String from = r.lines("FROM").get(0);
+        assertTrue(from.startsWith("memory file librustsocket.so (memfd_create, /proc/self/fd/"), from);
+        assertFalse(r.output.contains("WARNING"), () -> "the JVM warned: " + r);
+    }
+
+    @Test
     void panicInRustIsAJavaErrorAndTheJvmCarriesOn(@TempDir Path dir) throws Exception {
         String hooks = System.getProperty(HOOKS_PROPERTY);
         Assumptions.assumeTrue(hooks != null && !hooks.isEmpty(),
@@ -282,15 +480,43 @@ class NativeLibraryTest {
     // ---------------------------------------------------------------- the child
 
     /**
-     * The main class of the child JVMs. Modes: {@code load-twice} (three attempts to create a
-     * socket, each printed as {@code ATTEMPT class|message}), {@code echo} (an echo over
-     * loopback), {@code panic} (three calls of the test-hooks panic, then an echo).
+     * The main class of the child JVMs; runs each mode given, in order. Modes: {@code load-twice}
+     * (three attempts to create a socket, each printed as {@code ATTEMPT class|message}),
+     * {@code echo} (an echo over loopback, then the library's mappings and where it came from),
+     * {@code panic} (three calls of the test-hooks panic, then an echo), {@code available}
+     * (the availability API, and when it says no, two socket constructions and the API again).
      */
     static final class ChildMain {
         private ChildMain() {}
 
         public static void main(String[] args) throws Exception {
-            switch (args[0]) {
+            for (String mode : args) {
+                run(mode);
+            }
+            System.out.flush();
+        }
+
+        private static void run(String mode) throws Exception {
+            switch (mode) {
+                case "available": {
+                    boolean available = RustSockets.isAvailable();
+                    System.out.println("AVAILABLE " + available);
+                    Throwable cause = RustSockets.unavailabilityCause();
+                    if (cause != null) {
+                        System.out.println("CAUSE " + cause.getClass().getName() + "|" + oneLine(cause.getMessage()));
+                        for (int i = 0; i < 2; i++) {
+                            try {
+                                new RustSocket().close();
+                                System.out.println("SOCKET created");
+                            } catch (Throwable t) {
+                                System.out.println("SOCKET " + t.getClass().getName() + "|" + oneLine(t.getMessage()));
+                            }
+                        }
+                        System.out.println("AGAIN " + (RustSockets.unavailabilityCause() == cause
+                                && !RustSockets.isAvailable() ? "same" : "different"));
+                    }
+                    break;
+                }
                 case "load-twice":
                     for (int i = 0; i < 3; i++) {
                         try {
@@ -324,9 +550,8 @@ class NativeLibraryTest {
                     echo();
                     break;
                 default:
-                    throw new IllegalArgumentException("unknown mode " + args[0]);
+                    throw new IllegalArgumentException("unknown mode " + mode);
             }
-            System.out.flush();
         }
 
         private static String oneLine(String s) {
@@ -370,6 +595,7 @@ class NativeLibraryTest {
             for (String lib : loadedRustsocketLibraries()) {
                 System.out.println("LIB " + lib);
             }
+            System.out.println("FROM " + NativeLibrary.loadedFrom());
         }
     }
 }
