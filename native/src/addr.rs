@@ -17,6 +17,10 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// Length of an address in the Java wire layout.
 pub const WIRE_LEN: usize = 23;
 
+/// Byte 0 of the wire layout for a Unix domain peer, whose name is read separately
+/// ([`crate::local::peer_name`]); 4 and 6 mean IPv4 and IPv6, 0 no address.
+pub const UNIX: u8 = 1;
+
 /// Builds an IP address from the raw bytes Java holds (4 or 16 of them).
 pub fn ip_from_bytes(bytes: &[u8]) -> NetResult<IpAddr> {
     match bytes.len() {

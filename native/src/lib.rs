@@ -2,6 +2,7 @@
 //!
 //! - [`sock`]: the socket core, one function per system call, on raw descriptors.
 //! - [`udp`]: the datagram core (UDP, multicast, `sendmmsg`/`recvmmsg`).
+//! - [`local`]: what Unix domain sockets add (names, socket pairs, peer credentials).
 //! - [`options`]: every socket option, described once in a table that Java reads.
 //! - [`poller`]: readiness, for platform threads (`poll`) and virtual threads (epoll).
 //! - [`sendfile`]: zero-copy sending of files.
@@ -19,6 +20,7 @@ pub mod addr;
 mod emulator;
 pub mod error;
 pub mod exports;
+pub mod local;
 pub mod options;
 pub mod poller;
 pub mod sendfile;

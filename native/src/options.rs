@@ -55,8 +55,16 @@ pub mod sockets {
     pub const DATAGRAM: u8 = 4;
     /// Both kinds of TCP socket.
     pub const STREAM: u8 = CLIENT | LISTENER;
-    /// Every socket.
+    /// Every IP socket.
     pub const ALL: u8 = STREAM | DATAGRAM;
+    /// A connected Unix domain stream socket.
+    pub const UNIX_CLIENT: u8 = 8;
+    /// A listening Unix domain socket.
+    pub const UNIX_LISTENER: u8 = 16;
+    /// A Unix domain datagram socket.
+    pub const UNIX_DATAGRAM: u8 = 32;
+    /// Every kind of socket.
+    pub const EVERY: u8 = ALL | UNIX_CLIENT | UNIX_LISTENER | UNIX_DATAGRAM;
 }
 
 /// The systems an option exists on: a set of these bits.
@@ -256,7 +264,7 @@ const fn read_only(mut spec: Spec) -> Spec {
     spec
 }
 
-use sockets::{ALL, CLIENT, DATAGRAM, LISTENER, STREAM};
+use sockets::{ALL, CLIENT, DATAGRAM, EVERY, LISTENER, STREAM, UNIX_CLIENT, UNIX_DATAGRAM};
 use systems::{LINUX, UNIX};
 use Origin::{Java, Jdk, Legacy, Rust};
 use ValueType::{Bool, Int, Interface, Str};
@@ -282,10 +290,11 @@ pub static TABLE: &[Spec] = &[
     // java.net.StandardSocketOptions, with the checks and messages of the JDK's own sockets
     row(Java, "TCP_NODELAY", Opt::TcpNoDelay, Bool, CLIENT),
     row(Java, "SO_KEEPALIVE", Opt::KeepAlive, Bool, CLIENT),
-    ranged(row(Java, "SO_RCVBUF", Opt::RcvBuf, Int, ALL), 0, INT_MAX, BUFFER_SIZE),
-    ranged(row(Java, "SO_SNDBUF", Opt::SndBuf, Int, CLIENT | DATAGRAM), 0, INT_MAX, BUFFER_SIZE),
+    // the three a Unix domain socket has too, as the JDK's Unix channels
+    ranged(row(Java, "SO_RCVBUF", Opt::RcvBuf, Int, EVERY), 0, INT_MAX, BUFFER_SIZE),
+    ranged(row(Java, "SO_SNDBUF", Opt::SndBuf, Int, CLIENT | DATAGRAM | UNIX_CLIENT | UNIX_DATAGRAM), 0, INT_MAX, BUFFER_SIZE),
     // any int: negative turns linger off, larger than MAX_LINGER is clamped (see `set`)
-    row(Java, "SO_LINGER", Opt::Linger, Int, CLIENT),
+    row(Java, "SO_LINGER", Opt::Linger, Int, CLIENT | UNIX_CLIENT),
     row(Java, "SO_REUSEADDR", Opt::ReuseAddr, Bool, ALL),
     on(row(Java, "SO_REUSEPORT", Opt::ReusePort, Bool, ALL), UNIX),
     ranged(row(Java, "IP_TOS", Opt::IpTos, Int, ALL), 0, 255, Some("Invalid IP_TOS value")),
@@ -625,7 +634,7 @@ mod tests {
                     a.name
                 );
             }
-            assert!(a.sockets != 0 && a.sockets <= sockets::ALL, "{}", a.name);
+            assert!(a.sockets != 0 && a.sockets <= sockets::EVERY, "{}", a.name);
             assert!(a.min <= a.max, "{}", a.name);
             assert_eq!(a.probe, a.origin == Origin::Rust, "{}", a.name);
             assert_eq!(

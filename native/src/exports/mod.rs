@@ -1,5 +1,5 @@
 //! The JNI layer: the `native` methods of `io.rustsocket.internal.Native`
-//! ([`socket`], [`poller`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`]).
+//! ([`socket`], [`poller`], [`local`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`]).
 //!
 //! Every export is a `#[jni_mangle]` function that checks its arguments, converts
 //! them, calls the socket core and turns a failure into a pending Java exception.
@@ -18,6 +18,7 @@
 //! unwinding ever reaches the JVM.
 
 pub mod datagram;
+pub mod local;
 pub mod poller;
 pub mod socket;
 

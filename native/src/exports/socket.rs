@@ -5,6 +5,7 @@ use super::{
     byte_len, hot, in_bounds, ip_arg, object_arg, port_arg, require, run, scope_arg, with_staging,
     write_address, RawEnv,
 };
+use crate::addr;
 use crate::sendfile;
 use crate::sock::{self, Shutdown};
 use crate::{options, tcp_info};
@@ -129,7 +130,8 @@ pub fn connect_result<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local
     run(&mut env, |_| Ok(sock::connect_result(fd)?))
 }
 
-/// accept4(2): the new descriptor with the peer written to `peer`, or
+/// accept4(2): the new descriptor with the peer written to `peer` (an IP peer in the wire
+/// layout; for a Unix socket byte 0 is [`addr::UNIX`] and the rest is left alone), or
 /// `UNAVAILABLE` (-2) when a non-blocking listener has nothing waiting.
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn accept<'local>(
@@ -141,11 +143,17 @@ pub fn accept<'local>(
     run(&mut env, |env| {
         // checked before the call: a connection taken from the queue must not be lost
         let len = byte_len(env, &peer, "peer")?;
-        in_bounds(0, crate::addr::WIRE_LEN as i64, len)?;
+        in_bounds(0, addr::WIRE_LEN as i64, len)?;
         match sock::accept(fd)? {
             None => Ok(sock::UNAVAILABLE),
-            Some((new_fd, addr)) => {
-                if let Err(e) = write_address(env, &peer, &addr) {
+            Some((new_fd, from)) => {
+                let written = match from {
+                    Some(a) => write_address(env, &peer, &a),
+                    None => peer
+                        .set_region(env, 0, &[addr::UNIX as i8])
+                        .map_err(Into::into),
+                };
+                if let Err(e) = written {
                     sock::close(new_fd);
                     return Err(e);
                 }

@@ -524,6 +524,36 @@ pub fn set_option(fd: Fd, s: &SockRef<'_>, opt: Opt, value: i32) -> NetResult<()
     }
 }
 
+/// The pid, uid and gid of the process at the other end of a connected Unix socket
+/// (SO_PEERCRED: what the kernel recorded when the connection was made).
+pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
+    borrow(fd)?;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: one ucred of storage and its length.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    Ok([
+        i64::from(cred.pid),
+        i64::from(cred.uid),
+        i64::from(cred.gid),
+    ])
+}
+
 /// Longest interface name the kernel accepts (IFNAMSIZ less the terminating NUL).
 const MAX_DEVICE_NAME: usize = 15;
 /// Longest congestion control name the kernel accepts (TCP_CA_NAME_MAX less the NUL).

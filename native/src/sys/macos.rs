@@ -442,6 +442,20 @@ fn sysctl_int(name: &CStr) -> NetResult<i32> {
     Ok(value)
 }
 
+/// The pid, uid and gid of the process at the other end of a connected Unix socket: macOS has
+/// no SO_PEERCRED; getpeereid(3) gives the effective ids and LOCAL_PEERPID the pid, all as the
+/// kernel recorded them at connect.
+pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
+    borrow(fd)?;
+    let (mut uid, mut gid): (libc::uid_t, libc::gid_t) = (0, 0);
+    // SAFETY: two ids of storage.
+    if unsafe { libc::getpeereid(fd, &mut uid, &mut gid) } < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    let pid = get_raw(fd, libc::SOL_LOCAL, libc::LOCAL_PEERPID)?;
+    Ok([i64::from(pid), i64::from(uid), i64::from(gid)])
+}
+
 /// The string options (TCP_CONGESTION, SO_BINDTODEVICE) are Linux's only.
 pub fn get_string_option(_s: &SockRef<'_>, opt: Opt) -> NetResult<String> {
     Err(string_option(opt))

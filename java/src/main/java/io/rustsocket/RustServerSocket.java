@@ -1,11 +1,15 @@
 package io.rustsocket;
 
 import io.rustsocket.internal.RustSocketImpl;
+import io.rustsocket.internal.UnixNames;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.SocketAddress;
 import java.net.SocketException;
+import java.net.SocketOption;
+import java.util.Set;
 
 /**
  * A {@link ServerSocket} whose system calls are made by rustsocket's Rust engine.
@@ -18,8 +22,16 @@ import java.net.SocketException;
  *     }
  * }
  * }</pre>
+ *
+ * <p>Bound to a {@link java.net.UnixDomainSocketAddress} (or, on Linux, an
+ * {@link AbstractUnixSocketAddress}), it listens on a Unix domain socket and accepts Unix
+ * {@link RustSocket}s; {@link #getLocalSocketAddress()} returns its Unix name,
+ * {@link #getInetAddress()} the loopback address and {@link #getLocalPort()} 0. Its options are
+ * SO_RCVBUF through {@link #setOption}; {@link #setReuseAddress} does nothing. The socket file
+ * stays after close, as with the JDK: delete it when done.
  */
 public class RustServerSocket extends ServerSocket {
+    private final RustSocketImpl impl;
 
     /**
      * Creates an unbound server socket; bind it with {@link #bind(java.net.SocketAddress)}.
@@ -28,7 +40,12 @@ public class RustServerSocket extends ServerSocket {
      * @throws UnsatisfiedLinkError if the native library is not available on this platform
      */
     public RustServerSocket() throws IOException {
-        super(new RustSocketImpl(true));
+        this(new RustSocketImpl(true));
+    }
+
+    private RustServerSocket(RustSocketImpl impl) throws IOException {
+        super(impl);
+        this.impl = impl;
     }
 
     /**
@@ -64,7 +81,7 @@ public class RustServerSocket extends ServerSocket {
      * @throws IllegalArgumentException if the port is outside 0..65535
      */
     public RustServerSocket(int port, int backlog, InetAddress bindAddr) throws IOException {
-        super(new RustSocketImpl(true));
+        this(new RustSocketImpl(true));
         if (port < 0 || port > 0xFFFF) {
             close();
             throw new IllegalArgumentException("Port value out of range: " + port);
@@ -79,6 +96,72 @@ public class RustServerSocket extends ServerSocket {
             }
             throw e;
         }
+    }
+
+    /**
+     * Binds to {@code endpoint} and listens, as {@link ServerSocket#bind(SocketAddress, int)}
+     * does; a {@link java.net.UnixDomainSocketAddress} (which creates the socket file) or an
+     * {@link AbstractUnixSocketAddress} makes this a Unix domain listener.
+     *
+     * @param endpoint an {@code InetSocketAddress}, a Unix name, or null for an ephemeral port of
+     *     every local address
+     * @param backlog the requested length of the queue of pending connections; below 1 means 50
+     * @throws java.net.BindException if the address is in use (for a Unix name: the file exists)
+     * @throws IOException as {@code ServerSocket.bind}
+     * @throws UnsupportedOperationException for an abstract name on a system without them
+     */
+    @Override
+    public void bind(SocketAddress endpoint, int backlog) throws IOException {
+        if (!UnixNames.isUnix(endpoint)) {
+            super.bind(endpoint, backlog);
+            return;
+        }
+        if (isClosed()) {
+            throw new SocketException("Socket is closed");
+        }
+        if (isBound()) {
+            throw new SocketException("Already bound");
+        }
+        impl.prepareUnixBind(endpoint);
+        try {
+            super.bind(UnixNames.PLACEHOLDER, backlog);
+        } finally {
+            impl.forgetUnixNames();
+        }
+    }
+
+    /**
+     * The local address: for a Unix listener its Unix name, otherwise as
+     * {@link ServerSocket#getLocalSocketAddress()}.
+     *
+     * @return the local address, or null if not bound
+     */
+    @Override
+    public SocketAddress getLocalSocketAddress() {
+        if (impl.isUnix()) {
+            return isBound() ? impl.unixLocalAddress() : null;
+        }
+        return super.getLocalSocketAddress();
+    }
+
+    /**
+     * The options of this socket: those of a Unix listener once it is one, otherwise as
+     * {@link ServerSocket#supportedOptions()}.
+     *
+     * @return the supported options
+     */
+    @Override
+    public Set<SocketOption<?>> supportedOptions() {
+        return impl.isUnix() ? impl.unixOptions() : super.supportedOptions();
+    }
+
+    /** For a Unix listener, its name; otherwise as {@link ServerSocket#toString()}. */
+    @Override
+    public String toString() {
+        if (impl.isUnix() && isBound()) {
+            return "RustServerSocket[local=" + getLocalSocketAddress() + "]";
+        }
+        return super.toString();
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.rustsocket;
 
 import io.rustsocket.internal.RustSocketImpl;
+import io.rustsocket.internal.UnixNames;
+import io.rustsocket.internal.UnixSockets;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetAddress;
@@ -8,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
+import java.net.SocketOption;
+import java.net.UnixDomainSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -15,6 +19,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * A {@link Socket} whose system calls are made by rustsocket's Rust engine.
@@ -29,6 +34,35 @@ import java.util.Objects;
  *       given explicitly.</li>
  *   <li>{@link #sendFile(Path, long, long)} and {@link #sendFile(FileChannel, long, long)} send
  *       a file with {@code sendfile(2)}, without copying it through the Java heap.</li>
+ *   <li>Unix domain sockets: {@link #connect(SocketAddress, int)} and {@link #bind(SocketAddress)}
+ *       take a {@link UnixDomainSocketAddress} (a socket file) or, on Linux, an
+ *       {@link AbstractUnixSocketAddress}; {@link #pair()} makes two connected sockets;
+ *       {@link #peerCredentials()} says who is at the other end.</li>
+ * </ul>
+ *
+ * <h2>Unix domain sockets</h2>
+ * A socket connected or bound to a Unix name keeps the TCP socket's contract for streams,
+ * timeouts, shutdown, close from another thread and virtual threads. What differs:
+ * <ul>
+ *   <li>{@link #getLocalSocketAddress()} and {@link #getRemoteSocketAddress()} return the Unix
+ *       names, as the JDK's Unix {@code SocketChannel} does: a {@code UnixDomainSocketAddress}
+ *       (an unnamed end, such as a client that did not bind, as the empty path) or an
+ *       {@code AbstractUnixSocketAddress}. {@link #getInetAddress()} and
+ *       {@link #getLocalAddress()} return the loopback address, and {@link #getPort()} and
+ *       {@link #getLocalPort()} 0, so that code that logs them keeps working.</li>
+ *   <li>{@link #supportedOptions()} holds what a Unix socket has (SO_SNDBUF, SO_RCVBUF,
+ *       SO_LINGER); the others throw {@code UnsupportedOperationException} through
+ *       {@link #setOption}, as the JDK's Unix channels do. The legacy setters of TCP and IP
+ *       options ({@link #setTcpNoDelay}, {@link #setKeepAlive}, {@link #setOOBInline},
+ *       {@link #setTrafficClass}, {@link #setReuseAddress}) do nothing and their getters return
+ *       false (0 for the traffic class), so that clients written for TCP run over a socket file
+ *       unchanged.</li>
+ *   <li>Errors are the JDK's for Unix channels: {@code SocketException} "No such file or
+ *       directory" for a missing socket file, {@code ConnectException} "Connection refused" when
+ *       nothing listens on it, {@code BindException} "Address already in use" when the path
+ *       exists, and a {@code SocketException} naming the limit, before any system call, for a
+ *       path longer than the system allows. The socket file stays after close, as with the
+ *       JDK; delete it when done.</li>
  * </ul>
  *
  * <pre>{@code
@@ -124,10 +158,195 @@ public class RustSocket extends Socket {
         this(new RustSocketImpl(false), remote(address, port), new InetSocketAddress(localAddr, localPort));
     }
 
+    /**
+     * Two connected Unix domain sockets ({@code socketpair(2)}): what one writes, the other
+     * reads. Both ends are unnamed.
+     *
+     * @return the two sockets
+     * @throws IOException if the system cannot make them (for instance, out of descriptors)
+     */
+    public static RustSocket[] pair() throws IOException {
+        RustSocketImpl[] ends = UnixSockets.pair();
+        RustSocket[] sockets = new RustSocket[2];
+        try {
+            for (int i = 0; i < 2; i++) {
+                sockets[i] = new RustSocket(ends[i]);
+                sockets[i].completePair();
+            }
+            return sockets;
+        } catch (IOException | RuntimeException e) {
+            for (int i = 0; i < 2; i++) {
+                if (sockets[i] != null) {
+                    try {
+                        sockets[i].close();
+                    } catch (IOException ce) {
+                        e.addSuppressed(ce);
+                    }
+                }
+                ends[i].discardPairEnd();
+            }
+            throw e;
+        }
+    }
+
+    /** Lets Socket create the implementation (which adopts its pair end) and mark it connected. */
+    private void completePair() throws IOException {
+        super.connect(UnixNames.PLACEHOLDER, 0);
+    }
+
     /** An unconnected socket over the given implementation; used by accept. */
     RustSocket(RustSocketImpl impl) throws SocketException {
         super(impl);
         this.impl = impl;
+    }
+
+    /**
+     * Connects to {@code endpoint} within {@code timeout} milliseconds (0: no limit), as
+     * {@link Socket#connect(SocketAddress, int)} does; a {@link UnixDomainSocketAddress} or an
+     * {@link AbstractUnixSocketAddress} makes this a Unix domain socket (see the class comment).
+     * A Unix connect waits only while the listener's queue of pending connections is full.
+     *
+     * @param endpoint an {@code InetSocketAddress}, or a Unix name
+     * @param timeout the time limit in milliseconds, 0 for none
+     * @throws IOException as {@code Socket.connect}; for a Unix name, the errors listed in the
+     *     class comment
+     * @throws IllegalArgumentException if the timeout is negative, or the address type does not
+     *     fit the socket (an IP address for a socket bound to a Unix name, or the reverse)
+     * @throws UnsupportedOperationException for an abstract name on a system without them
+     */
+    @Override
+    public void connect(SocketAddress endpoint, int timeout) throws IOException {
+        if (UnixNames.isUnix(endpoint)) {
+            checkTimeout(timeout);
+            if (isClosed()) {
+                throw new SocketException("Socket is closed");
+            }
+            if (isConnected()) {
+                throw new SocketException("already connected");
+            }
+            if (isBound() && !impl.isUnix()) {
+                throw new IllegalArgumentException("Unsupported address type");
+            }
+            impl.prepareUnixConnect(endpoint);
+            try {
+                super.connect(UnixNames.PLACEHOLDER, timeout);
+            } finally {
+                impl.forgetUnixNames();
+            }
+            return;
+        }
+        if (endpoint instanceof InetSocketAddress && impl.isUnix()) {
+            throw new IllegalArgumentException("Unsupported address type");
+        }
+        super.connect(endpoint, timeout);
+    }
+
+    /**
+     * Binds the socket to a local address, as {@link Socket#bind(SocketAddress)} does; a
+     * {@link UnixDomainSocketAddress} (which creates the socket file) or an
+     * {@link AbstractUnixSocketAddress} makes this a Unix domain socket, to be connected to a
+     * Unix name.
+     *
+     * @param bindpoint an {@code InetSocketAddress}, a Unix name, or null for an ephemeral port
+     *     (for a Unix socket: an unnamed end)
+     * @throws java.net.BindException if the address is in use (for a Unix name: the file exists)
+     * @throws IOException as {@code Socket.bind}
+     * @throws IllegalArgumentException if the address type does not fit the socket
+     * @throws UnsupportedOperationException for an abstract name on a system without them
+     */
+    @Override
+    public void bind(SocketAddress bindpoint) throws IOException {
+        if (UnixNames.isUnix(bindpoint)) {
+            if (isClosed()) {
+                throw new SocketException("Socket is closed");
+            }
+            if (isBound()) {
+                throw new SocketException("Already bound");
+            }
+            impl.prepareUnixBind(bindpoint);
+            try {
+                super.bind(UnixNames.PLACEHOLDER);
+            } finally {
+                impl.forgetUnixNames();
+            }
+            return;
+        }
+        if (bindpoint != null && impl.isUnix()) {
+            throw new IllegalArgumentException("Unsupported address type");
+        }
+        super.bind(bindpoint);
+    }
+
+    /**
+     * The local address: for a Unix socket its Unix name (see the class comment), otherwise as
+     * {@link Socket#getLocalSocketAddress()}.
+     *
+     * @return the local address, or null if the socket is not bound
+     */
+    @Override
+    public SocketAddress getLocalSocketAddress() {
+        if (impl.isUnix()) {
+            return isBound() ? impl.unixLocalAddress() : null;
+        }
+        return super.getLocalSocketAddress();
+    }
+
+    /**
+     * The remote address: for a Unix socket the peer's Unix name (see the class comment),
+     * otherwise as {@link Socket#getRemoteSocketAddress()}.
+     *
+     * @return the remote address, or null if the socket is not connected
+     */
+    @Override
+    public SocketAddress getRemoteSocketAddress() {
+        if (impl.isUnix()) {
+            return isConnected() ? impl.unixRemoteAddress() : null;
+        }
+        return super.getRemoteSocketAddress();
+    }
+
+    /**
+     * The options of this socket: those of a Unix socket once it is one, otherwise as
+     * {@link Socket#supportedOptions()}.
+     *
+     * @return the supported options
+     */
+    @Override
+    public Set<SocketOption<?>> supportedOptions() {
+        return impl.isUnix() ? impl.unixOptions() : super.supportedOptions();
+    }
+
+    /**
+     * Who is at the other end of this connected Unix domain socket, as the kernel recorded it
+     * when the connection was made.
+     *
+     * @return the peer's process id (-1 where the system does not report it), user id and
+     *     group id
+     * @throws SocketException if the socket is closed or not connected
+     * @throws UnsupportedOperationException if this is not a Unix domain socket
+     * @throws IOException if the system cannot tell
+     */
+    public PeerCredentials peerCredentials() throws IOException {
+        if (isClosed()) {
+            throw new SocketException("Socket is closed");
+        }
+        if (!isConnected()) {
+            throw new SocketException("Socket is not connected");
+        }
+        if (!impl.isUnix()) {
+            throw new UnsupportedOperationException("Not a Unix domain socket");
+        }
+        long[] c = impl.peerCredentials();
+        return new PeerCredentials(c[0], c[1], c[2]);
+    }
+
+    /** For a Unix socket, its two names; otherwise as {@link Socket#toString()}. */
+    @Override
+    public String toString() {
+        if (impl.isUnix() && isConnected()) {
+            return "RustSocket[local=" + getLocalSocketAddress() + ",remote=" + getRemoteSocketAddress() + "]";
+        }
+        return super.toString();
     }
 
     /**

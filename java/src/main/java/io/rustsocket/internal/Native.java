@@ -27,6 +27,15 @@ public final class Native {
     /** Returned by {@link #socketFactoriesSet} when the JDK's fields could not be read. */
     public static final int FACTORIES_UNKNOWN = -1;
 
+    /** Returned by {@link #unixConnect} when the socket is connected. */
+    public static final int CONNECTED = 1;
+
+    /** Returned by {@link #unixConnect} when the listener's backlog is full: wait and try again. */
+    public static final int CONNECT_BUSY = 2;
+
+    /** Byte 0 of an accepted socket's peer address when the peer is a Unix socket. */
+    public static final int UNIX_PEER = 1;
+
     /** Returned by {@link #sendFile} when the file cannot be spliced (a pipe, a directory). */
     public static final int SENDFILE_UNSUPPORTED = -3;
     /** Returned by {@link #fileChannelDescriptor}: no descriptor to use (see there). */
@@ -162,6 +171,27 @@ public final class Native {
 
     /** Waits for armed descriptors; writes the ready ones into {@code ready}; returns how many. */
     static native int pollerWait(long poller, int[] ready, int timeoutMillis) throws IOException;
+
+    /** Opens a Unix domain socket (stream or datagram) and returns its descriptor. */
+    static native int unixSocket(boolean datagram, boolean server) throws IOException;
+
+    /** socketpair(2): two connected Unix sockets, written to {@code out[0]} and {@code out[1]}. */
+    static native void unixPair(boolean datagram, int[] out) throws IOException;
+
+    /** Binds a Unix socket to a name of {@link UnixNames#toNative}. */
+    static native void unixBind(int fd, byte[] name) throws IOException;
+
+    /** Connects a Unix socket: 1 connected, 0 in progress, {@link #CONNECT_BUSY} when the backlog is full. */
+    static native int unixConnect(int fd, byte[] name) throws IOException;
+
+    /** The socket's own Unix name: a kind byte, then the name (see {@link UnixNames#fromNative}). */
+    static native byte[] unixLocalName(int fd) throws IOException;
+
+    /** The peer's Unix name, as {@link #unixLocalName}. */
+    static native byte[] unixPeerName(int fd) throws IOException;
+
+    /** The peer's pid (-1 where unknown), uid and gid, into {@code out[0..3]}. */
+    static native void peerCredentials(int fd, long[] out) throws IOException;
 
     /** Panics inside Rust; exists only in libraries built with the {@code test-hooks} feature. */
     static native int panicForTest();

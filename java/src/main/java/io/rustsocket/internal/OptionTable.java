@@ -33,6 +33,12 @@ public final class OptionTable {
     public static final int LISTENER = 2;
     /** A UDP socket. */
     public static final int DATAGRAM = 4;
+    /** A connected Unix domain stream socket. */
+    public static final int UNIX_CLIENT = 8;
+    /** A listening Unix domain socket. */
+    public static final int UNIX_LISTENER = 16;
+    /** A Unix domain datagram socket. */
+    public static final int UNIX_DATAGRAM = 32;
 
     /** One option: its native id and what the native table says about it. */
     public static final class Row {
@@ -44,7 +50,7 @@ public final class OptionTable {
         public final String name;
         /** The value type's simple name: Boolean, Integer, String or NetworkInterface. */
         public final String type;
-        /** The sockets it applies to ({@link #CLIENT}, {@link #LISTENER}, {@link #DATAGRAM} bits). */
+        /** The sockets it applies to ({@link #CLIENT}, {@link #LISTENER}, {@link #DATAGRAM}, Unix bits). */
         public final int sockets;
         /** Smallest valid value. */
         public final long min;
@@ -54,6 +60,8 @@ public final class OptionTable {
         public final boolean readOnly;
         /** Whether the kernel must be asked whether it has it. */
         public final boolean probe;
+        /** Whether this system has it at all (a row for another system is never supported). */
+        public final boolean available;
 
         Row(int id, String[] f) {
             this.id = id;
@@ -65,6 +73,7 @@ public final class OptionTable {
             this.max = Long.parseLong(f[5]);
             this.readOnly = f[6].equals("1");
             this.probe = f[7].equals("1");
+            this.available = f[8].equals("1");
         }
 
         @Override
@@ -99,7 +108,7 @@ public final class OptionTable {
         for (Field f : holder.getFields()) {
             if (Modifier.isStatic(f.getModifiers()) && SocketOption.class.isAssignableFrom(f.getType())) {
                 Row row = BY_KEY.get(origin + ":" + f.getName());
-                if (row != null) {
+                if (row != null && row.available) {
                     try {
                         BY_OPTION.put((SocketOption<?>) f.get(null), row);
                     } catch (IllegalAccessException e) {
@@ -175,7 +184,13 @@ public final class OptionTable {
         Set<SocketOption<?>> found = new HashSet<>();
         int fd;
         try {
-            fd = kind == DATAGRAM ? NativeDatagram.open() : Native.socket(kind == LISTENER);
+            if (kind == DATAGRAM) {
+                fd = NativeDatagram.open();
+            } else if (kind >= UNIX_CLIENT) {
+                fd = Native.unixSocket(kind == UNIX_DATAGRAM, kind == UNIX_LISTENER);
+            } else {
+                fd = Native.socket(kind == LISTENER);
+            }
         } catch (IOException e) {
             // no descriptor to ask with (out of descriptors?): setOption will tell per option
             rows.forEach(r -> found.add(r.getKey()));

@@ -44,4 +44,9 @@ public final class Platform {
     public static boolean batchSystemCalls() {
         return (CAPABILITIES & BATCH_SYSCALLS) != 0;
     }
+
+    /** Whether Unix sockets have an abstract namespace (Linux's, names that start with a NUL). */
+    public static boolean abstractUnixNames() {
+        return "Linux".equals(NAME);
+    }
 }

@@ -87,6 +87,23 @@ public final class RustSocketImpl extends SocketImpl {
     // the race in progress, under the state lock: close() wakes its extra descriptors
     private HappyEyeballs race;
 
+    // a Unix domain socket rather than an IP one: set when it is about to be bound or connected
+    // to a Unix name, or accepted by a Unix listener (see UnixSockets)
+    private volatile boolean unix;
+    // a Unix socket bound to a name (its localport stays 0)
+    private boolean unixBound;
+    // the Unix name the next bind and the next connect take, set by RustSocket or a factory
+    // before java.net.Socket calls bind or connect with a placeholder InetSocketAddress
+    private byte[] unixBindName;
+    private byte[] unixConnectName;
+    // one end of a socket pair, handed over before java.net.Socket creates this implementation:
+    // create() adopts it instead of opening a socket, and the first connect() just completes
+    private int pairEnd = -1;
+    private boolean pairConnectPending;
+    // the names, once known (they outlive the descriptor, as a TCP socket's addresses do)
+    private SocketAddress unixLocal;
+    private SocketAddress unixRemote;
+
     // options set on a client socket before it connected (row -> value, in the order set),
     // applied again to the extra descriptors of a racing connect (see StreamOptions); made on
     // first use, under the state lock, since most sockets never need it
@@ -362,20 +379,30 @@ public final class RustSocketImpl extends SocketImpl {
             if (descriptor.state() != SocketDescriptor.NEW) {
                 throw new IOException("Already created");
             }
+            if (pairEnd >= 0) {
+                adoptPairEnd();
+                return;
+            }
             openDescriptor();
             connState = UNCONNECTED;
         }
     }
 
-    /** Opens this socket's descriptor (again, for a connect that tries one address after another). */
+    /**
+     * Opens this socket's descriptor (again, for a connect that tries one address after another,
+     * or for a socket that turns out to be a Unix one).
+     */
     private void openDescriptor() throws IOException {
         assert Thread.holdsLock(stateLock);
-        int newFd = Native.socket(server);
+        int newFd = unix ? Native.unixSocket(false, server) : Native.socket(server);
         Statistics.used();
         Statistics.Counters c = server ? null : Statistics.register();
         // client descriptors start non-blocking so that connect can be woken by close
         descriptor.open(newFd, c, server, server);
         counters = c;
+        if (unix) {
+            return; // the defaults are TCP options
+        }
         // on a listener too: Linux copies its options to every accepted socket, so the
         // defaults arrive there unless the application set its own on the listener
         try {
@@ -384,6 +411,182 @@ public final class RustSocketImpl extends SocketImpl {
             descriptor.discard();
             throw e;
         }
+    }
+
+    // ---------------------------------------------------------------- Unix domain sockets
+
+    /** Whether this is a Unix domain socket. */
+    public boolean isUnix() {
+        return unix;
+    }
+
+    /**
+     * Makes the next connect go to the Unix socket {@code name} (a {@code UnixDomainSocketAddress}
+     * or an {@code AbstractUnixSocketAddress}), whatever address {@code java.net.Socket} then
+     * passes: the descriptor becomes a Unix socket now, keeping the buffer and linger options
+     * set so far.
+     *
+     * @throws SocketException if the socket is closed, connected, or bound to an IP address
+     */
+    public void prepareUnixConnect(SocketAddress name) throws IOException {
+        byte[] bytes = UnixNames.toNative(name);
+        synchronized (stateLock) {
+            becomeUnix();
+            unixConnectName = bytes;
+        }
+    }
+
+    /** The same as {@link #prepareUnixConnect} for the next bind. */
+    public void prepareUnixBind(SocketAddress name) throws IOException {
+        byte[] bytes = UnixNames.toNative(name);
+        synchronized (stateLock) {
+            becomeUnix();
+            unixBindName = bytes;
+        }
+    }
+
+    /**
+     * Forgets a name given to {@link #prepareUnixConnect} or {@link #prepareUnixBind} that
+     * {@code java.net.Socket} did not pass on (it refused the call first).
+     */
+    public void forgetUnixNames() {
+        synchronized (stateLock) {
+            unixConnectName = null;
+            unixBindName = null;
+        }
+    }
+
+    /** The options of a Unix socket of this kind (client or listener). */
+    public Set<SocketOption<?>> unixOptions() {
+        return StreamOptions.supported(this);
+    }
+
+    /**
+     * Makes this socket a Unix one: a socket not yet created just opens a Unix descriptor when it
+     * is; an unused IP descriptor is swapped for a Unix one, which gets the options set so far
+     * that a Unix socket has. Nothing to do for a Unix socket.
+     */
+    private void becomeUnix() throws IOException {
+        assert Thread.holdsLock(stateLock);
+        if (unix) {
+            ensureOpen();
+            return;
+        }
+        int s = descriptor.state();
+        if (s >= SocketDescriptor.CLOSING) {
+            throw new SocketException("Socket closed");
+        }
+        if (s == SocketDescriptor.OPEN && connState != UNCONNECTED) {
+            throw new SocketException("Already connected");
+        }
+        if (localport != 0) {
+            throw new SocketException("Already bound");
+        }
+        unix = true;
+        if (s == SocketDescriptor.OPEN) {
+            openDescriptor();
+            StreamOptions.applyPresets(this, descriptor.fd());
+        }
+    }
+
+    /**
+     * Gives a socket not yet created one end of a connected pair: the implementation owns
+     * {@code fd} from now on (see {@link #discardPairEnd} for a socket that never gets created).
+     */
+    void givePairEnd(int fd) {
+        synchronized (stateLock) {
+            if (descriptor.state() != SocketDescriptor.NEW || pairEnd >= 0) {
+                throw new IllegalStateException("not a new socket");
+            }
+            unix = true;
+            pairEnd = fd;
+        }
+    }
+
+    /** Closes a pair end that create() never adopted. */
+    public void discardPairEnd() {
+        int fd;
+        synchronized (stateLock) {
+            fd = pairEnd;
+            pairEnd = -1;
+        }
+        if (fd >= 0) {
+            Native.close(fd);
+        }
+    }
+
+    private void adoptPairEnd() {
+        assert Thread.holdsLock(stateLock);
+        connected(pairEnd);
+        pairEnd = -1;
+        pairConnectPending = true; // java.net.Socket's connect completes the hand-over
+    }
+
+    /** Makes a NEW implementation the connected Unix descriptor {@code fd} (accepted or a pair end). */
+    private void connected(int fd) {
+        assert Thread.holdsLock(stateLock);
+        unix = true;
+        Statistics.Counters c = Statistics.register();
+        descriptor.open(fd, c, false, true);
+        counters = c;
+        address = InetAddress.getLoopbackAddress();
+        connState = CONNECTED;
+    }
+
+    /** Makes a NEW implementation the Unix connection {@code fd} accepted by a Unix listener. */
+    private void acceptedUnix(int fd) {
+        synchronized (stateLock) {
+            connected(fd);
+        }
+    }
+
+    /**
+     * The Unix name of this socket (an unnamed one as the empty path, as the JDK's Unix channels
+     * show it), or null while it has none to report (not bound, or closed before it was asked).
+     */
+    public SocketAddress unixLocalAddress() {
+        synchronized (stateLock) {
+            if (unixLocal == null && isOpen() && (unixBound || connState == CONNECTED)) {
+                unixLocal = unixName(false);
+            }
+            return unixLocal;
+        }
+    }
+
+    /** The Unix name of the peer (unnamed: the empty path), or null if never connected. */
+    public SocketAddress unixRemoteAddress() {
+        synchronized (stateLock) {
+            if (unixRemote == null && isOpen() && connState == CONNECTED) {
+                unixRemote = unixName(true);
+            }
+            return unixRemote;
+        }
+    }
+
+    private SocketAddress unixName(boolean peer) {
+        int fd = descriptor.fd();
+        try {
+            return UnixNames.fromNative(peer ? Native.unixPeerName(fd) : Native.unixLocalName(fd));
+        } catch (IOException e) {
+            return null; // the peer has gone: as for a TCP socket, the getters do not throw
+        }
+    }
+
+    /**
+     * The peer's pid (-1 where the system does not tell it), uid and gid.
+     *
+     * @throws SocketException if the socket is closed, not connected, or not a Unix socket
+     */
+    public long[] peerCredentials() throws IOException {
+        long[] out = new long[3];
+        synchronized (stateLock) {
+            ensureOpenAndConnected();
+            if (!unix) {
+                throw new SocketException("Not a Unix domain socket");
+            }
+            Native.peerCredentials(descriptor.fd(), out);
+        }
+        return out;
     }
 
     @Override
@@ -403,17 +606,25 @@ public final class RustSocketImpl extends SocketImpl {
      */
     @Override
     protected void connect(SocketAddress remote, int millis) throws IOException {
-        if (!(remote instanceof InetSocketAddress)) {
-            throw new IOException("Unsupported address type");
+        byte[] unixName;
+        synchronized (stateLock) {
+            unixName = unixConnectName;
+            unixConnectName = null;
+            if (pairConnectPending) {
+                pairConnectPending = false;
+                return; // a pair end, connected since create()
+            }
         }
-        InetSocketAddress isa = (InetSocketAddress) remote;
-        if (isa.isUnresolved()) {
-            throw new UnknownHostException(isa.getHostName());
+        if (unixName == null && unix) {
+            throw new SocketException("Unsupported address type: a Unix domain socket connects to a Unix name");
         }
+        InetSocketAddress isa = unixName != null ? null : checkedRemote(remote);
         List<InetSocketAddress> candidates = connectCandidates;
         connectCandidates = null;
         try {
-            if (candidates != null && candidates.size() > 1 && candidates.get(0).equals(isa)) {
+            if (unixName != null) {
+                UnixSockets.connect(this, unixName, TimeUnit.MILLISECONDS.toNanos(millis));
+            } else if (candidates != null && candidates.size() > 1 && candidates.get(0).equals(isa)) {
                 new HappyEyeballs(this, candidates, millis, connectionAttemptDelayMillis).run();
             } else {
                 checkFamily(isa.getAddress());
@@ -435,8 +646,19 @@ public final class RustSocketImpl extends SocketImpl {
         } catch (IOException e) {
             failed(e);
             close();
-            throw NetProperties.withHostInfo(e, isa);
+            throw isa == null ? e : NetProperties.withHostInfo(e, isa);
         }
+    }
+
+    private static InetSocketAddress checkedRemote(SocketAddress remote) throws IOException {
+        if (!(remote instanceof InetSocketAddress)) {
+            throw new IOException("Unsupported address type");
+        }
+        InetSocketAddress isa = (InetSocketAddress) remote;
+        if (isa.isUnresolved()) {
+            throw new UnknownHostException(isa.getHostName());
+        }
+        return isa;
     }
 
     /** Refuses an IPv6 address when the JVM runs with {@code java.net.preferIPv4Stack=true}. */
@@ -484,7 +706,9 @@ public final class RustSocketImpl extends SocketImpl {
             boolean open = descriptor.isOpen();
             if (completed && open && connState == CONNECTING) {
                 connState = CONNECTED;
-                localport = AddressWire.localOf(fd).getPort();
+                if (!unix) {
+                    localport = AddressWire.localOf(fd).getPort();
+                }
             } else if (!completed && !open) {
                 throw new SocketException("Socket closed");
             } else if (!completed) {
@@ -602,8 +826,16 @@ public final class RustSocketImpl extends SocketImpl {
     protected void bind(InetAddress host, int port) throws IOException {
         synchronized (stateLock) {
             ensureOpen();
-            if (localport != 0) {
+            if (localport != 0 || unixBound) {
                 throw new SocketException("Already bound");
+            }
+            if (unixBindName != null) {
+                byte[] name = unixBindName;
+                unixBindName = null;
+                Native.unixBind(descriptor.fd(), name);
+                address = host;
+                unixBound = true;
+                return;
             }
             checkFamily(host);
             bindLocked(host, port);
@@ -624,7 +856,7 @@ public final class RustSocketImpl extends SocketImpl {
     protected void listen(int backlog) throws IOException {
         synchronized (stateLock) {
             ensureOpen();
-            if (localport == 0) {
+            if (localport == 0 && !unixBound) {
                 throw new SocketException("Not bound");
             }
             Native.listen(descriptor.fd(), backlog < 1 ? 50 : backlog);
@@ -634,7 +866,7 @@ public final class RustSocketImpl extends SocketImpl {
     private int beginAccept() throws SocketException {
         synchronized (stateLock) {
             ensureOpen();
-            if (localport == 0) {
+            if (localport == 0 && !unixBound) {
                 throw new SocketException("Not bound");
             }
             return descriptor.enter(true);
@@ -701,7 +933,11 @@ public final class RustSocketImpl extends SocketImpl {
         } finally {
             readLock.unlock();
         }
-        target.accepted(newFd, AddressWire.decode(peer));
+        if (peer[0] == Native.UNIX_PEER) {
+            target.acceptedUnix(newFd);
+        } else {
+            target.accepted(newFd, AddressWire.decode(peer));
+        }
     }
 
     /** Makes a NEW implementation the accepted connection {@code fd} from {@code remote}. */

@@ -1,6 +1,7 @@
 package io.rustsocket.internal;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.SocketException;
 import java.net.SocketOption;
 import java.net.SocketOptions;
@@ -29,6 +30,14 @@ final class StreamOptions {
         static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.LISTENER);
     }
 
+    private static final class UnixClient {
+        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.UNIX_CLIENT);
+    }
+
+    private static final class UnixListener {
+        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.UNIX_LISTENER);
+    }
+
     private static final class Rows {
         static final OptionTable.Row LINGER = OptionTable.row(StandardSocketOptions.SO_LINGER);
         static final OptionTable.Row TCP_NODELAY = OptionTable.row(StandardSocketOptions.TCP_NODELAY);
@@ -52,6 +61,9 @@ final class StreamOptions {
     }
 
     static Set<SocketOption<?>> supported(RustSocketImpl impl) {
+        if (impl.isUnix()) {
+            return impl.server ? UnixListener.ALL : UnixClient.ALL;
+        }
         return impl.server ? Listener.ALL : Client.ALL;
     }
 
@@ -101,12 +113,19 @@ final class StreamOptions {
         }
     }
 
-    /** Applies the options set before connect to another descriptor; the caller holds the state lock. */
+    /**
+     * Applies the options set before connect to another descriptor (those a Unix socket has, when
+     * it is one); the caller holds the state lock.
+     */
     static void applyPresets(RustSocketImpl impl, int fd) throws IOException {
         assert Thread.holdsLock(impl.stateLock);
-        if (impl.presetOptions != null) {
-            apply(fd, impl.presetOptions);
+        if (impl.presetOptions == null) {
+            return;
         }
+        if (impl.isUnix()) {
+            impl.presetOptions.keySet().removeIf(row -> (row.sockets & OptionTable.UNIX_CLIENT) == 0);
+        }
+        apply(fd, impl.presetOptions);
     }
 
     /** Applies copies of options to a descriptor. */
@@ -132,10 +151,33 @@ final class StreamOptions {
         return (Integer) value;
     }
 
+    /**
+     * The legacy ids that mean nothing to a Unix socket. {@code java.net.Socket}'s setters for
+     * them are no-ops there (their getters read false, or 0 for IP_TOS), so that code written for
+     * TCP (a JDBC driver's {@code setTcpNoDelay(true)}) runs on a socket file unchanged; the
+     * {@link SocketOption} API refuses them, as the JDK's Unix channels do.
+     */
+    private static boolean ignoredOnUnix(int opt) {
+        switch (opt) {
+            case SocketOptions.TCP_NODELAY:
+            case SocketOptions.SO_KEEPALIVE:
+            case SocketOptions.SO_OOBINLINE:
+            case SocketOptions.IP_TOS:
+            case SocketOptions.SO_REUSEADDR:
+            case SocketOptions.SO_REUSEPORT:
+                return true;
+            default:
+                return false;
+        }
+    }
+
     /** {@code SocketImpl.setOption(int, Object)}, with the JDK's checks and messages. */
     static void setLegacy(RustSocketImpl impl, int opt, Object value) throws SocketException {
         synchronized (impl.stateLock) {
             impl.ensureOpen();
+            if (impl.isUnix() && ignoredOnUnix(opt)) {
+                return;
+            }
             try {
                 switch (opt) {
                     case SocketOptions.SO_LINGER: {
@@ -205,6 +247,11 @@ final class StreamOptions {
     static Object getLegacy(RustSocketImpl impl, int opt) throws SocketException {
         synchronized (impl.stateLock) {
             impl.ensureOpen();
+            if (impl.isUnix() && (ignoredOnUnix(opt) || opt == SocketOptions.SO_BINDADDR)) {
+                return opt == SocketOptions.IP_TOS ? (Object) 0
+                        : opt == SocketOptions.SO_BINDADDR ? (Object) InetAddress.getLoopbackAddress()
+                        : (Object) Boolean.FALSE;
+            }
             int fd = impl.descriptor.fd();
             try {
                 switch (opt) {

@@ -1,0 +1,589 @@
+package io.rustsocket;
+
+import static io.rustsocket.TestSupport.assertThrowsExactly;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.rustsocket.internal.Platform;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.BindException;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketOption;
+import java.net.SocketTimeoutException;
+import java.net.StandardProtocolFamily;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import jdk.net.ExtendedSocketOptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Unix domain sockets through RustSocket and RustServerSocket. Where the JDK defines the
+ * behaviour (its SocketChannel and ServerSocketChannel over a UnixDomainSocketAddress), each
+ * test asks the JDK first and expects the same answer from us.
+ */
+class UnixSocketTest {
+    @TempDir
+    Path dir;
+
+    private UnixDomainSocketAddress name(String file) {
+        return UnixDomainSocketAddress.of(dir.resolve(file));
+    }
+
+    private static final UnixDomainSocketAddress UNNAMED = UnixDomainSocketAddress.of("");
+
+    // ---------------------------------------------------------------- the JDK's answers
+
+    private static Throwable jdkConnect(SocketAddress to) {
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.connect(to);
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    private static Throwable rustConnect(SocketAddress to) {
+        try (RustSocket s = new RustSocket()) {
+            s.connect(to);
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    private static Throwable jdkListen(SocketAddress at) {
+        try (ServerSocketChannel c = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            c.bind(at);
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    private static Throwable rustListen(SocketAddress at) {
+        try (RustServerSocket s = new RustServerSocket()) {
+            s.bind(at);
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    /** Both threw, the same class and message. */
+    private static void assertSameFailure(Throwable jdk, Throwable rust) {
+        assertNotNull(jdk, "the JDK did not fail");
+        assertNotNull(rust, "rustsocket did not fail; the JDK threw " + jdk);
+        assertEquals(jdk.getClass(), rust.getClass(), () -> "JDK " + jdk + ", rustsocket " + rust);
+        assertEquals(jdk.getMessage(), rust.getMessage());
+    }
+
+    // ---------------------------------------------------------------- errors
+
+    @Test
+    void aMissingSocketFileFailsAsTheJdksChannel() {
+        UnixDomainSocketAddress missing = name("missing.sock");
+        assertSameFailure(jdkConnect(missing), rustConnect(missing));
+        assertEquals(SocketException.class, rustConnect(missing).getClass());
+    }
+
+    @Test
+    void aPlainFileRefusesAsTheJdksChannel() throws IOException {
+        Path plain = Files.createFile(dir.resolve("plain"));
+        assertSameFailure(jdkConnect(UnixDomainSocketAddress.of(plain)), rustConnect(UnixDomainSocketAddress.of(plain)));
+        assertEquals(ConnectException.class, rustConnect(UnixDomainSocketAddress.of(plain)).getClass());
+    }
+
+    @Test
+    void aSocketFileNobodyListensOnRefuses() throws IOException {
+        UnixDomainSocketAddress a = name("gone.sock");
+        new RustServerSocket().bind(a); // bound, then left to the Cleaner: no listener behind the file
+        UnixDomainSocketAddress stale = name("stale.sock");
+        try (RustSocket bound = new RustSocket()) {
+            bound.bind(stale); // bound but not listening
+            assertSameFailure(jdkConnect(stale), rustConnect(stale));
+        }
+    }
+
+    @Test
+    void bindingAnExistingPathFailsAsTheJdksChannel() throws IOException {
+        Path plain = Files.createFile(dir.resolve("taken"));
+        UnixDomainSocketAddress a = UnixDomainSocketAddress.of(plain);
+        assertSameFailure(jdkListen(a), rustListen(a));
+        assertEquals(BindException.class, rustListen(a).getClass());
+    }
+
+    @Test
+    void bindingInAMissingDirectoryFailsAsTheJdksChannel() {
+        UnixDomainSocketAddress a = name("no-such-dir/s.sock");
+        assertSameFailure(jdkListen(a), rustListen(a));
+    }
+
+    @Test
+    void aPathTooLongIsRefusedBeforeAnySystemCallNamingTheLimit() {
+        UnixDomainSocketAddress longName = UnixDomainSocketAddress.of("/tmp/" + "x".repeat(200));
+        Throwable jdk = jdkConnect(longName);
+        Throwable rust = rustConnect(longName);
+        assertNotNull(jdk);
+        assertEquals(SocketException.class, rust.getClass(), () -> "got " + rust);
+        assertEquals(jdk.getClass(), rust.getClass());
+        assertTrue(rust.getMessage().startsWith(jdk.getMessage()), rust.getMessage());
+        assertTrue(rust.getMessage().contains("205 bytes"), rust.getMessage());
+        assertTrue(rust.getMessage().matches(".*at most 10[37].*"), rust.getMessage());
+        Throwable bind = rustListen(longName);
+        assertEquals(SocketException.class, bind.getClass());
+        assertEquals(rust.getMessage(), bind.getMessage());
+    }
+
+    @Test
+    void addressTypesCannotBeMixedOnOneSocket() throws IOException {
+        try (RustSocket s = new RustSocket()) {
+            s.bind(name("mixed.sock"));
+            assertThrowsExactly(IllegalArgumentException.class, "Unsupported address type",
+                    () -> s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), 1)));
+            assertThrowsExactly(SocketException.class, "Already bound", () -> s.bind(name("other.sock")));
+        }
+        try (RustSocket s = new RustSocket()) {
+            s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            assertThrowsExactly(IllegalArgumentException.class, "Unsupported address type",
+                    () -> s.connect(name("tcp-bound.sock")));
+        }
+    }
+
+    // ---------------------------------------------------------------- connections and names
+
+    /** What the JDK's channels report as the four names of a connection over {@code path}. */
+    private static SocketAddress[] jdkNames(UnixDomainSocketAddress path) throws IOException {
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(path);
+            try (SocketChannel client = SocketChannel.open(path); SocketChannel accepted = server.accept()) {
+                return new SocketAddress[] {server.getLocalAddress(), client.getLocalAddress(),
+                    client.getRemoteAddress(), accepted.getLocalAddress(), accepted.getRemoteAddress()};
+            }
+        }
+    }
+
+    @Test
+    void echoOverASocketFileWithTheJdksNames() throws Exception {
+        SocketAddress[] jdk = jdkNames(name("jdk.sock"));
+        UnixDomainSocketAddress path = name("rust.sock");
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(path);
+            assertTrue(Files.exists(path.getPath()), "the bind made the socket file");
+            try (RustSocket client = new RustSocket()) {
+                client.connect(path, 5000);
+                try (RustSocket accepted = server.accept()) {
+                    SocketAddress[] ours = {server.getLocalSocketAddress(), client.getLocalSocketAddress(),
+                        client.getRemoteSocketAddress(), accepted.getLocalSocketAddress(),
+                        accepted.getRemoteSocketAddress()};
+                    // the same shape: the listener's and both of the accepted side's names as the JDK's
+                    assertEquals(jdk[1], UNNAMED);
+                    assertEquals(jdk[4], UNNAMED);
+                    assertArrayEquals(new SocketAddress[] {path, UNNAMED, path, path, UNNAMED}, ours);
+                    echo(client, accepted, 1 << 20);
+                    echo(accepted, client, 100_000);
+                    assertEquals(InetAddress.getLoopbackAddress(), client.getInetAddress());
+                    assertEquals(0, client.getPort());
+                    assertEquals(0, client.getLocalPort());
+                    assertEquals(0, server.getLocalPort());
+                    assertTrue(client.toString().contains(path.toString()), client.toString());
+                }
+            }
+        }
+        assertTrue(Files.exists(path.getPath()), "the socket file stays after close, as with the JDK");
+    }
+
+    /** {@code n} random bytes written by {@code from} arrive intact at {@code to}. */
+    private static void echo(Socket from, Socket to, int n) throws Exception {
+        byte[] data = TestSupport.randomBytes(n);
+        FutureTask<byte[]> reader = TestSupport.async("reader", () -> TestSupport.readExactly(to.getInputStream(), n));
+        from.getOutputStream().write(data);
+        assertArrayEquals(data, TestSupport.await(reader, 20_000));
+    }
+
+    @Test
+    void theJdksChannelsAndOursTalkToEachOther() throws Exception {
+        UnixDomainSocketAddress ours = name("ours.sock");
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(ours);
+            try (SocketChannel jdkClient = SocketChannel.open(ours); RustSocket accepted = server.accept()) {
+                byte[] data = TestSupport.randomBytes(300_000);
+                FutureTask<byte[]> reader = TestSupport.async("reader",
+                        () -> TestSupport.readExactly(accepted.getInputStream(), data.length));
+                Channels.newOutputStream(jdkClient).write(data);
+                assertArrayEquals(data, TestSupport.await(reader, 20_000));
+                assertEquals(UNNAMED, accepted.getRemoteSocketAddress());
+            }
+        }
+        UnixDomainSocketAddress theirs = name("theirs.sock");
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(theirs);
+            try (RustSocket client = new RustSocket()) {
+                client.connect(theirs);
+                try (SocketChannel accepted = server.accept()) {
+                    byte[] data = TestSupport.randomBytes(300_000);
+                    FutureTask<byte[]> reader = TestSupport.async("reader",
+                            () -> TestSupport.readExactly(Channels.newInputStream(accepted), data.length));
+                    client.getOutputStream().write(data);
+                    assertArrayEquals(data, TestSupport.await(reader, 20_000));
+                    ByteBuffer back = ByteBuffer.wrap("back".getBytes());
+                    accepted.write(back);
+                    assertArrayEquals("back".getBytes(), TestSupport.readExactly(client.getInputStream(), 4));
+                }
+            }
+        }
+    }
+
+    @Test
+    void aClientBoundToANameShowsItToThePeer() throws Exception {
+        UnixDomainSocketAddress path = name("server.sock");
+        UnixDomainSocketAddress clientName = name("client.sock");
+        try (RustServerSocket server = new RustServerSocket(); RustSocket client = new RustSocket()) {
+            server.bind(path);
+            client.bind(clientName);
+            assertEquals(clientName, client.getLocalSocketAddress());
+            client.connect(path);
+            try (RustSocket accepted = server.accept()) {
+                assertEquals(clientName, accepted.getRemoteSocketAddress());
+                assertEquals(clientName, client.getLocalSocketAddress());
+            }
+        }
+    }
+
+    @Test
+    void endOfStreamAndShutdown() throws Exception {
+        try (Connection c = Connection.open(name("eof.sock"))) {
+            c.client.getOutputStream().write(new byte[] {1, 2, 3});
+            c.client.shutdownOutput();
+            InputStream in = c.accepted.getInputStream();
+            assertArrayEquals(new byte[] {1, 2, 3}, TestSupport.readExactly(in, 3));
+            assertEquals(-1, in.read());
+            c.accepted.getOutputStream().write(9); // the other direction still works
+            assertEquals(9, c.client.getInputStream().read());
+            c.accepted.close();
+            assertEquals(-1, c.client.getInputStream().read());
+        }
+    }
+
+    @Test
+    void aReadTimesOutAndTheSocketStaysUsable() throws Exception {
+        try (Connection c = Connection.open(name("timeout.sock"))) {
+            c.client.setSoTimeout(100);
+            assertThrowsExactly(SocketTimeoutException.class, "Read timed out", () -> c.client.getInputStream().read());
+            c.accepted.getOutputStream().write(7);
+            assertEquals(7, c.client.getInputStream().read());
+        }
+    }
+
+    @Test
+    void closeWakesABlockedReadAndABlockedAccept() throws Exception {
+        try (Connection c = Connection.open(name("wake.sock"))) {
+            FutureTask<Integer> read = TestSupport.asyncStarted("read", () -> c.client.getInputStream().read());
+            Thread.sleep(100);
+            c.client.close();
+            TestSupport.assertSocketException(TestSupport.failureOf(read, 5000), "Socket closed");
+        }
+        RustServerSocket server = new RustServerSocket();
+        server.bind(name("accept.sock"));
+        FutureTask<Socket> accept = TestSupport.asyncStarted("accept", server::accept);
+        Thread.sleep(100);
+        server.close();
+        TestSupport.assertSocketException(TestSupport.failureOf(accept, 5000), "Socket closed");
+    }
+
+    @Test
+    void aConnectWaitsForRoomInTheBacklogWithinItsTimeout() throws Exception {
+        DescriptorBaseline baseline = DescriptorBaseline.now();
+        UnixDomainSocketAddress path = name("full.sock");
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(path, 1);
+            Set<RustSocket> queued = new HashSet<>();
+            try {
+                SocketTimeoutException timeout = null;
+                for (int i = 0; i < 50 && timeout == null; i++) {
+                    RustSocket s = new RustSocket();
+                    try {
+                        s.connect(path, 200);
+                        queued.add(s);
+                    } catch (SocketTimeoutException e) {
+                        timeout = e;
+                        assertTrue(s.isClosed() || !TestSupport.SOCKET_CLOSED_BY_FAILED_CONNECT);
+                        s.close();
+                    }
+                }
+                assertNotNull(timeout, "the backlog never filled");
+                assertEquals("Connect timed out", timeout.getMessage());
+                // a connect waiting for room is woken by close
+                RustSocket waiting = new RustSocket();
+                FutureTask<Void> connect = TestSupport.asyncStarted("connect", () -> {
+                    waiting.connect(path);
+                    return null;
+                });
+                Thread.sleep(100);
+                waiting.close();
+                TestSupport.assertSocketException(TestSupport.failureOf(connect, 5000), "Socket closed");
+                // room again: accept one, and a connect gets through
+                server.accept().close();
+                try (RustSocket late = new RustSocket()) {
+                    late.connect(path, 5000);
+                    assertTrue(late.isConnected());
+                }
+            } finally {
+                for (RustSocket s : queued) {
+                    s.close();
+                }
+            }
+        }
+        baseline.assertBack();
+    }
+
+    // ---------------------------------------------------------------- options
+
+    @Test
+    void theOptionsAreTheJdkChannelsLessPeerCredentials() throws IOException {
+        Set<SocketOption<?>> jdkClient;
+        Set<SocketOption<?>> jdkServer;
+        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
+                ServerSocketChannel s = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            jdkClient = new HashSet<>(c.supportedOptions());
+            jdkServer = s.supportedOptions();
+        }
+        jdkClient.remove(ExtendedSocketOptions.SO_PEERCRED); // ours is peerCredentials(), with the pid
+        try (Connection c = Connection.open(name("options.sock"))) {
+            assertEquals(jdkClient, c.client.supportedOptions());
+            assertEquals(jdkClient, c.accepted.supportedOptions());
+            assertEquals(jdkServer, c.server.supportedOptions());
+            UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                    () -> c.client.setOption(StandardSocketOptions.TCP_NODELAY, true));
+            assertEquals("'TCP_NODELAY' not supported", e.getMessage());
+            assertThrows(UnsupportedOperationException.class,
+                    () -> c.server.setOption(StandardSocketOptions.SO_REUSEADDR, true));
+        }
+    }
+
+    @Test
+    void buffersAndLingerReadBackAsOnTheJdksChannel() throws IOException {
+        try (SocketChannel jdk = SocketChannel.open(StandardProtocolFamily.UNIX);
+                Connection c = Connection.open(name("values.sock"))) {
+            for (int size : new int[] {4096, 65536, 1 << 20}) {
+                jdk.setOption(StandardSocketOptions.SO_SNDBUF, size);
+                c.client.setSendBufferSize(size);
+                assertEquals(jdk.getOption(StandardSocketOptions.SO_SNDBUF), c.client.getSendBufferSize());
+                jdk.setOption(StandardSocketOptions.SO_RCVBUF, size);
+                c.client.setOption(StandardSocketOptions.SO_RCVBUF, size);
+                assertEquals(jdk.getOption(StandardSocketOptions.SO_RCVBUF), c.client.getReceiveBufferSize());
+            }
+            jdk.setOption(StandardSocketOptions.SO_LINGER, 5);
+            c.client.setSoLinger(true, 5);
+            assertEquals(jdk.getOption(StandardSocketOptions.SO_LINGER), c.client.getSoLinger());
+        }
+    }
+
+    @Test
+    void theLegacySettersOfTcpOptionsDoNothingSoTcpClientsRunUnchanged() throws IOException {
+        try (Connection c = Connection.open(name("legacy.sock"))) {
+            c.client.setTcpNoDelay(true);
+            c.client.setKeepAlive(true);
+            c.client.setOOBInline(true);
+            c.client.setTrafficClass(0x10);
+            c.client.setReuseAddress(true);
+            assertFalse(c.client.getTcpNoDelay());
+            assertFalse(c.client.getKeepAlive());
+            assertEquals(0, c.client.getTrafficClass());
+            assertEquals(InetAddress.getLoopbackAddress(), c.client.getLocalAddress());
+            c.server.setReuseAddress(true);
+            assertFalse(c.server.getReuseAddress());
+            c.client.getOutputStream().write(5);
+            assertEquals(5, c.accepted.getInputStream().read());
+        }
+    }
+
+    @Test
+    void optionsSetBeforeTheConnectArriveOnTheUnixSocket() throws Exception {
+        UnixDomainSocketAddress path = name("preset.sock");
+        try (RustServerSocket server = new RustServerSocket(); RustSocket client = new RustSocket()) {
+            server.bind(path);
+            client.setTcpNoDelay(true); // an IP socket yet: this one is left behind
+            client.setSendBufferSize(65536);
+            int expected = client.getSendBufferSize();
+            client.connect(path);
+            server.accept().close();
+            assertEquals(expected, client.getSendBufferSize());
+            assertFalse(client.getTcpNoDelay());
+        }
+    }
+
+    // ---------------------------------------------------------------- pairs, credentials, abstract names
+
+    @Test
+    void aPairIsTwoConnectedUnnamedSockets() throws Exception {
+        DescriptorBaseline baseline = DescriptorBaseline.now();
+        RustSocket[] pair = RustSocket.pair();
+        RustSocket a = pair[0];
+        RustSocket b = pair[1];
+        try {
+            assertTrue(a.isConnected() && b.isConnected() && a.isBound());
+            echo(a, b, 200_000);
+            echo(b, a, 200_000);
+            assertEquals(UNNAMED, a.getLocalSocketAddress());
+            assertEquals(UNNAMED, b.getRemoteSocketAddress());
+            PeerCredentials creds = a.peerCredentials();
+            assertEquals(ProcessHandle.current().pid(), creds.pid());
+            assertEquals(((Number) Files.getAttribute(Path.of("/proc/self"), "unix:uid")).longValue(), creds.uid());
+            assertEquals(((Number) Files.getAttribute(Path.of("/proc/self"), "unix:gid")).longValue(), creds.gid());
+            b.setSoTimeout(50);
+            assertThrows(SocketTimeoutException.class, () -> b.getInputStream().read());
+            a.close();
+            assertEquals(-1, b.getInputStream().read());
+        } finally {
+            a.close();
+            b.close();
+        }
+        baseline.assertBack();
+    }
+
+    @Test
+    void credentialsNameTheProcessAtTheOtherEnd() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/python3")), "python3 is needed for a child process");
+        UnixDomainSocketAddress path = name("creds.sock");
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(path);
+            Process child = new ProcessBuilder("/usr/bin/python3", "-c",
+                    "import socket,sys\n"
+                            + "s=socket.socket(socket.AF_UNIX)\n"
+                            + "s.connect(sys.argv[1])\n"
+                            + "s.sendall(b'x')\n"
+                            + "s.recv(1)\n", path.getPath().toString())
+                    .redirectErrorStream(true).start();
+            try (RustSocket accepted = server.accept()) {
+                assertEquals('x', accepted.getInputStream().read());
+                PeerCredentials creds = accepted.peerCredentials();
+                assertEquals(child.pid(), creds.pid());
+                accepted.getOutputStream().write(1);
+            } finally {
+                assertTrue(child.waitFor(20, TimeUnit.SECONDS));
+            }
+            assertEquals(0, child.exitValue(), () -> new String(readAll(child.getInputStream())));
+        }
+        try (Connection c = Connection.open(name("tcp-creds.sock"))) {
+            c.client.close();
+            assertThrowsExactly(SocketException.class, "Socket is closed", c.client::peerCredentials);
+        }
+        try (RustServerSocket tcp = new RustServerSocket(0);
+                RustSocket s = new RustSocket(InetAddress.getLoopbackAddress(), tcp.getLocalPort())) {
+            assertThrows(UnsupportedOperationException.class, s::peerCredentials);
+        }
+    }
+
+    private static byte[] readAll(InputStream in) {
+        try {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            return new byte[0];
+        }
+    }
+
+    @Test
+    void abstractNamesHaveNoFileAndAreHeldOnce() throws Exception {
+        assumeTrue(Platform.abstractUnixNames(), "abstract names are Linux's only");
+        AbstractUnixSocketAddress a = AbstractUnixSocketAddress.of("rustsocket-test-" + ProcessHandle.current().pid());
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(a);
+            assertEquals(a, server.getLocalSocketAddress());
+            assertThrowsExactly(BindException.class, "Address already in use", () -> {
+                try (RustServerSocket again = new RustServerSocket()) {
+                    again.bind(a);
+                }
+            });
+            try (RustSocket client = new RustSocket()) {
+                client.connect(a);
+                try (RustSocket accepted = server.accept()) {
+                    assertEquals(a, client.getRemoteSocketAddress());
+                    assertEquals(a, accepted.getLocalSocketAddress());
+                    echo(client, accepted, 10_000);
+                }
+            }
+        }
+        // the name went with the listener: it can be bound again
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(a);
+        }
+        assertEquals("@x", AbstractUnixSocketAddress.of("x").toString());
+    }
+
+    // ---------------------------------------------------------------- descriptors
+
+    @Test
+    void descriptorsReturnToTheBaselineAfterThousandsOfConnections() throws Exception {
+        UnixDomainSocketAddress path = name("many.sock");
+        DescriptorBaseline baseline = DescriptorBaseline.now();
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(path);
+            for (int i = 0; i < 3000; i++) {
+                try (RustSocket client = new RustSocket()) {
+                    client.connect(path);
+                    try (Socket accepted = server.accept()) {
+                        client.getOutputStream().write(i);
+                        assertEquals(i & 0xff, accepted.getInputStream().read());
+                    }
+                }
+            }
+            for (int i = 0; i < 1000; i++) {
+                RustSocket[] pair = RustSocket.pair();
+                pair[0].close();
+                pair[1].close();
+            }
+        }
+        baseline.assertBack();
+    }
+
+    /** A listener on a socket file, a client connected to it, and the accepted end. */
+    private static final class Connection implements AutoCloseable {
+        final RustServerSocket server;
+        final RustSocket client;
+        final RustSocket accepted;
+
+        private Connection(RustServerSocket server, RustSocket client, RustSocket accepted) {
+            this.server = server;
+            this.client = client;
+            this.accepted = accepted;
+        }
+
+        static Connection open(UnixDomainSocketAddress path) throws IOException {
+            RustServerSocket server = new RustServerSocket();
+            server.bind(path);
+            RustSocket client = new RustSocket();
+            client.connect(path);
+            return new Connection(server, client, server.accept());
+        }
+
+        @Override
+        public void close() throws IOException {
+            accepted.close();
+            client.close();
+            server.close();
+        }
+    }
+}
