@@ -2,6 +2,7 @@ package io.rustsocket;
 
 import io.rustsocket.internal.RustSocketImpl;
 import io.rustsocket.internal.UnixNames;
+import io.rustsocket.internal.UnixSockets;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -122,11 +123,11 @@ public class RustServerSocket extends ServerSocket {
         if (isBound()) {
             throw new SocketException("Already bound");
         }
-        impl.prepareUnixBind(endpoint);
+        UnixSockets.prepareBind(impl, endpoint);
         try {
             super.bind(UnixNames.PLACEHOLDER, backlog);
         } finally {
-            impl.forgetUnixNames();
+            UnixSockets.forgetNames(impl);
         }
     }
 
@@ -139,7 +140,7 @@ public class RustServerSocket extends ServerSocket {
     @Override
     public SocketAddress getLocalSocketAddress() {
         if (impl.isUnix()) {
-            return isBound() ? impl.unixLocalAddress() : null;
+            return isBound() ? UnixSockets.localAddress(impl) : null;
         }
         return super.getLocalSocketAddress();
     }
@@ -152,7 +153,7 @@ public class RustServerSocket extends ServerSocket {
      */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        return impl.isUnix() ? impl.unixOptions() : super.supportedOptions();
+        return impl.isUnix() ? UnixSockets.options(impl) : super.supportedOptions();
     }
 
     /** For a Unix listener, its name; otherwise as {@link ServerSocket#toString()}. */

@@ -183,7 +183,7 @@ public class RustSocket extends Socket {
                         e.addSuppressed(ce);
                     }
                 }
-                ends[i].discardPairEnd();
+                UnixSockets.discardPairEnd(ends[i]);
             }
             throw e;
         }
@@ -227,11 +227,11 @@ public class RustSocket extends Socket {
             if (isBound() && !impl.isUnix()) {
                 throw new IllegalArgumentException("Unsupported address type");
             }
-            impl.prepareUnixConnect(endpoint);
+            UnixSockets.prepareConnect(impl, endpoint);
             try {
                 super.connect(UnixNames.PLACEHOLDER, timeout);
             } finally {
-                impl.forgetUnixNames();
+                UnixSockets.forgetNames(impl);
             }
             return;
         }
@@ -263,11 +263,11 @@ public class RustSocket extends Socket {
             if (isBound()) {
                 throw new SocketException("Already bound");
             }
-            impl.prepareUnixBind(bindpoint);
+            UnixSockets.prepareBind(impl, bindpoint);
             try {
                 super.bind(UnixNames.PLACEHOLDER);
             } finally {
-                impl.forgetUnixNames();
+                UnixSockets.forgetNames(impl);
             }
             return;
         }
@@ -286,7 +286,7 @@ public class RustSocket extends Socket {
     @Override
     public SocketAddress getLocalSocketAddress() {
         if (impl.isUnix()) {
-            return isBound() ? impl.unixLocalAddress() : null;
+            return isBound() ? UnixSockets.localAddress(impl) : null;
         }
         return super.getLocalSocketAddress();
     }
@@ -300,7 +300,7 @@ public class RustSocket extends Socket {
     @Override
     public SocketAddress getRemoteSocketAddress() {
         if (impl.isUnix()) {
-            return isConnected() ? impl.unixRemoteAddress() : null;
+            return isConnected() ? UnixSockets.remoteAddress(impl) : null;
         }
         return super.getRemoteSocketAddress();
     }
@@ -313,7 +313,7 @@ public class RustSocket extends Socket {
      */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        return impl.isUnix() ? impl.unixOptions() : super.supportedOptions();
+        return impl.isUnix() ? UnixSockets.options(impl) : super.supportedOptions();
     }
 
     /**
@@ -336,7 +336,7 @@ public class RustSocket extends Socket {
         if (!impl.isUnix()) {
             throw new UnsupportedOperationException("Not a Unix domain socket");
         }
-        long[] c = impl.peerCredentials();
+        long[] c = UnixSockets.peerCredentials(impl);
         return new PeerCredentials(c[0], c[1], c[2]);
     }
 

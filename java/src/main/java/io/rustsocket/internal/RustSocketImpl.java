@@ -87,22 +87,9 @@ public final class RustSocketImpl extends SocketImpl {
     // the race in progress, under the state lock: close() wakes its extra descriptors
     private HappyEyeballs race;
 
-    // a Unix domain socket rather than an IP one: set when it is about to be bound or connected
-    // to a Unix name, or accepted by a Unix listener (see UnixSockets)
-    private volatile boolean unix;
-    // a Unix socket bound to a name (its localport stays 0)
-    private boolean unixBound;
-    // the Unix name the next bind and the next connect take, set by RustSocket or a factory
-    // before java.net.Socket calls bind or connect with a placeholder InetSocketAddress
-    private byte[] unixBindName;
-    private byte[] unixConnectName;
-    // one end of a socket pair, handed over before java.net.Socket creates this implementation:
-    // create() adopts it instead of opening a socket, and the first connect() just completes
-    private int pairEnd = -1;
-    private boolean pairConnectPending;
-    // the names, once known (they outlive the descriptor, as a TCP socket's addresses do)
-    private SocketAddress unixLocal;
-    private SocketAddress unixRemote;
+    // the Unix side of a Unix domain socket, null for an IP one: set when it is about to be
+    // bound or connected to a Unix name, or made by a Unix listener or a pair (see UnixSockets)
+    volatile UnixEnd unix;
 
     // options set on a client socket before it connected (row -> value, in the order set),
     // applied again to the extra descriptors of a racing connect (see StreamOptions); made on
@@ -188,7 +175,7 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    private void ensureOpenAndConnected() throws SocketException {
+    void ensureOpenAndConnected() throws SocketException {
         if (descriptor.state() >= SocketDescriptor.CLOSING) {
             throw new SocketException("Socket closed");
         }
@@ -379,8 +366,10 @@ public final class RustSocketImpl extends SocketImpl {
             if (descriptor.state() != SocketDescriptor.NEW) {
                 throw new IOException("Already created");
             }
-            if (pairEnd >= 0) {
-                adoptPairEnd();
+            if (unix != null && unix.pairEnd >= 0) {
+                connected(unix.pairEnd);
+                unix.pairEnd = -1;
+                unix.pairConnectPending = true; // java.net.Socket's connect completes the hand-over
                 return;
             }
             openDescriptor();
@@ -394,13 +383,13 @@ public final class RustSocketImpl extends SocketImpl {
      */
     private void openDescriptor() throws IOException {
         assert Thread.holdsLock(stateLock);
-        int newFd = unix ? Native.unixSocket(false, server) : Native.socket(server);
+        int newFd = unix != null ? Native.unixSocket(false, server) : Native.socket(server);
         Statistics.used();
         Statistics.Counters c = server ? null : Statistics.register();
         // client descriptors start non-blocking so that connect can be woken by close
         descriptor.open(newFd, c, server, server);
         counters = c;
-        if (unix) {
+        if (unix != null) {
             return; // the defaults are TCP options
         }
         // on a listener too: Linux copies its options to every accepted socket, so the
@@ -417,60 +406,21 @@ public final class RustSocketImpl extends SocketImpl {
 
     /** Whether this is a Unix domain socket. */
     public boolean isUnix() {
-        return unix;
+        return unix != null;
     }
 
     /**
-     * Makes the next connect go to the Unix socket {@code name} (a {@code UnixDomainSocketAddress}
-     * or an {@code AbstractUnixSocketAddress}), whatever address {@code java.net.Socket} then
-     * passes: the descriptor becomes a Unix socket now, keeping the buffer and linger options
-     * set so far.
+     * Makes this socket a Unix one (see {@link UnixSockets#prepareConnect}): a socket not yet
+     * created opens a Unix descriptor when it is; an unused IP descriptor is swapped for a Unix
+     * one, which gets the options set so far that a Unix socket has.
      *
-     * @throws SocketException if the socket is closed, connected, or bound to an IP address
+     * @return its Unix side
      */
-    public void prepareUnixConnect(SocketAddress name) throws IOException {
-        byte[] bytes = UnixNames.toNative(name);
-        synchronized (stateLock) {
-            becomeUnix();
-            unixConnectName = bytes;
-        }
-    }
-
-    /** The same as {@link #prepareUnixConnect} for the next bind. */
-    public void prepareUnixBind(SocketAddress name) throws IOException {
-        byte[] bytes = UnixNames.toNative(name);
-        synchronized (stateLock) {
-            becomeUnix();
-            unixBindName = bytes;
-        }
-    }
-
-    /**
-     * Forgets a name given to {@link #prepareUnixConnect} or {@link #prepareUnixBind} that
-     * {@code java.net.Socket} did not pass on (it refused the call first).
-     */
-    public void forgetUnixNames() {
-        synchronized (stateLock) {
-            unixConnectName = null;
-            unixBindName = null;
-        }
-    }
-
-    /** The options of a Unix socket of this kind (client or listener). */
-    public Set<SocketOption<?>> unixOptions() {
-        return StreamOptions.supported(this);
-    }
-
-    /**
-     * Makes this socket a Unix one: a socket not yet created just opens a Unix descriptor when it
-     * is; an unused IP descriptor is swapped for a Unix one, which gets the options set so far
-     * that a Unix socket has. Nothing to do for a Unix socket.
-     */
-    private void becomeUnix() throws IOException {
+    UnixEnd becomeUnix() throws IOException {
         assert Thread.holdsLock(stateLock);
-        if (unix) {
+        if (unix != null) {
             ensureOpen();
-            return;
+            return unix;
         }
         int s = descriptor.state();
         if (s >= SocketDescriptor.CLOSING) {
@@ -482,50 +432,20 @@ public final class RustSocketImpl extends SocketImpl {
         if (localport != 0) {
             throw new SocketException("Already bound");
         }
-        unix = true;
+        unix = new UnixEnd();
         if (s == SocketDescriptor.OPEN) {
             openDescriptor();
             StreamOptions.applyPresets(this, descriptor.fd());
         }
-    }
-
-    /**
-     * Gives a socket not yet created one end of a connected pair: the implementation owns
-     * {@code fd} from now on (see {@link #discardPairEnd} for a socket that never gets created).
-     */
-    void givePairEnd(int fd) {
-        synchronized (stateLock) {
-            if (descriptor.state() != SocketDescriptor.NEW || pairEnd >= 0) {
-                throw new IllegalStateException("not a new socket");
-            }
-            unix = true;
-            pairEnd = fd;
-        }
-    }
-
-    /** Closes a pair end that create() never adopted. */
-    public void discardPairEnd() {
-        int fd;
-        synchronized (stateLock) {
-            fd = pairEnd;
-            pairEnd = -1;
-        }
-        if (fd >= 0) {
-            Native.close(fd);
-        }
-    }
-
-    private void adoptPairEnd() {
-        assert Thread.holdsLock(stateLock);
-        connected(pairEnd);
-        pairEnd = -1;
-        pairConnectPending = true; // java.net.Socket's connect completes the hand-over
+        return unix;
     }
 
     /** Makes a NEW implementation the connected Unix descriptor {@code fd} (accepted or a pair end). */
     private void connected(int fd) {
         assert Thread.holdsLock(stateLock);
-        unix = true;
+        if (unix == null) {
+            unix = new UnixEnd();
+        }
         Statistics.Counters c = Statistics.register();
         descriptor.open(fd, c, false, true);
         counters = c;
@@ -533,60 +453,10 @@ public final class RustSocketImpl extends SocketImpl {
         connState = CONNECTED;
     }
 
-    /** Makes a NEW implementation the Unix connection {@code fd} accepted by a Unix listener. */
-    private void acceptedUnix(int fd) {
-        synchronized (stateLock) {
-            connected(fd);
-        }
-    }
-
-    /**
-     * The Unix name of this socket (an unnamed one as the empty path, as the JDK's Unix channels
-     * show it), or null while it has none to report (not bound, or closed before it was asked).
-     */
-    public SocketAddress unixLocalAddress() {
-        synchronized (stateLock) {
-            if (unixLocal == null && isOpen() && (unixBound || connState == CONNECTED)) {
-                unixLocal = unixName(false);
-            }
-            return unixLocal;
-        }
-    }
-
-    /** The Unix name of the peer (unnamed: the empty path), or null if never connected. */
-    public SocketAddress unixRemoteAddress() {
-        synchronized (stateLock) {
-            if (unixRemote == null && isOpen() && connState == CONNECTED) {
-                unixRemote = unixName(true);
-            }
-            return unixRemote;
-        }
-    }
-
-    private SocketAddress unixName(boolean peer) {
-        int fd = descriptor.fd();
-        try {
-            return UnixNames.fromNative(peer ? Native.unixPeerName(fd) : Native.unixLocalName(fd));
-        } catch (IOException e) {
-            return null; // the peer has gone: as for a TCP socket, the getters do not throw
-        }
-    }
-
-    /**
-     * The peer's pid (-1 where the system does not tell it), uid and gid.
-     *
-     * @throws SocketException if the socket is closed, not connected, or not a Unix socket
-     */
-    public long[] peerCredentials() throws IOException {
-        long[] out = new long[3];
-        synchronized (stateLock) {
-            ensureOpenAndConnected();
-            if (!unix) {
-                throw new SocketException("Not a Unix domain socket");
-            }
-            Native.peerCredentials(descriptor.fd(), out);
-        }
-        return out;
+    /** Whether the socket is connected (the state lock held). */
+    boolean isConnected() {
+        assert Thread.holdsLock(stateLock);
+        return connState == CONNECTED;
     }
 
     @Override
@@ -606,16 +476,18 @@ public final class RustSocketImpl extends SocketImpl {
      */
     @Override
     protected void connect(SocketAddress remote, int millis) throws IOException {
-        byte[] unixName;
+        byte[] unixName = null;
         synchronized (stateLock) {
-            unixName = unixConnectName;
-            unixConnectName = null;
-            if (pairConnectPending) {
-                pairConnectPending = false;
-                return; // a pair end, connected since create()
+            if (unix != null) {
+                unixName = unix.connectName;
+                unix.connectName = null;
+                if (unix.pairConnectPending) {
+                    unix.pairConnectPending = false;
+                    return; // a pair end, connected since create()
+                }
             }
         }
-        if (unixName == null && unix) {
+        if (unixName == null && unix != null) {
             throw new SocketException("Unsupported address type: a Unix domain socket connects to a Unix name");
         }
         InetSocketAddress isa = unixName != null ? null : checkedRemote(remote);
@@ -706,7 +578,7 @@ public final class RustSocketImpl extends SocketImpl {
             boolean open = descriptor.isOpen();
             if (completed && open && connState == CONNECTING) {
                 connState = CONNECTED;
-                if (!unix) {
+                if (unix == null) {
                     localport = AddressWire.localOf(fd).getPort();
                 }
             } else if (!completed && !open) {
@@ -826,15 +698,15 @@ public final class RustSocketImpl extends SocketImpl {
     protected void bind(InetAddress host, int port) throws IOException {
         synchronized (stateLock) {
             ensureOpen();
-            if (localport != 0 || unixBound) {
+            if (localport != 0 || (unix != null && unix.bound)) {
                 throw new SocketException("Already bound");
             }
-            if (unixBindName != null) {
-                byte[] name = unixBindName;
-                unixBindName = null;
+            if (unix != null && unix.bindName != null) {
+                byte[] name = unix.bindName;
+                unix.bindName = null;
                 Native.unixBind(descriptor.fd(), name);
                 address = host;
-                unixBound = true;
+                unix.bound = true;
                 return;
             }
             checkFamily(host);
@@ -856,7 +728,7 @@ public final class RustSocketImpl extends SocketImpl {
     protected void listen(int backlog) throws IOException {
         synchronized (stateLock) {
             ensureOpen();
-            if (localport == 0 && !unixBound) {
+            if (localport == 0 && (unix == null || !unix.bound)) {
                 throw new SocketException("Not bound");
             }
             Native.listen(descriptor.fd(), backlog < 1 ? 50 : backlog);
@@ -866,7 +738,7 @@ public final class RustSocketImpl extends SocketImpl {
     private int beginAccept() throws SocketException {
         synchronized (stateLock) {
             ensureOpen();
-            if (localport == 0 && !unixBound) {
+            if (localport == 0 && (unix == null || !unix.bound)) {
                 throw new SocketException("Not bound");
             }
             return descriptor.enter(true);
@@ -934,7 +806,9 @@ public final class RustSocketImpl extends SocketImpl {
             readLock.unlock();
         }
         if (peer[0] == Native.UNIX_PEER) {
-            target.acceptedUnix(newFd);
+            synchronized (target.stateLock) {
+                target.connected(newFd);
+            }
         } else {
             target.accepted(newFd, AddressWire.decode(peer));
         }

@@ -3,14 +3,19 @@ package io.rustsocket.internal;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetAddress;
+import java.net.SocketAddress;
+import java.net.SocketException;
+import java.net.SocketOption;
 import java.net.SocketTimeoutException;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * What a Unix domain socket does differently from a TCP one in {@link RustSocketImpl}: the
- * connect to a name, and socket pairs. Everything else (reads, writes, accept, close, timeouts,
- * virtual threads, statistics) is the TCP engine's, on a Unix descriptor.
+ * What a Unix domain socket does differently from a TCP one in {@link RustSocketImpl} (whose
+ * {@link UnixEnd} holds the state): names, the connect to a name, socket pairs, credentials.
+ * Everything else (reads, writes, accept, close, timeouts, virtual threads, statistics) is the
+ * TCP engine's, on a Unix descriptor.
  */
 public final class UnixSockets {
     /** First and longest pause while a listener's backlog is full. */
@@ -18,6 +23,101 @@ public final class UnixSockets {
     private static final long LONGEST_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
     private UnixSockets() {}
+
+    /**
+     * Makes the next connect of {@code socket} go to the Unix socket {@code name} (a
+     * {@code UnixDomainSocketAddress} or an {@code AbstractUnixSocketAddress}), whatever address
+     * {@code java.net.Socket} then passes (see {@link UnixNames#PLACEHOLDER}): the socket
+     * becomes a Unix one now, keeping the buffer and linger options set so far.
+     *
+     * @throws SocketException if the socket is closed, connected, or bound to an IP address
+     * @throws UnsupportedOperationException for an abstract name on a system without them
+     */
+    public static void prepareConnect(RustSocketImpl socket, SocketAddress name) throws IOException {
+        byte[] bytes = UnixNames.toNative(name);
+        synchronized (socket.stateLock) {
+            socket.becomeUnix().connectName = bytes;
+        }
+    }
+
+    /** The same as {@link #prepareConnect} for the next bind. */
+    public static void prepareBind(RustSocketImpl socket, SocketAddress name) throws IOException {
+        byte[] bytes = UnixNames.toNative(name);
+        synchronized (socket.stateLock) {
+            socket.becomeUnix().bindName = bytes;
+        }
+    }
+
+    /**
+     * Forgets a name given to {@link #prepareConnect} or {@link #prepareBind} that
+     * {@code java.net.Socket} did not pass on (it refused the call first).
+     */
+    public static void forgetNames(RustSocketImpl socket) {
+        synchronized (socket.stateLock) {
+            UnixEnd u = socket.unix;
+            if (u != null) {
+                u.connectName = null;
+                u.bindName = null;
+            }
+        }
+    }
+
+    /** The options of a Unix socket of {@code socket}'s kind (client or listener). */
+    public static Set<SocketOption<?>> options(RustSocketImpl socket) {
+        return StreamOptions.supported(socket);
+    }
+
+    /**
+     * The Unix name of {@code socket} (an unnamed one as the empty path, as the JDK's Unix
+     * channels show it), or null while it has none to report (not bound, or closed before it was
+     * asked).
+     */
+    public static SocketAddress localAddress(RustSocketImpl socket) {
+        synchronized (socket.stateLock) {
+            UnixEnd u = socket.unix;
+            if (u.local == null && socket.isOpen() && (u.bound || socket.isConnected())) {
+                u.local = name(socket, false);
+            }
+            return u.local;
+        }
+    }
+
+    /** The Unix name of the peer (unnamed: the empty path), or null if never connected. */
+    public static SocketAddress remoteAddress(RustSocketImpl socket) {
+        synchronized (socket.stateLock) {
+            UnixEnd u = socket.unix;
+            if (u.remote == null && socket.isOpen() && socket.isConnected()) {
+                u.remote = name(socket, true);
+            }
+            return u.remote;
+        }
+    }
+
+    private static SocketAddress name(RustSocketImpl socket, boolean peer) {
+        int fd = socket.descriptor.fd();
+        try {
+            return UnixNames.fromNative(peer ? Native.unixPeerName(fd) : Native.unixLocalName(fd));
+        } catch (IOException e) {
+            return null; // the peer has gone: as for a TCP socket, the getters do not throw
+        }
+    }
+
+    /**
+     * The peer's pid (-1 where the system does not tell it), uid and gid.
+     *
+     * @throws SocketException if the socket is closed, not connected, or not a Unix socket
+     */
+    public static long[] peerCredentials(RustSocketImpl socket) throws IOException {
+        long[] out = new long[3];
+        synchronized (socket.stateLock) {
+            socket.ensureOpenAndConnected();
+            if (socket.unix == null) {
+                throw new SocketException("Not a Unix domain socket");
+            }
+            Native.peerCredentials(socket.descriptor.fd(), out);
+        }
+        return out;
+    }
 
     /**
      * Connects {@code socket} (already a Unix socket, see {@link RustSocketImpl#prepareUnixConnect})
@@ -80,14 +180,32 @@ public final class UnixSockets {
     /**
      * Two connected Unix stream sockets (socketpair(2)), each given to a new implementation that
      * adopts it when {@code java.net.Socket} creates it; the caller connects each socket once
-     * (which completes the hand-over) or calls {@link RustSocketImpl#discardPairEnd} on failure.
+     * (which completes the hand-over) or calls {@link #discardPairEnd} on failure.
      */
     public static RustSocketImpl[] pair() throws IOException {
         RustSocketImpl[] ends = {new RustSocketImpl(false), new RustSocketImpl(false)};
         int[] fds = new int[2];
         Native.unixPair(false, fds);
-        ends[0].givePairEnd(fds[0]);
-        ends[1].givePairEnd(fds[1]);
+        for (int i = 0; i < 2; i++) {
+            UnixEnd u = new UnixEnd();
+            u.pairEnd = fds[i];
+            synchronized (ends[i].stateLock) {
+                ends[i].unix = u;
+            }
+        }
         return ends;
+    }
+
+    /** Closes the pair end that {@code socket} was given if its create() never adopted it. */
+    public static void discardPairEnd(RustSocketImpl socket) {
+        int fd;
+        synchronized (socket.stateLock) {
+            UnixEnd u = socket.unix;
+            fd = u.pairEnd;
+            u.pairEnd = -1;
+        }
+        if (fd >= 0) {
+            Native.close(fd);
+        }
     }
 }
