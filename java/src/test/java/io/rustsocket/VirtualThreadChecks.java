@@ -53,6 +53,7 @@ final class VirtualThreadChecks {
     static final String STARVE_ACCEPT = "starve-accept";
     static final String STARVE_CONNECT = "starve-connect";
     static final String STARVE_WRITE = "starve-write";
+    static final String STARVE_READ_UNIX = "starve-read-unix";
     static final String TIMEOUT_READ = "timeout-read";
     static final String TIMEOUT_ACCEPT = "timeout-accept";
     static final String TIMEOUT_CONNECT = "timeout-connect";
@@ -61,7 +62,8 @@ final class VirtualThreadChecks {
     static final String DESCRIPTORS = "descriptors";
 
     /** Checks that run under the carrier-starvation scheduler flags. */
-    static final List<String> STARVED = List.of(STARVE_READ, STARVE_ACCEPT, STARVE_CONNECT, STARVE_WRITE);
+    static final List<String> STARVED = List.of(STARVE_READ, STARVE_ACCEPT, STARVE_CONNECT, STARVE_WRITE,
+            STARVE_READ_UNIX);
 
     /** Checks that run with the default scheduler. */
     static final List<String> PLAIN;
@@ -122,6 +124,9 @@ final class VirtualThreadChecks {
                 break;
             case STARVE_WRITE:
                 CarrierStarvationChecks.starveWrite(engine);
+                break;
+            case STARVE_READ_UNIX:
+                CarrierStarvationChecks.starveReadUnix(engine);
                 break;
             case TIMEOUT_READ:
                 timeoutRead(engine);
@@ -322,6 +327,7 @@ final class VirtualThreadChecks {
                 engine.connect(LOOPBACK, p.listener.getLocalPort()).close();
                 acceptor.get(WAIT_MS, "warm-up accept " + engine);
             }
+            CarrierStarvationChecks.warmUpUnix(engine);
         }
     }
 

@@ -93,6 +93,13 @@ class VirtualThreadsTest {
         VirtualThreadsChildRun.starved().assertPassed(VirtualThreadChecks.STARVE_WRITE, engine);
     }
 
+    @Order(5)
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Engine.class)
+    void thousandReadersOnUnixSocketsParkWhileAnEchoAndACpuTaskRun(Engine engine) {
+        VirtualThreadsChildRun.starved().assertPassed(VirtualThreadChecks.STARVE_READ_UNIX, engine);
+    }
+
     // ------------------------------------------------------------------ close, timeouts, interrupts
 
     @Order(10)
