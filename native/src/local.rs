@@ -214,6 +214,22 @@ pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
     sys::peer_credentials(fd)
 }
 
+/// The name of user (or, with `group`, group) `id`, for the JDK's principals of a peer; None
+/// when the system has no name for it (the JDK then names it by its number).
+pub fn account_name(id: i64, group: bool) -> Option<String> {
+    #[cfg(unix)]
+    {
+        u32::try_from(id)
+            .ok()
+            .and_then(|id| sys::account_name(id, group))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (id, group);
+        None
+    }
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     use super::*;

@@ -2,8 +2,8 @@
 
 use super::{as_jbytes_mut, byte_len, in_bounds, require, run, Outcome};
 use crate::local::{self, Kind};
-use jni::objects::{JByteArray, JClass, JIntArray, JLongArray};
-use jni::sys::{jboolean, jint};
+use jni::objects::{JByteArray, JClass, JIntArray, JLongArray, JString};
+use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, Env, EnvUnowned};
 
 /// A name argument: a non-null byte[] (a path's bytes, or NUL and an abstract name).
@@ -117,5 +117,19 @@ pub fn peer_credentials<'local>(
         let creds = local::peer_credentials(fd)?;
         out.set_region(env, 0, &creds)?;
         Ok(())
+    })
+}
+
+/// The name of user (or group) `id` from the system's databases, or null when it has none.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn account_name<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    id: jlong,
+    group: jboolean,
+) -> JString<'local> {
+    run(&mut env, |env| match local::account_name(id, group) {
+        Some(name) => Ok(JString::from_str(env, name)?),
+        None => Ok(JString::null()),
     })
 }

@@ -547,6 +547,10 @@ pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
     if rc < 0 {
         return Err(NetError::last_os_error(Op::Option));
     }
+    // an unconnected socket has no peer: the kernel answers uid -1, which the JDK reports as EINVAL
+    if cred.uid == u32::MAX {
+        return Err(NetError::from_errno(Op::Option, libc::EINVAL));
+    }
     Ok([
         i64::from(cred.pid),
         i64::from(cred.uid),

@@ -36,6 +36,7 @@ import java.util.Set;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -362,7 +363,7 @@ class UnixSocketTest {
     // ---------------------------------------------------------------- options
 
     @Test
-    void theOptionsAreTheJdkChannelsLessPeerCredentials() throws IOException {
+    void theOptionsAreTheJdkChannels() throws IOException {
         Set<SocketOption<?>> jdkClient;
         Set<SocketOption<?>> jdkServer;
         try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX);
@@ -370,7 +371,6 @@ class UnixSocketTest {
             jdkClient = new HashSet<>(c.supportedOptions());
             jdkServer = s.supportedOptions();
         }
-        jdkClient.remove(ExtendedSocketOptions.SO_PEERCRED); // ours is peerCredentials(), with the pid
         try (Connection c = Connection.open(name("options.sock"))) {
             assertEquals(jdkClient, c.client.supportedOptions());
             assertEquals(jdkClient, c.accepted.supportedOptions());
@@ -432,6 +432,48 @@ class UnixSocketTest {
             server.accept().close();
             assertEquals(expected, client.getSendBufferSize());
             assertFalse(client.getTcpNoDelay());
+        }
+    }
+
+    @Test
+    void peerCredentialsThroughTheJdksOptionAreTheJdkChannels() throws IOException {
+        UnixDomainSocketAddress path = name("peercred.sock");
+        Object jdkValue;
+        String jdkSetMessage;
+        String jdkNullMessage;
+        String jdkUnconnected;
+        try (ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            server.bind(path);
+            try (SocketChannel unconnected = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+                jdkUnconnected = assertThrows(SocketException.class,
+                        () -> unconnected.getOption(ExtendedSocketOptions.SO_PEERCRED)).getMessage();
+            }
+            try (SocketChannel c = SocketChannel.open(path); SocketChannel a = server.accept()) {
+                jdkValue = c.getOption(ExtendedSocketOptions.SO_PEERCRED);
+                assertEquals(jdkValue, a.getOption(ExtendedSocketOptions.SO_PEERCRED));
+                UnixDomainPrincipal value = (UnixDomainPrincipal) jdkValue;
+                jdkSetMessage = assertThrows(SocketException.class,
+                        () -> c.setOption(ExtendedSocketOptions.SO_PEERCRED, value)).getMessage();
+                jdkNullMessage = assertThrows(IllegalArgumentException.class,
+                        () -> c.setOption(ExtendedSocketOptions.SO_PEERCRED, null)).getMessage();
+            }
+        }
+        Files.delete(path.getPath());
+        try (Connection c = Connection.open(path)) {
+            assertEquals(jdkValue, c.client.getOption(ExtendedSocketOptions.SO_PEERCRED));
+            assertEquals(jdkValue, c.accepted.getOption(ExtendedSocketOptions.SO_PEERCRED));
+            assertThrowsExactly(SocketException.class, jdkSetMessage,
+                    () -> c.client.setOption(ExtendedSocketOptions.SO_PEERCRED, (UnixDomainPrincipal) jdkValue));
+            assertThrowsExactly(IllegalArgumentException.class, jdkNullMessage,
+                    () -> c.client.setOption(ExtendedSocketOptions.SO_PEERCRED, null));
+        }
+        try (RustSocket unconnected = new RustSocket()) {
+            unconnected.bind(name("unconnected.sock"));
+            // the JDK says "get SO_PEERCRED failed", or the text of whatever errno an earlier call left
+            assertTrue(jdkUnconnected.equals("get SO_PEERCRED failed") || jdkUnconnected.equals("Invalid argument"),
+                    jdkUnconnected);
+            assertThrowsExactly(SocketException.class, "get SO_PEERCRED failed",
+                    () -> unconnected.getOption(ExtendedSocketOptions.SO_PEERCRED));
         }
     }
 

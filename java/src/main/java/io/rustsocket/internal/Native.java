@@ -193,6 +193,9 @@ public final class Native {
     /** The peer's pid (-1 where unknown), uid and gid, into {@code out[0..3]}. */
     static native void peerCredentials(int fd, long[] out) throws IOException;
 
+    /** The name of user (or group) {@code id} in the system's databases, or null if it has none. */
+    static native String accountName(long id, boolean group) throws IOException;
+
     /** Panics inside Rust; exists only in libraries built with the {@code test-hooks} feature. */
     static native int panicForTest();
 }

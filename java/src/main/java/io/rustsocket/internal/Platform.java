@@ -49,4 +49,9 @@ public final class Platform {
     public static boolean abstractUnixNames() {
         return "Linux".equals(NAME);
     }
+
+    /** Whether a connected Unix socket can tell who its peer is (not on Windows). */
+    public static boolean peerCredentials() {
+        return !"Windows".equals(NAME);
+    }
 }

@@ -31,7 +31,7 @@ final class StreamOptions {
     }
 
     private static final class UnixClient {
-        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.UNIX_CLIENT);
+        static final Set<SocketOption<?>> ALL = UnixSockets.withPeerCredentials(OptionTable.supported(OptionTable.UNIX_CLIENT));
     }
 
     private static final class UnixListener {
@@ -75,6 +75,13 @@ final class StreamOptions {
     }
 
     static <T> void set(RustSocketImpl impl, SocketOption<T> opt, T value) throws IOException {
+        if (UnixSockets.isPeerCredentials(opt) && supported(impl).contains(opt)) {
+            OptionTable.checkType(opt, value);
+            synchronized (impl.stateLock) {
+                impl.ensureOpen();
+            }
+            throw new SocketException("SO_PEERCRED cannot be set "); // the JDK's message, its space too
+        }
         OptionTable.Row row = supportedRow(impl, opt);
         OptionTable.checkType(opt, value);
         synchronized (impl.stateLock) {
@@ -86,6 +93,9 @@ final class StreamOptions {
 
     @SuppressWarnings("unchecked")
     static <T> T get(RustSocketImpl impl, SocketOption<T> opt) throws IOException {
+        if (UnixSockets.isPeerCredentials(opt) && supported(impl).contains(opt)) {
+            return (T) UnixSockets.peerPrincipal(impl);
+        }
         OptionTable.Row row = supportedRow(impl, opt);
         synchronized (impl.stateLock) {
             impl.ensureOpen();

@@ -7,6 +7,10 @@ import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.SocketOption;
 import java.net.SocketTimeoutException;
+import java.nio.file.FileSystems;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -117,6 +121,55 @@ public final class UnixSockets {
             Native.peerCredentials(socket.descriptor.fd(), out);
         }
         return out;
+    }
+
+    /** The JDK's SO_PEERCRED, where the JDK has it (jdk.net on Linux and macOS). */
+    private static final SocketOption<?> SO_PEERCRED = peerCredentialsOption();
+
+    private static SocketOption<?> peerCredentialsOption() {
+        try {
+            return jdk.net.ExtendedSocketOptions.SO_PEERCRED;
+        } catch (LinkageError e) {
+            return null; // a runtime image without the jdk.net module
+        }
+    }
+
+    /** {@code options} with the JDK's SO_PEERCRED added, where the system reports credentials. */
+    static Set<SocketOption<?>> withPeerCredentials(Set<SocketOption<?>> options) {
+        if (SO_PEERCRED == null || !Platform.peerCredentials()) {
+            return options;
+        }
+        Set<SocketOption<?>> all = new HashSet<>(options);
+        all.add(SO_PEERCRED);
+        return Collections.unmodifiableSet(all);
+    }
+
+    static boolean isPeerCredentials(SocketOption<?> option) {
+        return option != null && option == SO_PEERCRED;
+    }
+
+    /**
+     * SO_PEERCRED as the JDK's Unix channels report it: the peer's user and group as the
+     * principals of the default file system, named after the system's databases (by number
+     * where the databases have no name, as the JDK does).
+     */
+    static jdk.net.UnixDomainPrincipal peerPrincipal(RustSocketImpl socket) throws IOException {
+        long[] ids = new long[3];
+        synchronized (socket.stateLock) {
+            socket.ensureOpen();
+            if (!socket.isConnected()) {
+                // the JDK's text when the kernel has no peer to report (its errno-based variant
+                // shows whatever errno an earlier call left)
+                throw new SocketException("get SO_PEERCRED failed");
+            }
+            Native.peerCredentials(socket.descriptor.fd(), ids);
+        }
+        UserPrincipalLookupService lookup = FileSystems.getDefault().getUserPrincipalLookupService();
+        String user = Native.accountName(ids[1], false);
+        String group = Native.accountName(ids[2], true);
+        return new jdk.net.UnixDomainPrincipal(
+                lookup.lookupPrincipalByName(user != null ? user : Long.toString(ids[1])),
+                lookup.lookupPrincipalByGroupName(group != null ? group : Long.toString(ids[2])));
     }
 
     /**
