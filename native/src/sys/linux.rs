@@ -3,7 +3,7 @@
 //! accept, connect, poll), even one about to enter the kernel, so platform threads may block
 //! in the kernel and still be woken by close().
 
-use super::unix::{borrow, get_raw, last_errno, set_raw, set_struct, Fd};
+use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, set_struct, Fd};
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::options::{clamp_i32, opt_err, unsupported, Opt};
 use crate::sock::bad_argument;
@@ -378,23 +378,7 @@ pub fn tcp_info(fd: Fd) -> NetResult<[i64; TCP_INFO_FIELDS]> {
 
 /// The raw snapshot and how many of its bytes the kernel filled.
 pub fn read_tcp_info(fd: Fd) -> NetResult<(KernelTcpInfo, usize)> {
-    borrow(fd)?;
-    let mut info = KernelTcpInfo::default();
-    let mut len = std::mem::size_of::<KernelTcpInfo>() as libc::socklen_t;
-    // SAFETY: `info` is plain old data of `len` bytes; the kernel writes at most `len`.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut KernelTcpInfo).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
-    }
-    Ok((info, len as usize))
+    get_struct(fd, libc::IPPROTO_TCP, libc::TCP_INFO)
 }
 
 /// Dissolves a datagram socket's association (connect(2) with `AF_UNSPEC`, which on a
@@ -524,29 +508,19 @@ pub fn set_option(fd: Fd, s: &SockRef<'_>, opt: Opt, value: i32) -> NetResult<()
     }
 }
 
+/// `struct ucred` (libc's has no `Default`, which [`get_struct`] asks of plain old data).
+#[repr(C)]
+#[derive(Default)]
+struct Ucred {
+    pid: libc::pid_t,
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+}
+
 /// The pid, uid and gid of the process at the other end of a connected Unix socket
 /// (SO_PEERCRED: what the kernel recorded when the connection was made).
 pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
-    borrow(fd)?;
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: one ucred of storage and its length.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
-    }
+    let (cred, _) = get_struct::<Ucred>(fd, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
     // an unconnected socket has no peer: the kernel answers uid -1, which the JDK reports as EINVAL
     if cred.uid == u32::MAX {
         return Err(NetError::from_errno(Op::Option, libc::EINVAL));

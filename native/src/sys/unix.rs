@@ -202,6 +202,24 @@ pub fn get_raw(fd: Fd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> 
     Ok(value)
 }
 
+/// getsockopt(2) of a C struct that is plain old data (all zeros is a valid value), and how many
+/// of its bytes the kernel filled.
+pub fn get_struct<T: Default>(
+    fd: Fd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> NetResult<(T, usize)> {
+    borrow(fd)?;
+    let mut value = T::default();
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is plain old data of `len` bytes; the kernel writes at most `len`.
+    let rc = unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut T).cast(), &mut len) };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    Ok((value, len as usize))
+}
+
 /// setsockopt(2) of a plain int.
 pub fn set_raw(fd: Fd, level: libc::c_int, name: libc::c_int, value: i32) -> NetResult<()> {
     set_struct(fd, level, name, &value)
