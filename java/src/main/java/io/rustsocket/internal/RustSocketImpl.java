@@ -426,11 +426,9 @@ public final class RustSocketImpl extends SocketImpl {
             close();
             throw e;
         } catch (InterruptedIOException e) {
-            // a virtual thread interrupted while parked: as NioSocketImpl does, the implementation
-            // closes and rethrows, and java.net.Socket closes itself too and reports "Closed by
-            // interrupt" (JDK 21+; not counted as a failure: our own doing)
+            // a virtual thread interrupted while parked (not counted as a failure: our own doing)
             close();
-            throw e;
+            throw NetProperties.interruptedConnect(e);
         } catch (IOException e) {
             failed(e);
             close();
