@@ -18,7 +18,7 @@ pub const POLLIN: i16 = sys::POLL_READ;
 /// Writable, or a connect finished (Java's `Native.POLLOUT`).
 pub const POLLOUT: i16 = sys::POLL_WRITE;
 
-pub use sys::{poller_arm, poller_close, poller_create, poller_delete, poller_wait};
+pub use sys::{poller_arm, poller_close, poller_create, poller_delete, poller_wait, poller_watch};
 
 /// Waits up to `timeout_ms` (negative: forever) for `events` on one
 /// descriptor. Returns the events that occurred, 0 on timeout or when a signal
@@ -62,6 +62,41 @@ mod tests {
         assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0);
         poller_arm(ep, t.server, POLLIN).unwrap();
         assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 1);
+        poller_close(ep);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_watched_descriptor_is_reported_once_per_new_readiness_without_rearming() {
+        let t = trio();
+        let ep = poller_create().unwrap();
+        let mut ready = [0i32; 8];
+        poller_watch(ep, t.server, POLLIN).unwrap();
+        poller_watch(ep, t.server, POLLIN).unwrap(); // twice is fine
+        assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0);
+        write(t.client, b"x").unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        assert_eq!(ready[0], t.server);
+        // edge-triggered: still readable, not reported again until something new arrives
+        assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0);
+        write(t.client, b"y").unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        // a shutdown is new readiness too
+        shutdown(t.server, Shutdown::Read).unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        poller_delete(ep, t.server).unwrap();
+        poller_close(ep);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn watching_a_ready_descriptor_reports_it_at_once() {
+        let t = trio();
+        let ep = poller_create().unwrap();
+        write(t.client, b"x").unwrap();
+        let mut ready = [0i32; 8];
+        poller_watch(ep, t.server, POLLIN).unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
         poller_close(ep);
     }
 

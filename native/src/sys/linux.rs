@@ -99,6 +99,26 @@ pub fn poller_arm(poller: i64, fd: Fd, events: i16) -> NetResult<()> {
     Ok(())
 }
 
+/// Adds `fd` to the poller for good, edge-triggered (`POLLIN` or `POLLOUT`): every time the
+/// descriptor becomes ready again (new bytes, room to write, a shutdown or an error) the poller
+/// reports it once, with no system call to re-arm it in between. Adding a descriptor that is
+/// ready already reports it at once, so a thread that found it not ready, then added it, then
+/// parks, misses nothing. Adding it twice is not an error.
+pub fn poller_watch(poller: i64, fd: Fd, events: i16) -> NetResult<()> {
+    let epfd = epoll_fd(poller)?;
+    borrow(fd)?;
+    let mut ev = libc::epoll_event {
+        events: (events as u16 as u32) | libc::EPOLLET as u32,
+        u64: fd as u64,
+    };
+    // SAFETY: valid descriptors and event.
+    let rc = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+    if rc < 0 && last_errno() != libc::EEXIST {
+        return Err(NetError::last_os_error(Op::Control));
+    }
+    Ok(())
+}
+
 /// Removes `fd` from the poller; a descriptor that was never added (or whose registration
 /// the kernel dropped) is not an error. Called before the descriptor is closed.
 pub fn poller_delete(poller: i64, fd: Fd) -> NetResult<()> {
@@ -391,8 +411,9 @@ pub fn dissolve(fd: Fd) -> NetResult<()> {
 pub const PLATFORM: &str = "Linux";
 
 /// What Linux offers (see `exports::socket::capabilities`): shutdown wakes blocked calls,
-/// zero-copy sendfile, TCP_INFO, batched datagram system calls.
-pub const CAPABILITIES: i32 = 1 | 2 | 4 | 8;
+/// zero-copy sendfile, TCP_INFO, batched datagram system calls, edge-triggered pollers
+/// ([`poller_watch`]).
+pub const CAPABILITIES: i32 = 1 | 2 | 4 | 8 | 16;
 
 /// Reads one of the options that are not the same on every system (see `options::get`).
 pub fn get_option(fd: Fd, s: &SockRef<'_>, opt: Opt) -> NetResult<i32> {

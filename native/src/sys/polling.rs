@@ -82,6 +82,16 @@ pub fn poller_arm(handle: i64, fd: Fd, events: i16) -> NetResult<()> {
     }
 }
 
+/// Edge-triggered registration ([`crate::poller`]'s `poller_watch`) is Linux's alone: the
+/// `polling` crate has no edge mode on Windows, and these systems keep one-shot arming (their
+/// `CAPABILITIES` leave the edge-triggered bit out, so Java never calls this).
+pub fn poller_watch(_handle: i64, _fd: Fd, _events: i16) -> NetResult<()> {
+    Err(NetError::new(
+        ExceptionClass::UnsupportedOperation,
+        "edge-triggered pollers are Linux only".to_string(),
+    ))
+}
+
 /// Removes `fd` from the poller; one that was never added is not an error.
 pub fn poller_delete(handle: i64, fd: Fd) -> NetResult<()> {
     let poller = get(handle)?;

@@ -161,7 +161,7 @@ public final class HappyEyeballs {
                     }
                     if (SocketDescriptor.waitsInPoller()) {
                         socket.descriptor.armedForWrite(); // the own descriptor, deregistered at release
-                        Poller.parkAny(fds, count, Native.POLLOUT, waitNanos, socket::isOpen);
+                        Poller.parkAny(fds, count, Native.POLLOUT, waitNanos, socket::isOpen, socket.descriptor);
                         Native.pollAny(fds, count, Native.POLLOUT, 0, revents);
                     } else {
                         Native.pollAny(fds, count, Native.POLLOUT, SocketDescriptor.pollMillis(waitNanos), revents);

@@ -13,7 +13,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 5;
+    static final int ABI_VERSION = 6;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -165,6 +165,13 @@ public final class Native {
 
     /** Arms {@code fd} in {@code poller} for one {@link #POLLIN} or {@link #POLLOUT} event. */
     static native void pollerArm(long poller, int fd, int events) throws IOException;
+
+    /**
+     * Adds {@code fd} to {@code poller} for good, edge-triggered, for {@link #POLLIN} or
+     * {@link #POLLOUT}: reported once each time it becomes ready again, with no re-arming
+     * (only where {@link Platform#edgeTriggeredPollers()}).
+     */
+    static native void pollerWatch(long poller, int fd, int events) throws IOException;
 
     /** Removes {@code fd} from {@code poller}; nothing happens if it is not there. */
     static native void pollerDelete(long poller, int fd) throws IOException;

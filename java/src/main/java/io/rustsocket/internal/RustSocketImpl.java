@@ -509,12 +509,9 @@ public final class RustSocketImpl extends SocketImpl {
             close();
             throw e;
         } catch (InterruptedIOException e) {
-            // a virtual thread interrupted while parked: as the JDK's sockets, the socket is
-            // closed and the connect fails with "Closed by interrupt" (not counted: our own doing)
+            // a virtual thread interrupted while parked (not counted as a failure: our own doing)
             close();
-            SocketException se = new SocketException("Closed by interrupt");
-            se.initCause(e);
-            throw se;
+            throw NetProperties.interruptedConnect(e);
         } catch (IOException e) {
             failed(e);
             close();

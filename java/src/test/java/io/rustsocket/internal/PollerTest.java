@@ -186,4 +186,74 @@ class PollerTest {
             RawSockets.closeAll(p);
         }
     }
+
+    /** Parks a virtual thread as {@code owner} until {@code fd} is readable, after {@code trigger} ran. */
+    private static void parkedUntilReadable(int fd, Object owner, Runnable trigger) throws Exception {
+        Thread t = startVirtual(() -> {
+            try {
+                while (Native.poll(fd, Native.POLLIN, 0) == 0) {
+                    Poller.park(fd, Native.POLLIN, 0, () -> true, owner);
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        eventually("the thread parks", () -> t.getState() == Thread.State.WAITING);
+        trigger.run();
+        t.join(10_000);
+        assertFalse(t.isAlive(), "the parked thread was not woken");
+    }
+
+    /**
+     * A descriptor closed outside the library's close path leaves its watch behind (with
+     * edge-triggered pollers: "registered"); the socket that gets the number next must be
+     * registered again, or its first park would never be woken.
+     */
+    @Test
+    void aDescriptorNumberReusedAfterACloseOutsideTheLibraryStillWakes() throws Exception {
+        int[] first = RawSockets.pair();
+        int[] second = null;
+        int extra = -1;
+        boolean firstReaderOpen = true;
+        try {
+            Native.configureBlocking(first[1], false);
+            parkedUntilReadable(first[1], new Object(), () -> assertEquals(1, write(first[0])));
+            int number = first[1];
+            Native.close(first[1]); // no Poller.forget: the watch stays
+            firstReaderOpen = false;
+            second = RawSockets.pair(); // its listener, opened first, takes the lowest free number
+            Assumptions.assumeTrue(second[2] == number, "the descriptor number was not reused");
+            int listener = second[2];
+            int[] client = {-1};
+            parkedUntilReadable(listener, new Object(), () -> {
+                try {
+                    client[0] = Native.socket(false);
+                    Native.connect(client[0], RawSockets.LOOPBACK, 0, AddressWire.localOf(listener).getPort());
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            extra = client[0];
+        } finally {
+            Native.close(first[0]);
+            Native.close(first[2]);
+            if (firstReaderOpen) {
+                Native.close(first[1]);
+            }
+            if (second != null) {
+                RawSockets.closeAll(second);
+            }
+            if (extra >= 0) {
+                Native.close(extra);
+            }
+        }
+    }
+
+    private static int write(int fd) {
+        try {
+            return Native.write(fd, new byte[] {1}, 0, 1);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }
