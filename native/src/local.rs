@@ -12,15 +12,18 @@ use crate::sock::{self, borrow};
 use crate::sys::{self, Fd};
 use socket2::{Domain, SockAddr, SockRef, Socket, Type};
 
-/// The longest path (in bytes, without the terminating NUL) a Unix socket name can hold here.
-#[cfg(target_os = "linux")]
-pub const MAX_PATH: usize = 107;
-/// The longest path (in bytes, without the terminating NUL) a Unix socket name can hold here.
+/// The longest path a Unix socket name may have, in bytes: the JDK's limit,
+/// `sizeof(sun_path)` less two (106 on Linux and Windows, 102 on macOS), one byte under what
+/// the kernel takes, so that a socket file we bind is one the JDK's channels can reach.
+pub const MAX_PATH: usize = SUN_PATH - 2;
+
+/// The longest abstract name (Linux), in bytes: all of `sun_path` but its leading NUL.
+pub const MAX_ABSTRACT: usize = SUN_PATH - 1;
+
 #[cfg(target_os = "macos")]
-pub const MAX_PATH: usize = 103;
-/// The longest path (in bytes, without the terminating NUL) a Unix socket name can hold here.
-#[cfg(windows)]
-pub const MAX_PATH: usize = 107;
+const SUN_PATH: usize = 104;
+#[cfg(not(target_os = "macos"))]
+const SUN_PATH: usize = 108;
 
 /// What a Unix socket's name is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,10 +99,15 @@ pub fn to_kernel(name: &[u8]) -> NetResult<SockAddr> {
             ),
         ));
     }
-    if len > MAX_PATH {
+    let limit = if abstract_name {
+        MAX_ABSTRACT
+    } else {
+        MAX_PATH
+    };
+    if len > limit {
         return Err(NetError::new(
             ExceptionClass::Socket,
-            format!("Unix domain path too long: {len} bytes, at most {MAX_PATH}"),
+            format!("Unix domain path too long: {len} bytes, at most {limit}"),
         ));
     }
     if !abstract_name && name.contains(&0) {
@@ -132,7 +140,7 @@ fn bytes_to_path(name: &[u8]) -> NetResult<std::path::PathBuf> {
 
 /// A kernel address as Java reads it: a [`NameKind`] byte, then the path or abstract name.
 pub fn name_to_java(a: &SockAddr) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + MAX_PATH);
+    let mut out = Vec::with_capacity(1 + SUN_PATH);
     #[cfg(target_os = "linux")]
     if let Some(name) = a.as_abstract_namespace() {
         out.push(NameKind::Abstract as u8);

@@ -3,7 +3,7 @@
 //! accept, connect, poll), even one about to enter the kernel, so platform threads may block
 //! in the kernel and still be woken by close().
 
-use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, set_struct, Fd};
+use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, set_struct, Fd, PlainOldData};
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::options::{clamp_i32, opt_err, unsupported, Opt};
 use crate::sock::bad_argument;
@@ -317,6 +317,9 @@ pub struct KernelTcpInfo {
     pub total_rto_time: u32,
 }
 
+// SAFETY: a #[repr(C)] struct of integers.
+unsafe impl PlainOldData for KernelTcpInfo {}
+
 impl KernelTcpInfo {
     /// The values in the order of `io.rustsocket.TcpInfo`'s canonical constructor
     /// (after its state), unsigned kernel values widened to i64. The last one is
@@ -529,7 +532,7 @@ pub fn set_option(fd: Fd, s: &SockRef<'_>, opt: Opt, value: i32) -> NetResult<()
     }
 }
 
-/// `struct ucred` (libc's has no `Default`, which [`get_struct`] asks of plain old data).
+/// `struct ucred` (libc's has no `Default`, which [`get_struct`] asks of its structs).
 #[repr(C)]
 #[derive(Default)]
 struct Ucred {
@@ -537,6 +540,9 @@ struct Ucred {
     uid: libc::uid_t,
     gid: libc::gid_t,
 }
+
+// SAFETY: a #[repr(C)] struct of integers.
+unsafe impl PlainOldData for Ucred {}
 
 /// The pid, uid and gid of the process at the other end of a connected Unix socket
 /// (SO_PEERCRED: what the kernel recorded when the connection was made).

@@ -10,7 +10,7 @@
 //! Every socket socket2 makes carries `SO_NOSIGPIPE`, and the kernel copies it to accepted ones
 //! (`sonewconn` inherits `SOF_NOSIGPIPE`): no send raises SIGPIPE.
 
-use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, Fd};
+use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, Fd, PlainOldData};
 use crate::addr;
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::options::{clamp_i32, opt_err, unsupported, Opt};
@@ -181,6 +181,9 @@ pub struct ConnectionInfo {
     pub rxoutoforderbytes: u64,
     pub txretransmitpackets: u64,
 }
+
+// SAFETY: a #[repr(C)] struct of integers.
+unsafe impl PlainOldData for ConnectionInfo {}
 
 const _: () = {
     assert!(std::mem::size_of::<ConnectionInfo>() == 112);

@@ -202,9 +202,15 @@ pub fn get_raw(fd: Fd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> 
     Ok(value)
 }
 
-/// getsockopt(2) of a C struct that is plain old data (all zeros is a valid value), and how many
-/// of its bytes the kernel filled.
-pub fn get_struct<T: Default>(
+/// A C struct that the kernel may fill with any bytes: plain old data, every bit pattern a
+/// valid value, no pointers or references.
+///
+/// # Safety
+/// Implement it only for `#[repr(C)]` structs of integers (and arrays of them).
+pub unsafe trait PlainOldData: Default {}
+
+/// getsockopt(2) of a C struct, and how many of its bytes the kernel filled.
+pub fn get_struct<T: PlainOldData>(
     fd: Fd,
     level: libc::c_int,
     name: libc::c_int,
@@ -212,7 +218,8 @@ pub fn get_struct<T: Default>(
     borrow(fd)?;
     let mut value = T::default();
     let mut len = std::mem::size_of::<T>() as libc::socklen_t;
-    // SAFETY: `value` is plain old data of `len` bytes; the kernel writes at most `len`.
+    // SAFETY: `T` is plain old data of `len` bytes (its trait's contract); the kernel writes at
+    // most `len` of them.
     let rc = unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut T).cast(), &mut len) };
     if rc < 0 {
         return Err(NetError::last_os_error(Op::Option));

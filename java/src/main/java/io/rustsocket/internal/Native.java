@@ -200,6 +200,12 @@ public final class Native {
     /** The peer's pid (-1 where unknown), uid and gid, into {@code out[0..3]}. */
     static native void peerCredentials(int fd, long[] out) throws IOException;
 
+    /** A default-file-system path's own bytes, as its system calls see them; null for another class. */
+    static native byte[] unixPathBytes(Object path);
+
+    /** The longest Unix socket path, in bytes (the JDK's limit on this system). */
+    static native int unixPathLimit();
+
     /** The name of user (or group) {@code id} in the system's databases, or null if it has none. */
     static native String accountName(long id, boolean group) throws IOException;
 

@@ -107,7 +107,9 @@ final class StreamOptions {
     private static void setRow(RustSocketImpl impl, OptionTable.Row row, Object value) throws IOException {
         assert Thread.holdsLock(impl.stateLock);
         OptionTable.set(impl.descriptor.fd(), row, value);
-        if (!impl.server && impl.isUnconnected()) {
+        // kept for a racing connect's other descriptors, and for the Unix descriptor that may
+        // replace this one before a client connects or a listener binds
+        if (impl.server ? impl.mayBecomeUnix() : impl.isUnconnected()) {
             if (impl.presetOptions == null) {
                 impl.presetOptions = new LinkedHashMap<>();
             }
@@ -132,10 +134,14 @@ final class StreamOptions {
         if (impl.presetOptions == null) {
             return;
         }
-        if (impl.isUnix()) {
-            impl.presetOptions.keySet().removeIf(row -> (row.sockets & OptionTable.UNIX_CLIENT) == 0);
+        int kind = impl.isUnix()
+                ? (impl.server ? OptionTable.UNIX_LISTENER : OptionTable.UNIX_CLIENT)
+                : (impl.server ? OptionTable.LISTENER : OptionTable.CLIENT);
+        for (Map.Entry<OptionTable.Row, Object> o : impl.presetOptions.entrySet()) {
+            if ((o.getKey().sockets & kind) != 0) {
+                OptionTable.set(fd, o.getKey(), o.getValue());
+            }
         }
-        apply(fd, impl.presetOptions);
     }
 
     /** Applies copies of options to a descriptor. */
