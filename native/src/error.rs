@@ -1,8 +1,8 @@
 //! The one place where operating-system errors become Java exception classes.
 //!
-//! The mapping follows the JDK's own socket engine on Linux (`sun.nio.ch.Net`
-//! and `NioSocketImpl`), so callers see the same class and, where the JDK uses
-//! the C library's text, the same message.
+//! The mapping follows the JDK's own socket engine on each system (`sun.nio.ch.Net`
+//! and `NioSocketImpl`, with their C parts for Unix and for Windows), so callers see
+//! the same class and, where the JDK uses the system's text, the same message.
 
 use crate::sys::errno;
 use std::fmt;
@@ -160,25 +160,73 @@ pub fn strerror(errno: i32) -> String {
 /// The message of [`ExceptionClass::PortUnreachable`], the JDK's.
 const PORT_UNREACHABLE: &str = "ICMP Port Unreachable";
 
+/// The error a datagram socket's receive or send reports for an ICMP port unreachable.
+#[cfg(unix)]
+const PORT_UNREACHABLE_ERRNO: i32 = errno::ECONNREFUSED;
+/// The error a datagram socket's receive or send reports for an ICMP port unreachable.
+#[cfg(windows)]
+const PORT_UNREACHABLE_ERRNO: i32 = errno::ECONNRESET;
+
+/// The message for an OS error raised by `op`, worded as the JDK's on this system: the C
+/// library's text on Unix.
+#[cfg(unix)]
+fn message(_op: Op, errno: i32) -> String {
+    strerror(errno)
+}
+
+/// The message for an OS error raised by `op`, worded as the JDK's on Windows. Its reads,
+/// writes and accepts (`SocketDispatcher.c`, `Net.c`) carry the system's text
+/// (`FormatMessage`), or where it has none, the JDK's own; its other socket calls go through
+/// `NET_ThrowNew`, which gives the text
+/// of its own Winsock table and the name of the failing call ("Connection refused: connect").
+/// Where one operation of the core stands for several calls of the JDK (the options, the
+/// control calls), the call is left out.
+#[cfg(windows)]
+fn message(op: Op, errno: i32) -> String {
+    // the JDK's own words where the system has no text (JNU_ThrowIOExceptionWithLastError)
+    let system_text =
+        |default: &str| crate::sys::system_text(errno).unwrap_or_else(|| default.to_string());
+    let call = match op {
+        Op::Read => return system_text("Read failed"),
+        Op::Write => return system_text("Write failed"),
+        Op::Accept => return system_text("Accept failed"),
+        Op::Urgent => return system_text("send failed"),
+        Op::SendFile => return strerror(errno),
+        Op::Setup => Some("socket"),
+        Op::Bind => Some("bind"),
+        Op::Listen => Some("listen"),
+        Op::Connect => Some("connect"),
+        Op::DatagramRead => Some("recvfrom"),
+        Op::DatagramWrite => Some("sendto"),
+        Op::Option | Op::Control | Op::Membership => None,
+    };
+    crate::sys::winsock_message(errno, call)
+}
+
 fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
     use ExceptionClass as C;
     match (op, errno) {
         // A read that meets a reset: the JDK says "Connection reset" and keeps
         // saying it on every later read.
         (Op::Read, errno::ECONNRESET) => (C::ConnectionReset, "Connection reset".into()),
+        // A write that meets one: "Connection reset by peer", the C library's text on Unix and
+        // the JDK's own words on Windows.
+        (Op::Write, errno::ECONNRESET) => (C::Socket, "Connection reset by peer".into()),
         // Reads and writes: everything else is a SocketException with the OS text
-        // ("Broken pipe", "Connection reset by peer", ...), as in the JDK.
-        (Op::Read | Op::Write | Op::Control, _) => (C::Socket, strerror(errno)),
+        // ("Broken pipe", ...), as in the JDK.
+        (Op::Read | Op::Write | Op::Control, _) => (C::Socket, message(op, errno)),
         // A connected datagram socket whose peer port is closed: the JDK reports the ICMP
         // error as PortUnreachableException; everything else (EMSGSIZE "Message too long",
         // ENOBUFS, ...) is a SocketException with the OS text.
-        (Op::DatagramRead | Op::DatagramWrite, errno::ECONNREFUSED) => {
+        (Op::DatagramRead | Op::DatagramWrite, PORT_UNREACHABLE_ERRNO) => {
             (C::PortUnreachable, PORT_UNREACHABLE.into())
         }
-        (Op::DatagramRead | Op::DatagramWrite | Op::Membership, _) => (C::Socket, strerror(errno)),
+        (Op::DatagramRead | Op::DatagramWrite | Op::Membership, _) => {
+            (C::Socket, message(op, errno))
+        }
         // The JDK's accept and sendUrgentData throw a plain IOException with the OS text
         // ("Too many open files", "Broken pipe").
-        (Op::Accept | Op::Urgent, _) => (C::Io, strerror(errno)),
+        (Op::Accept | Op::Urgent, _) => (C::Io, message(op, errno)),
         // sendfile: a failure on the socket side reads as a write's would ("Broken pipe",
         // "Connection reset by peer"); one on the file side ("Input/output error") as a file
         // read's, a plain IOException, as FileChannel.transferTo reports it.
@@ -192,24 +240,38 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
             | errno::ENETUNREACH
             | errno::ENETDOWN
             | errno::ENOTSOCK,
-        ) => (C::Socket, strerror(errno)),
-        (Op::SendFile, _) => (C::Io, strerror(errno)),
+        ) => (C::Socket, message(op, errno)),
+        (Op::SendFile, _) => (C::Io, message(op, errno)),
         (Op::Option, errno::ENOPROTOOPT | errno::EOPNOTSUPP) => {
-            (C::UnsupportedOperation, strerror(errno))
+            (C::UnsupportedOperation, message(op, errno))
         }
         // A name the kernel does not know: TCP_CONGESTION's algorithm, SO_BINDTODEVICE's device.
-        (Op::Option, errno::ENOENT | errno::ENODEV) => (C::IllegalArgument, strerror(errno)),
+        (Op::Option, errno::ENOENT | errno::ENODEV) => (C::IllegalArgument, message(op, errno)),
         // Missing privilege (SO_MARK, a congestion control not in
         // tcp_allowed_congestion_control) and everything else: the OS's reason as a SocketException.
-        (Op::Option, _) => (C::Socket, strerror(errno)),
-        // The JDK's handleSocketError table, used for connect, bind, accept and set-up.
-        (_, errno::EPROTO) => (C::Protocol, strerror(errno)),
+        (Op::Option, _) => (C::Socket, message(op, errno)),
+        // Windows refuses a bind to an address another socket holds exclusively with
+        // WSAEACCES, which the JDK reports as the address in use (`NET_Bind`).
+        #[cfg(windows)]
+        (Op::Bind, errno::EACCES) => (C::Bind, message(op, errno::EADDRINUSE)),
+        // The JDK's table for connect, bind and set-up: handleSocketError on Unix, the Winsock
+        // table of NET_ThrowNew on Windows (which has no class of its own for EACCES and
+        // ENOTCONN, and no EPROTO).
+        (_, errno::EPROTO) => (C::Protocol, message(op, errno)),
+        #[cfg(unix)]
         (_, errno::ECONNREFUSED | errno::ETIMEDOUT | errno::ENOTCONN) => {
-            (C::Connect, strerror(errno))
+            (C::Connect, message(op, errno))
         }
-        (_, errno::EHOSTUNREACH) => (C::NoRouteToHost, strerror(errno)),
-        (_, errno::EADDRINUSE | errno::EADDRNOTAVAIL | errno::EACCES) => (C::Bind, strerror(errno)),
-        _ => (C::Socket, strerror(errno)),
+        #[cfg(windows)]
+        (_, errno::ECONNREFUSED | errno::ETIMEDOUT) => (C::Connect, message(op, errno)),
+        (_, errno::EHOSTUNREACH) => (C::NoRouteToHost, message(op, errno)),
+        #[cfg(unix)]
+        (_, errno::EADDRINUSE | errno::EADDRNOTAVAIL | errno::EACCES) => {
+            (C::Bind, message(op, errno))
+        }
+        #[cfg(windows)]
+        (_, errno::EADDRINUSE | errno::EADDRNOTAVAIL) => (C::Bind, message(op, errno)),
+        _ => (C::Socket, message(op, errno)),
     }
 }
 

@@ -429,7 +429,7 @@ pub fn set_string_by_id(fd: Fd, id: i32, value: &str) -> NetResult<()> {
 }
 
 fn is_ipv6(s: &SockRef<'_>) -> NetResult<bool> {
-    Ok(s.domain().map_err(opt_err)? == Domain::IPV6)
+    Ok(sys::domain(s).map_err(opt_err)? == Domain::IPV6)
 }
 
 /// Whether the socket's traffic is IPv4 (an IPv4 socket, or an IPv6 one bound or connected

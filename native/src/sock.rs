@@ -83,8 +83,10 @@ pub fn ipv6_available() -> bool {
 /// without blocking and waited for in [`crate::poller::poll`], because a blocking connect(2)
 /// is not woken by a shutdown(2) made just before it starts, and close() relies on that
 /// wake-up; the caller makes the descriptor blocking once connected. Listeners get
-/// SO_REUSEADDR, as the JDK's do, and block where a shutdown wakes a blocked accept (Linux);
-/// elsewhere every socket stays non-blocking and threads wait in the poller.
+/// SO_REUSEADDR on Unix, as the JDK's do there (on Windows SO_REUSEADDR would let another
+/// socket bind the same port; the JDK's listeners there bind exclusively instead, see
+/// [`bind`]), and block where a shutdown wakes a blocked accept (Linux); elsewhere every
+/// socket stays non-blocking and threads wait in the poller.
 pub fn open_stream(server: bool) -> NetResult<Fd> {
     let ipv6 = ipv6_available();
     let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
@@ -99,7 +101,7 @@ pub fn open_stream(server: bool) -> NetResult<Fd> {
             .set_only_v6(false)
             .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     }
-    if server {
+    if server && cfg!(unix) {
         socket
             .set_reuse_address(true)
             .map_err(|e| NetError::from_io(Op::Setup, &e))?;
@@ -141,9 +143,12 @@ pub fn set_blocking(fd: Fd, blocking: bool) -> NetResult<()> {
         .map_err(|e| NetError::from_io(Op::Control, &e))
 }
 
-/// Binds to an address given as raw IP bytes (4 or 16), scope id and port.
+/// Binds to an address given as raw IP bytes (4 or 16), scope id and port. On Windows a
+/// socket without SO_REUSEADDR binds exclusively, as the JDK's do there.
 pub fn bind(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
     let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
+    #[cfg(windows)]
+    sys::prepare_bind(fd)?;
     SockRef::from(&borrow(fd)?)
         .bind(&target)
         .map_err(|e| NetError::from_io(Op::Bind, &e))?;
@@ -166,6 +171,8 @@ pub fn listen(fd: Fd, backlog: i32) -> NetResult<()> {
 /// then read the outcome with [`connect_result`].
 pub fn connect(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> {
     let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
+    #[cfg(windows)]
+    sys::prepare_connect(fd, ip);
     match SockRef::from(&borrow(fd)?).connect(&target) {
         Ok(()) => {
             log::debug!("fd {fd}: connected to {ip}:{port}");
@@ -214,8 +221,11 @@ pub fn accept(fd: Fd) -> NetResult<Option<(Fd, SocketAddr)>> {
             }
             Err(e) => match e.kind() {
                 ErrorKind::WouldBlock => return Ok(None),
-                // A signal, or a connection that was reset while queued: try the next one.
-                ErrorKind::Interrupted | ErrorKind::ConnectionAborted => continue,
+                // A signal, or a connection that was reset while queued (ECONNABORTED on Unix,
+                // WSAECONNRESET on Windows): try the next one.
+                ErrorKind::Interrupted
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::ConnectionReset => continue,
                 _ => return Err(NetError::from_io(Op::Accept, &e)),
             },
         }
@@ -286,11 +296,24 @@ pub fn shutdown(fd: Fd, how: Shutdown) -> NetResult<()> {
     Ok(())
 }
 
-/// The local address, with IPv4-mapped addresses shown as IPv4.
+/// The local address, with IPv4-mapped addresses shown as IPv4. A socket not bound yet has
+/// the wildcard address of its family and port 0, as Unix reports it; Windows reports no
+/// address at all then (WSAEINVAL), which the JDK reads as port 0 too (`Net.localPort`).
 pub fn local_addr(fd: Fd) -> NetResult<SocketAddr> {
-    let a = SockRef::from(&borrow(fd)?)
-        .local_addr()
-        .map_err(|e| NetError::from_io(Op::Control, &e))?;
+    let socket = borrow(fd)?;
+    let s = SockRef::from(&socket);
+    let a = match s.local_addr() {
+        Ok(a) => a,
+        Err(e) if cfg!(windows) && e.raw_os_error() == Some(errno::EINVAL) => {
+            let unbound = match sys::domain(&s) {
+                Ok(Domain::IPV6) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+                Ok(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                Err(_) => return Err(NetError::from_io(Op::Control, &e)),
+            };
+            return Ok(SocketAddr::new(unbound, 0));
+        }
+        Err(e) => return Err(NetError::from_io(Op::Control, &e)),
+    };
     addr::from_kernel(&a)
 }
 

@@ -53,6 +53,12 @@ pub fn open_datagram() -> NetResult<Fd> {
             .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     }
     let fd = sys::into_fd(socket);
+    // an unconnected socket has no peer whose answer a port unreachable could be
+    #[cfg(windows)]
+    if let Err(e) = sys::report_port_unreachable(fd, false) {
+        sys::close(fd);
+        return Err(e);
+    }
     log::debug!("fd {fd}: opened (datagram)");
     Ok(fd)
 }
@@ -66,6 +72,9 @@ pub fn connect(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<()> {
     SockRef::from(&borrow(fd)?)
         .connect(&target)
         .map_err(|e| NetError::from_io(Op::Connect, &e))?;
+    // now a port unreachable is the peer's answer (undone by sys::dissolve)
+    #[cfg(windows)]
+    sys::report_port_unreachable(fd, true)?;
     let flushed = discard_queued(fd);
     log::debug!("fd {fd}: datagram peer {ip}:{port}, {flushed} queued datagrams discarded");
     Ok(())
@@ -86,6 +95,12 @@ fn discard_queued(fd: Fd) -> usize {
     let mut scrap = [MaybeUninit::<u8>::uninit(); 1];
     let (mut flushed, mut errors) = (0, 0);
     loop {
+        // asked first, so that a socket in blocking mode never waits here, even where no
+        // receive flag says "do not wait" (Windows)
+        let mut ready = [0i16; 1];
+        if !matches!(sys::poll_fds(&[fd], sys::POLL_READ, &mut ready, 0), Ok(n) if n > 0) {
+            return flushed;
+        }
         match SockRef::from(&socket).recv_with_flags(&mut scrap, sys::RECV_DONTWAIT) {
             Ok(_) => flushed += 1,
             Err(e) if e.kind() == ErrorKind::WouldBlock => return flushed,

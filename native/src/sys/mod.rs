@@ -9,6 +9,9 @@
 //!   `connect(AF_UNSPEC)`, the Linux socket options; `mmsg`: `sendmmsg`/`recvmmsg` with UDP
 //!   segmentation offload. On Linux a shutdown wakes every call blocked on the socket, so
 //!   platform threads may block in the kernel.
+//! - `windows`: SOCKET handles held as `int`s, WSA error codes with the texts the JDK's
+//!   exceptions carry on Windows, `select`, `ioctlsocket`, `closesocket`, the reset at close,
+//!   exclusive binds and `SIO_UDP_CONNRESET` as the JDK sets them, the options that differ.
 //! - `polling` (every system but Linux): the virtual-thread pollers on the `polling` crate
 //!   (kqueue, AFD); `batch_loop`: batched datagrams as a loop of single calls.
 //!
@@ -29,7 +32,13 @@
 //! - `PLATFORM` (the system's name in messages), `CAPABILITIES` (what Java may rely on), `get_option`/`set_option` for the options that
 //!   differ between systems, `get_string_option`/`set_string_option`;
 //! - `receive` (one datagram, with its sender and whether it was cut), `BatchScratch`,
-//!   `send_batch`, `receive_batch`.
+//!   `send_batch`, `receive_batch`;
+//! - `domain(socket)` (the family a socket was created with).
+//!
+//! Windows alone also provides what the core calls there under `cfg(windows)`:
+//! `prepare_bind` (exclusive binds), `prepare_connect` (fast loopback connects) and
+//! `report_port_unreachable` (`SIO_UDP_CONNRESET`), and `winsock_message` (the JDK's wording
+//! of the calls that fail with a Winsock error).
 //!
 //! Every function takes the descriptor as the `int` Java holds ([`Fd`]).
 
@@ -51,6 +60,11 @@ pub use linux::*;
 mod mmsg;
 #[cfg(target_os = "linux")]
 pub use mmsg::*;
+
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
 
 #[cfg(not(target_os = "linux"))]
 mod batch_loop;

@@ -31,6 +31,11 @@ pub mod errno {
     };
 }
 
+/// The address family a socket was created with.
+pub fn domain(s: &socket2::SockRef<'_>) -> std::io::Result<socket2::Domain> {
+    s.domain()
+}
+
 /// Takes ownership of a socket2 socket as the descriptor Java will hold.
 pub fn into_fd(socket: socket2::Socket) -> Fd {
     use std::os::fd::IntoRawFd;
