@@ -278,8 +278,10 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sock::tests::jdk_text as jdk;
 
     #[test]
+    #[cfg(unix)]
     fn strerror_has_no_rust_suffix() {
         assert_eq!(strerror(errno::ECONNREFUSED), "Connection refused");
         assert_eq!(strerror(errno::EPIPE), "Broken pipe");
@@ -289,7 +291,10 @@ mod tests {
     fn connect_errors_follow_the_jdk_table() {
         let e = NetError::from_errno(Op::Connect, errno::ECONNREFUSED);
         assert_eq!(e.class, ExceptionClass::Connect);
-        assert_eq!(e.message, "Connection refused");
+        assert_eq!(
+            e.message,
+            jdk("Connection refused", "Connection refused: connect")
+        );
         assert_eq!(e.errno, Some(errno::ECONNREFUSED));
         assert_eq!(
             NetError::from_errno(Op::Connect, errno::EHOSTUNREACH).class,
@@ -311,7 +316,7 @@ mod tests {
         }
         assert_eq!(
             NetError::from_errno(Op::Bind, errno::EADDRINUSE).message,
-            "Address already in use"
+            jdk("Address already in use", "Address already in use: bind")
         );
     }
 
@@ -324,16 +329,16 @@ mod tests {
         assert_eq!(w.class, ExceptionClass::Socket);
         assert_eq!(w.message, "Connection reset by peer");
         let p = NetError::from_errno(Op::Write, errno::EPIPE);
-        assert_eq!(
-            (p.class, p.message.as_str()),
-            (ExceptionClass::Socket, "Broken pipe")
-        );
+        assert_eq!(p.class, ExceptionClass::Socket);
+        #[cfg(unix)]
+        assert_eq!(p.message, "Broken pipe");
     }
 
     #[test]
     fn accept_errors_are_plain_io_exceptions() {
         let e = NetError::from_errno(Op::Accept, errno::EMFILE);
         assert_eq!(e.class, ExceptionClass::Io);
+        #[cfg(unix)]
         assert_eq!(e.message, "Too many open files");
         // creating a socket is set-up, which the JDK reports as a SocketException
         assert_eq!(
@@ -343,6 +348,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(unix)]
     fn sendfile_errors_split_between_socket_and_file() {
         let pipe = NetError::from_errno(Op::SendFile, errno::EPIPE);
         assert_eq!(
@@ -360,13 +366,14 @@ mod tests {
 
     #[test]
     fn datagram_errors() {
-        let e = NetError::from_errno(Op::DatagramRead, errno::ECONNREFUSED);
+        let e = NetError::from_errno(Op::DatagramRead, PORT_UNREACHABLE_ERRNO);
         assert_eq!(e.class, ExceptionClass::PortUnreachable);
         let e = NetError::from_errno(Op::DatagramWrite, errno::EMSGSIZE);
-        assert_eq!(
-            (e.class, e.message.as_str()),
-            (ExceptionClass::Socket, "Message too long")
+        let too_long = jdk(
+            "Message too long",
+            "The message is larger than the maximum supported by the underlying transport: sendto",
         );
+        assert_eq!((e.class, e.message), (ExceptionClass::Socket, too_long));
         // "already a member" must not look like a bind failure
         assert_eq!(
             NetError::from_errno(Op::Membership, errno::EADDRINUSE).class,
@@ -386,6 +393,7 @@ mod tests {
     fn option_errors_say_what_went_wrong() {
         let perm = NetError::from_errno(Op::Option, errno::EPERM);
         assert_eq!(perm.class, ExceptionClass::Socket);
+        #[cfg(unix)]
         assert_eq!(perm.message, "Operation not permitted");
         assert_eq!(
             NetError::from_errno(Op::Option, errno::EACCES).class,
@@ -400,6 +408,43 @@ mod tests {
         assert_eq!(
             NetError::from_errno(Op::Option, errno::EOPNOTSUPP).class,
             ExceptionClass::UnsupportedOperation
+        );
+    }
+
+    #[test]
+    #[cfg(windows)]
+    fn windows_messages_are_worded_as_the_jdks() {
+        // NET_Bind: a port held exclusively reads as in use
+        let e = NetError::from_errno(Op::Bind, errno::EACCES);
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (ExceptionClass::Bind, "Address already in use: bind")
+        );
+        // no class of their own in the Winsock table
+        assert_eq!(
+            NetError::from_errno(Op::Connect, errno::EACCES).class,
+            ExceptionClass::Socket
+        );
+        assert_eq!(
+            NetError::from_errno(Op::Connect, errno::ENOTCONN).class,
+            ExceptionClass::Socket
+        );
+        let e = NetError::from_errno(Op::Connect, errno::ETIMEDOUT);
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (ExceptionClass::Connect, "Connection timed out: connect")
+        );
+        // reads and writes carry the system's text, or the JDK's words where it has none
+        let text = |op, errno, default: &str| {
+            crate::sys::system_text(errno).unwrap_or_else(|| default.to_string())
+                == NetError::from_errno(op, errno).message
+        };
+        assert!(text(Op::Read, errno::ECONNABORTED, "Read failed"));
+        assert!(text(Op::Write, errno::ECONNABORTED, "Write failed"));
+        assert!(text(Op::Accept, errno::EMFILE, "Accept failed"));
+        assert_eq!(
+            NetError::from_errno(Op::Option, errno::EINVAL).message,
+            "Invalid argument"
         );
     }
 
