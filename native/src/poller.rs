@@ -82,6 +82,48 @@ mod tests {
     }
 
     #[test]
+    fn a_socket_closed_while_armed_leaves_nothing_behind_for_the_next_one() {
+        // Windows gives a new socket the handle value of one just closed; an AFD poller that
+        // kept the old registration under that value would never report the new socket
+        use crate::sock::{accept, bind, close, connect, connect_result, listen, local_addr};
+        use crate::sock::{open_stream, set_blocking};
+        let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let listener = open_stream(true).unwrap();
+        bind(listener, loopback, 0, 0).unwrap();
+        listen(listener, 16).unwrap();
+        let port = local_addr(listener).unwrap().port();
+        let connected = || {
+            let client = open_stream(false).unwrap();
+            if !connect(client, loopback, 0, port).unwrap() {
+                assert_ne!(poll(client, POLLOUT, 5000).unwrap(), 0);
+                connect_result(client, false).unwrap();
+            }
+            let (server, _) = accept(listener).unwrap().unwrap();
+            set_blocking(server, true).unwrap();
+            (client, server)
+        };
+        let ep = poller_create().unwrap();
+        let mut ready = [0i32; 8];
+        for _ in 0..10 {
+            let (old, old_peer) = connected();
+            poller_arm(ep, old, POLLIN).unwrap(); // nothing to read
+            assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0); // now surely in the kernel
+            close(old); // without poller_delete
+            let (client, server) = connected();
+            poller_arm(ep, client, POLLIN).unwrap();
+            write(server, b"x").unwrap();
+            assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+            assert_eq!(ready[0], client);
+            poller_delete(ep, client).unwrap();
+            for fd in [client, server, old_peer] {
+                close(fd);
+            }
+        }
+        poller_close(ep);
+        close(listener);
+    }
+
+    #[test]
     fn deleted_descriptors_are_not_reported() {
         let t = trio();
         let ep = poller_create().unwrap();

@@ -312,12 +312,14 @@ pub fn available(fd: Fd) -> NetResult<i32> {
     Ok(i32::try_from(n).unwrap_or(i32::MAX))
 }
 
-/// Closes a socket (`closesocket`). Errors are logged, not returned: the handle is gone
-/// whatever it says.
+/// Closes a socket (`closesocket`), after removing it from the virtual-thread pollers, which
+/// do not forget a closed socket here (see [`super::polling::forget`]). Errors are logged, not
+/// returned: the handle is gone whatever it says.
 pub fn close(fd: Fd) {
     if fd < 0 {
         return;
     }
+    super::polling::forget(fd);
     // SAFETY: the caller owns the socket and no other call on it is in flight.
     let rc = unsafe { ws::closesocket(raw(fd) as ws::SOCKET) };
     if rc != 0 {
