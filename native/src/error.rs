@@ -72,8 +72,12 @@ pub enum Op {
     Bind,
     /// listen(2).
     Listen,
-    /// connect(2) or its completion.
+    /// connect(2), or the outcome of one that the JDK would have made a blocking call (its
+    /// failure is the connect's own).
     Connect,
+    /// The outcome of a connect that was waited for (`SO_ERROR`): classified as a connect's
+    /// error, but on Windows the JDK names the call that read it (getsockopt).
+    FinishConnect,
     /// accept4(2).
     Accept,
     /// recv(2).
@@ -196,6 +200,7 @@ fn message(op: Op, errno: i32) -> String {
         Op::Bind => Some("bind"),
         Op::Listen => Some("listen"),
         Op::Connect => Some("connect"),
+        Op::FinishConnect => Some("getsockopt"),
         Op::DatagramRead => Some("recvfrom"),
         Op::DatagramWrite => Some("sendto"),
         Op::Option | Op::Control | Op::Membership => None,

@@ -189,13 +189,21 @@ pub fn connect(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> 
 /// The outcome of a connect that [`crate::poller::poll`] reported ready (writable, error or
 /// hang-up): `Ok` when it connected, the connect's error otherwise. Call it only
 /// after such a poll: while the handshake is still running there is no error to see.
-pub fn connect_result(fd: Fd) -> NetResult<()> {
+/// `blocking_call` says whether the JDK would have made this connect one blocking call (on a
+/// platform thread, with no timeout): it then reports the failure as the connect's own, and
+/// otherwise as the outcome read after a wait, which Windows' JDK words differently.
+pub fn connect_result(fd: Fd, blocking_call: bool) -> NetResult<()> {
+    let op = if blocking_call {
+        Op::Connect
+    } else {
+        Op::FinishConnect
+    };
     match SockRef::from(&borrow(fd)?).take_error() {
         Ok(None) => {
             log::debug!("fd {fd}: connect finished");
             Ok(())
         }
-        Ok(Some(e)) | Err(e) => Err(NetError::from_io(Op::Connect, &e)),
+        Ok(Some(e)) | Err(e) => Err(NetError::from_io(op, &e)),
     }
 }
 
@@ -366,7 +374,7 @@ pub(crate) mod tests {
                 0,
                 "connect did not finish"
             );
-            connect_result(fd).unwrap();
+            connect_result(fd, false).unwrap();
         }
     }
 
@@ -487,7 +495,7 @@ pub(crate) mod tests {
             Ok(true) => panic!("connected to a closed port"),
             Ok(false) => {
                 poll(c, POLLOUT, 5000).unwrap();
-                connect_result(c).unwrap_err()
+                connect_result(c, true).unwrap_err()
             }
         };
         assert_eq!(err.class, ExceptionClass::Connect);
@@ -710,7 +718,7 @@ pub(crate) mod tests {
         let c = open_stream(false).unwrap();
         if !connect(c, v6, 0, port).unwrap() {
             poll(c, POLLOUT, 5000).unwrap();
-            connect_result(c).unwrap();
+            connect_result(c, false).unwrap();
         }
         let (s, peer) = accept(l).unwrap().unwrap();
         assert_eq!(peer.ip(), v6);

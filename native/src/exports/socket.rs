@@ -14,7 +14,7 @@ use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 5;
+pub const ABI_VERSION: jint = 6;
 
 /// Largest chunk one read or write call moves; the JDK uses the same bound.
 const MAX_CHUNK: usize = 128 * 1024;
@@ -123,10 +123,17 @@ pub fn connect<'local>(
     })
 }
 
-/// The outcome of a connect that poll reported ready; throws the connect's error.
+/// The outcome of a connect that poll reported ready; throws the connect's error, worded as
+/// the JDK words it for a blocking connect when `blocking_call` is true (see
+/// [`sock::connect_result`]).
 #[jni_mangle("io.rustsocket.internal.Native")]
-pub fn connect_result<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
-    run(&mut env, |_| Ok(sock::connect_result(fd)?))
+pub fn connect_result<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    blocking_call: jboolean,
+) {
+    run(&mut env, |_| Ok(sock::connect_result(fd, blocking_call)?))
 }
 
 /// accept4(2): the new descriptor with the peer written to `peer`, or

@@ -13,7 +13,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 5;
+    static final int ABI_VERSION = 6;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -73,8 +73,13 @@ public final class Native {
     /** Returns 1 when connected, 0 when the connection is in progress. */
     static native int connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
-    /** Throws the error of a connect that {@link #poll} reported ready; returns if it connected. */
-    static native void connectResult(int fd) throws IOException;
+    /**
+     * Throws the error of a connect that {@link #poll} reported ready; returns if it connected.
+     * {@code blockingCall}: whether the JDK would have made this connect one blocking call (a
+     * platform thread, no timeout), whose failure it words as the connect's own (on Windows,
+     * "Connection refused: connect" rather than the "...: getsockopt" of a connect waited for).
+     */
+    static native void connectResult(int fd, boolean blockingCall) throws IOException;
 
     /** Returns the accepted descriptor, its peer written to {@code peer}, or {@link #UNAVAILABLE}. */
     static native int accept(int fd, byte[] peer) throws IOException;
