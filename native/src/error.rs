@@ -179,22 +179,18 @@ fn message(_op: Op, errno: i32) -> String {
 }
 
 /// The message for an OS error raised by `op`, worded as the JDK's on Windows. Its reads,
-/// writes and accepts (`SocketDispatcher.c`, `Net.c`) carry the system's text
-/// (`FormatMessage`), or where it has none, the JDK's own; its other socket calls go through
-/// `NET_ThrowNew`, which gives the text
-/// of its own Winsock table and the name of the failing call ("Connection refused: connect").
-/// Where one operation of the core stands for several calls of the JDK (the options, the
-/// control calls), the call is left out.
+/// writes and accepts (`SocketDispatcher.c`, `Net.c`) carry the system's text (`FormatMessage`
+/// in `getLastErrorString`, which leaves the message empty where the system has no text); its
+/// other socket calls go through `NET_ThrowNew`, which gives the text of its own Winsock table
+/// and the name of the failing call ("Connection refused: connect"). Where one operation of
+/// the core stands for several calls of the JDK (the options, the control calls), the call is
+/// left out.
 #[cfg(windows)]
 fn message(op: Op, errno: i32) -> String {
-    // the JDK's own words where the system has no text (JNU_ThrowIOExceptionWithLastError)
-    let system_text =
-        |default: &str| crate::sys::system_text(errno).unwrap_or_else(|| default.to_string());
     let call = match op {
-        Op::Read => return system_text("Read failed"),
-        Op::Write => return system_text("Write failed"),
-        Op::Accept => return system_text("Accept failed"),
-        Op::Urgent => return system_text("send failed"),
+        Op::Read | Op::Write | Op::Accept | Op::Urgent => {
+            return crate::sys::system_text(errno).unwrap_or_default()
+        }
         Op::SendFile => return strerror(errno),
         Op::Setup => Some("socket"),
         Op::Bind => Some("bind"),
@@ -439,14 +435,14 @@ mod tests {
             (e.class, e.message.as_str()),
             (ExceptionClass::Connect, "Connection timed out: connect")
         );
-        // reads and writes carry the system's text, or the JDK's words where it has none
-        let text = |op, errno, default: &str| {
-            crate::sys::system_text(errno).unwrap_or_else(|| default.to_string())
+        // reads and writes carry the system's text, empty where it has none
+        let text = |op, errno| {
+            crate::sys::system_text(errno).unwrap_or_default()
                 == NetError::from_errno(op, errno).message
         };
-        assert!(text(Op::Read, errno::ECONNABORTED, "Read failed"));
-        assert!(text(Op::Write, errno::ECONNABORTED, "Write failed"));
-        assert!(text(Op::Accept, errno::EMFILE, "Accept failed"));
+        assert!(text(Op::Read, errno::ECONNABORTED));
+        assert!(text(Op::Write, errno::ECONNABORTED));
+        assert!(text(Op::Accept, errno::EMFILE));
         assert_eq!(
             NetError::from_errno(Op::Option, errno::EINVAL).message,
             "Invalid argument"

@@ -115,8 +115,7 @@ pub const SEND_FLAGS: i32 = 0;
 
 /// The system's text for an error code (`FormatMessage`), without the final period and line
 /// break, as the JDK's `getLastErrorString` words the reads, writes and accepts that fail;
-/// `None` where the system has no text for the code (Wine lacks most Winsock texts), where the
-/// JDK falls back on a message of its own.
+/// `None` where the system has no text for the code (Wine lacks most Winsock texts).
 pub fn system_text(code: i32) -> Option<String> {
     use windows_sys::Win32::System::Diagnostics::Debug::{
         FormatMessageW, FORMAT_MESSAGE_FROM_SYSTEM, FORMAT_MESSAGE_IGNORE_INSERTS,
