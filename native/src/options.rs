@@ -516,6 +516,9 @@ pub fn set(fd: Fd, opt: Opt, value: i32) -> NetResult<()> {
             let linger = (value >= 0).then(|| Duration::from_secs(value.min(65535) as u64));
             s.set_linger(linger).map_err(opt_err)
         }
+        // the JDK on Windows ignores SO_REUSEADDR on a socket bound exclusively
+        #[cfg(windows)]
+        Opt::ReuseAddr if sys::bound_exclusively(fd)? => Ok(()),
         Opt::ReuseAddr => s.set_reuse_address(on).map_err(opt_err),
         Opt::OobInline => s.set_out_of_band_inline(on).map_err(opt_err),
         Opt::IpTtl => {

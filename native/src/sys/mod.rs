@@ -36,9 +36,9 @@
 //! - `domain(socket)` (the family a socket was created with).
 //!
 //! Windows alone also provides what the core calls there under `cfg(windows)`:
-//! `prepare_bind` (exclusive binds), `prepare_connect` (fast loopback connects) and
-//! `report_port_unreachable` (`SIO_UDP_CONNRESET`), and `winsock_message` (the JDK's wording
-//! of the calls that fail with a Winsock error).
+//! `prepare_bind` and `bound_exclusively` (exclusive binds), `prepare_connect` (fast loopback
+//! connects), `report_port_unreachable` (`SIO_UDP_CONNRESET`), and `system_text` and
+//! `winsock_message` (the two ways the JDK words a Winsock error).
 //!
 //! Every function takes the descriptor as the `int` Java holds ([`Fd`]).
 

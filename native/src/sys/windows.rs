@@ -406,6 +406,12 @@ pub fn prepare_bind(fd: Fd) -> NetResult<()> {
     Ok(())
 }
 
+/// Whether a socket was bound exclusively ([`prepare_bind`]): the JDK then leaves a later
+/// SO_REUSEADDR alone (`NET_SetSockOpt`), since Windows refuses the pair with WSAEINVAL.
+pub fn bound_exclusively(fd: Fd) -> NetResult<bool> {
+    Ok(get_raw(fd, ws::SOL_SOCKET, ws::SO_EXCLUSIVEADDRUSE)? != 0)
+}
+
 /// Makes a connect to a closed port on the loopback interface fail at once, as the JDK does
 /// (`NET_EnableFastTcpLoopbackConnect`): Windows otherwise retries the SYN for about two
 /// seconds after the RST. Best effort: older systems and Wine lack the control.
