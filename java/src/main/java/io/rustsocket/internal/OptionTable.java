@@ -54,6 +54,8 @@ public final class OptionTable {
         public final boolean readOnly;
         /** Whether the kernel must be asked whether it has it. */
         public final boolean probe;
+        /** Whether the system the library was built for has it at all (SO_REUSEPORT: not Windows). */
+        public final boolean available;
 
         Row(int id, String[] f) {
             this.id = id;
@@ -65,6 +67,7 @@ public final class OptionTable {
             this.max = Long.parseLong(f[5]);
             this.readOnly = f[6].equals("1");
             this.probe = f[7].equals("1");
+            this.available = f[8].equals("1");
         }
 
         @Override
@@ -141,13 +144,14 @@ public final class OptionTable {
 
     /**
      * The options a socket of {@code kind} supports: every row for that kind whose Java constant
-     * exists, less the Linux extras this kernel lacks (asked once per kind, on a fresh socket).
+     * exists and that this system has, less the extras this kernel lacks (asked once per kind, on
+     * a fresh socket).
      */
     static Set<SocketOption<?>> supported(int kind) {
         Set<SocketOption<?>> set = new HashSet<>();
         List<Map.Entry<SocketOption<?>, Row>> probed = new ArrayList<>();
         for (Map.Entry<SocketOption<?>, Row> e : BY_OPTION.entrySet()) {
-            if ((e.getValue().sockets & kind) == 0) {
+            if ((e.getValue().sockets & kind) == 0 || !e.getValue().available) {
                 continue;
             }
             if (e.getValue().probe) {
