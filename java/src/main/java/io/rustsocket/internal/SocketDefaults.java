@@ -1,10 +1,10 @@
 package io.rustsocket.internal;
 
+import io.rustsocket.RustSocketOptions;
 import java.io.IOException;
 import java.net.SocketOption;
 import java.net.StandardSocketOptions;
 import java.util.Locale;
-import jdk.net.ExtendedSocketOptions;
 
 /**
  * Options applied to every new client socket and every listener (whose options Linux copies to
@@ -135,9 +135,11 @@ public final class SocketDefaults {
             return;
         }
         applyOne(fd, StandardSocketOptions.SO_KEEPALIVE, keepAlive);
-        applyOne(fd, ExtendedSocketOptions.TCP_KEEPIDLE, keepIdle);
-        applyOne(fd, ExtendedSocketOptions.TCP_KEEPINTERVAL, keepInterval);
-        applyOne(fd, ExtendedSocketOptions.TCP_KEEPCOUNT, keepCount);
+        // our rows rather than jdk.net's: the same kernel options, and the systems where the JDK
+        // has no jdk.net keepalive options (Windows) have ours
+        applyOne(fd, RustSocketOptions.TCP_KEEPIDLE, keepIdle);
+        applyOne(fd, RustSocketOptions.TCP_KEEPINTERVAL, keepInterval);
+        applyOne(fd, RustSocketOptions.TCP_KEEPCOUNT, keepCount);
         applyOne(fd, StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
     }
 
