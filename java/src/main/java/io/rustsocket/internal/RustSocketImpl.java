@@ -426,12 +426,11 @@ public final class RustSocketImpl extends SocketImpl {
             close();
             throw e;
         } catch (InterruptedIOException e) {
-            // a virtual thread interrupted while parked: as the JDK's sockets, the socket is
-            // closed and the connect fails with "Closed by interrupt" (not counted: our own doing)
+            // a virtual thread interrupted while parked: as NioSocketImpl does, the implementation
+            // closes and rethrows, and java.net.Socket closes itself too and reports "Closed by
+            // interrupt" (JDK 21+; not counted as a failure: our own doing)
             close();
-            SocketException se = new SocketException("Closed by interrupt");
-            se.initCause(e);
-            throw se;
+            throw e;
         } catch (IOException e) {
             failed(e);
             close();
