@@ -390,23 +390,18 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         receive(p, false);
     }
 
+    /**
+     * As the JDK's datagram sockets receive: the read lock for the whole receive, the packet's
+     * monitor only around the call that fills it, never while the thread waits (a virtual thread
+     * parked inside {@code synchronized} pins its carrier on JDK 21 to 23).
+     */
     private int receive(DatagramPacket p, boolean peek) throws IOException {
-        synchronized (p) {
-            long nanos = lockForReceive();
-            try {
-                bindIfNeeded();
-                int cap = NativeDatagram.PACKET_FIELDS ? -1 : p.getLength();
-                int n = receiveLocked(p, p.getData(), p.getOffset(), cap, peek, nanos);
-                if (!NativeDatagram.PACKET_FIELDS) {
-                    p.setLength(n);
-                }
-                InetSocketAddress from = sender();
-                p.setAddress(from.getAddress());
-                p.setPort(from.getPort());
-                return from.getPort();
-            } finally {
-                readLock.unlock();
-            }
+        long nanos = lockForReceive();
+        try {
+            bindIfNeeded();
+            return receiveLocked(p, peek, nanos);
+        } finally {
+            readLock.unlock();
         }
     }
 
@@ -439,20 +434,32 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         park(fd, Native.POLLIN, remaining);
     }
 
-    private int receiveLocked(DatagramPacket p, byte[] b, int off, int cap, boolean peek, long nanos)
-            throws IOException {
+    private int receiveLocked(DatagramPacket p, boolean peek, long nanos) throws IOException {
         int n = Native.UNAVAILABLE;
         int fd = descriptor.begin(true);
         try {
             descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
             boolean connected = remote != null;
             long start = System.nanoTime();
-            n = NativeDatagram.receive(fd, p, b, off, cap, senderWire, peek, connected);
-            while (n == Native.UNAVAILABLE && isOpen()) {
+            while (true) {
+                synchronized (p) {
+                    int cap = NativeDatagram.PACKET_FIELDS ? -1 : p.getLength();
+                    n = NativeDatagram.receive(fd, p, p.getData(), p.getOffset(), cap, senderWire, peek, connected);
+                    if (n != Native.UNAVAILABLE) {
+                        if (!NativeDatagram.PACKET_FIELDS) {
+                            p.setLength(n);
+                        }
+                        InetSocketAddress from = sender();
+                        p.setAddress(from.getAddress());
+                        p.setPort(from.getPort());
+                        return from.getPort();
+                    }
+                }
+                if (!isOpen()) {
+                    throw new SocketException("Socket closed");
+                }
                 awaitReadable(fd, start, nanos);
-                n = NativeDatagram.receive(fd, p, b, off, cap, senderWire, peek, connected);
             }
-            return n;
         } finally {
             descriptor.end(true, n >= 0);
         }
