@@ -216,8 +216,9 @@ final class Poller {
     private void parkOn(int fd, long nanos, BooleanSupplier isOpen) throws IOException {
         Thread me = Thread.currentThread();
         Integer key = fd;
-        if (waiters.putIfAbsent(key, me) != null) {
-            throw new IllegalStateException("two threads parked on descriptor " + fd);
+        Thread other = waiters.putIfAbsent(key, me);
+        if (other != null) {
+            throw new IllegalStateException("two threads parked on descriptor " + fd + ": " + other + " and " + me);
         }
         try {
             Native.pollerArm(handle, fd, event);
@@ -234,8 +235,9 @@ final class Poller {
         int registered = 0;
         try {
             for (int i = 0; i < count; i++) {
-                if (waiters.putIfAbsent(fds[i], me) != null) {
-                    throw new IllegalStateException("two threads parked on descriptor " + fds[i]);
+                Thread other = waiters.putIfAbsent(fds[i], me);
+                if (other != null) {
+                    throw new IllegalStateException("two threads parked on descriptor " + fds[i] + ": " + other + " and " + me);
                 }
                 registered++;
                 Native.pollerArm(handle, fds[i], event);
