@@ -477,6 +477,9 @@ pub fn get(fd: Fd, opt: Opt) -> NetResult<i32> {
             None => -1,
             Some(d) => clamp_i32(d.as_secs()),
         },
+        #[cfg(windows)]
+        Opt::ReuseAddr => flag(sys::reuse_address(fd, &s)?),
+        #[cfg(unix)]
         Opt::ReuseAddr => flag(s.reuse_address().map_err(opt_err)?),
         Opt::OobInline => flag(s.out_of_band_inline().map_err(opt_err)?),
         Opt::IpTtl if speaks_ipv4(fd, &s)? => clamp_i32(u64::from(s.ttl_v4().map_err(opt_err)?)),
@@ -516,9 +519,10 @@ pub fn set(fd: Fd, opt: Opt, value: i32) -> NetResult<()> {
             let linger = (value >= 0).then(|| Duration::from_secs(value.min(65535) as u64));
             s.set_linger(linger).map_err(opt_err)
         }
-        // the JDK on Windows ignores SO_REUSEADDR on a socket bound exclusively
+        // the JDK on Windows only remembers it where it binds exclusively
         #[cfg(windows)]
-        Opt::ReuseAddr if sys::bound_exclusively(fd)? => Ok(()),
+        Opt::ReuseAddr => sys::set_reuse_address(fd, &s, on),
+        #[cfg(unix)]
         Opt::ReuseAddr => s.set_reuse_address(on).map_err(opt_err),
         Opt::OobInline => s.set_out_of_band_inline(on).map_err(opt_err),
         Opt::IpTtl => {

@@ -36,8 +36,8 @@
 //! - `domain(socket)` (the family a socket was created with).
 //!
 //! Windows alone also provides what the core calls there under `cfg(windows)`:
-//! `prepare_bind` and `bound_exclusively` (exclusive binds), `prepare_connect` (fast loopback
-//! connects), `report_port_unreachable` (`SIO_UDP_CONNRESET`), and `system_text` and
+//! `prepare_bind`, `set_reuse_address` and `reuse_address` (exclusive binds, SO_REUSEADDR as the
+//! JDK keeps it there), `prepare_connect` (fast loopback connects), `report_port_unreachable` (`SIO_UDP_CONNRESET`), and `system_text` and
 //! `winsock_message` (the two ways the JDK words a Winsock error).
 //!
 //! Every function takes the descriptor as the `int` Java holds ([`Fd`]).

@@ -11,9 +11,11 @@ use crate::sock::bad_argument;
 use crate::tcp_info::TCP_INFO_FIELDS;
 use crate::udp::{Received, NOTHING};
 use socket2::{Domain, MaybeUninitSlice, SockRef};
+use std::collections::BTreeSet;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::windows::io::{BorrowedSocket, RawSocket};
+use std::sync::Mutex;
 use windows_sys::Win32::Networking::WinSock as ws;
 
 /// A socket as Java holds it: the SOCKET handle as an `int`, as the JDK keeps it in
@@ -319,6 +321,7 @@ pub fn close(fd: Fd) {
         return;
     }
     super::polling::forget(fd);
+    reuse_address_table().remove(&fd);
     // SAFETY: the caller owns the socket and no other call on it is in flight.
     let rc = unsafe { ws::closesocket(raw(fd) as ws::SOCKET) };
     if rc != 0 {
@@ -406,10 +409,45 @@ pub fn prepare_bind(fd: Fd) -> NetResult<()> {
     Ok(())
 }
 
-/// Whether a socket was bound exclusively ([`prepare_bind`]): the JDK then leaves a later
-/// SO_REUSEADDR alone (`NET_SetSockOpt`), since Windows refuses the pair with WSAEINVAL.
-pub fn bound_exclusively(fd: Fd) -> NetResult<bool> {
-    Ok(get_raw(fd, ws::SOL_SOCKET, ws::SO_EXCLUSIVEADDRUSE)? != 0)
+/// Sockets whose SO_REUSEADDR is on as far as Java can tell, though Windows never saw it (see
+/// [`set_reuse_address`]). Entries leave with their socket ([`close`]).
+static REUSE_ADDRESS: Mutex<BTreeSet<Fd>> = Mutex::new(BTreeSet::new());
+
+fn reuse_address_table() -> std::sync::MutexGuard<'static, BTreeSet<Fd>> {
+    // a panic while the set was held cannot have left it inconsistent: keep using it
+    REUSE_ADDRESS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Whether SO_REUSEADDR is only remembered for this socket, as the JDK does on Windows, where
+/// it binds exclusively: always on a stream socket (`NioSocketImpl`), on a datagram socket once
+/// it is bound exclusively (`DatagramChannelImpl`; Windows refuses SO_REUSEADDR beside
+/// SO_EXCLUSIVEADDRUSE). Windows' own SO_REUSEADDR would let another socket bind the same port.
+fn reuse_address_emulated(fd: Fd, s: &SockRef<'_>) -> NetResult<bool> {
+    Ok(s.r#type().map_err(opt_err)? == socket2::Type::STREAM
+        || get_raw(fd, ws::SOL_SOCKET, ws::SO_EXCLUSIVEADDRUSE)? != 0)
+}
+
+/// SO_REUSEADDR as the JDK sets it on Windows (see [`reuse_address_emulated`]).
+pub fn set_reuse_address(fd: Fd, s: &SockRef<'_>, on: bool) -> NetResult<()> {
+    if !reuse_address_emulated(fd, s)? {
+        return s.set_reuse_address(on).map_err(opt_err);
+    }
+    let mut table = reuse_address_table();
+    if on {
+        table.insert(fd);
+    } else {
+        table.remove(&fd);
+    }
+    Ok(())
+}
+
+/// SO_REUSEADDR as the JDK reads it on Windows (see [`reuse_address_emulated`]).
+pub fn reuse_address(fd: Fd, s: &SockRef<'_>) -> NetResult<bool> {
+    if reuse_address_emulated(fd, s)? {
+        Ok(reuse_address_table().contains(&fd))
+    } else {
+        s.reuse_address().map_err(opt_err)
+    }
 }
 
 /// Makes a connect to a closed port on the loopback interface fail at once, as the JDK does
@@ -539,6 +577,11 @@ pub fn set_raw(fd: Fd, level: i32, name: i32, value: i32) -> NetResult<()> {
     Ok(())
 }
 
+/// Whether a socket is a datagram socket.
+fn datagram(s: &SockRef<'_>) -> NetResult<bool> {
+    Ok(s.r#type().map_err(opt_err)? == socket2::Type::DGRAM)
+}
+
 /// The bits of a type-of-service value that the JDK passes on Windows (precedence and TOS;
 /// the lowest bit is dropped).
 const TOS_MASK: i32 = 0xfe;
@@ -547,10 +590,11 @@ const TOS_MASK: i32 = 0xfe;
 pub fn get_option(fd: Fd, s: &SockRef<'_>, opt: Opt) -> NetResult<i32> {
     let ipv6 = domain(s).map_err(opt_err)? == Domain::IPV6;
     Ok(match opt {
-        // As in the JDK on Windows, where IP_TOS is deprecated: an IPv6 socket's traffic class
-        // is always 0 (the JDK does not ask Windows), and an IPv4 socket's is what was set,
-        // or 0 where the system refuses to tell.
-        Opt::IpTos if ipv6 => 0,
+        // As in the JDK on Windows, where IP_TOS is deprecated: an IPv6 socket reads its
+        // traffic class, always 0 (the JDK does not ask Windows), except a datagram socket
+        // bound to an IPv4 address, which reads the IPv4 option (DatagramChannelImpl); an IPv4
+        // socket reads what was set, or 0 where the system refuses to tell.
+        Opt::IpTos if ipv6 && !(datagram(s)? && crate::sock::local_addr(fd)?.is_ipv4()) => 0,
         Opt::IpTos => match get_raw(fd, ws::IPPROTO_IP, ws::IP_TOS) {
             Err(e) if e.errno == Some(ws::WSAENOPROTOOPT) => 0,
             other => other?,
@@ -569,10 +613,11 @@ pub fn get_option(fd: Fd, s: &SockRef<'_>, opt: Opt) -> NetResult<i32> {
 pub fn set_option(fd: Fd, s: &SockRef<'_>, opt: Opt, value: i32) -> NetResult<()> {
     let ipv6 = domain(s).map_err(opt_err)? == Domain::IPV6;
     match opt {
-        // As in the JDK on Windows: nothing to do on an IPv6 socket; on an IPv4 one the
-        // masked value, where a refusal (an edition without IP_TOS, an unbound datagram
+        // As in the JDK on Windows: nothing on an IPv6 stream socket (IPV6_TCLASS, which the
+        // JDK leaves alone); the IPv4 option on a datagram socket of either family, and on an
+        // IPv4 socket, masked, where a refusal (an edition without IP_TOS, an unbound datagram
         // socket) is not an error.
-        Opt::IpTos if ipv6 => Ok(()),
+        Opt::IpTos if ipv6 && !datagram(s)? => Ok(()),
         Opt::IpTos => match set_raw(fd, ws::IPPROTO_IP, ws::IP_TOS, value & TOS_MASK) {
             Err(e) if matches!(e.errno, Some(ws::WSAENOPROTOOPT | ws::WSAEINVAL)) => Ok(()),
             other => other,
