@@ -5,6 +5,8 @@ import java.io.IOException;
 import java.net.SocketOption;
 import java.net.StandardSocketOptions;
 import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Options applied to every new client socket and every listener (whose options Linux copies to
@@ -40,6 +42,8 @@ public final class SocketDefaults {
     private static volatile int keepInterval = UNSET;
     private static volatile int keepCount = UNSET;
     private static volatile int tcpNoDelay = UNSET;
+    // the defaults this system turned down, each reported once
+    private static final Set<String> UNSUPPORTED_REPORTED = ConcurrentHashMap.newKeySet();
 
     static {
         for (String name : new String[] {KEEP_ALIVE, KEEP_IDLE, KEEP_INTERVAL, KEEP_COUNT, TCP_NO_DELAY}) {
@@ -145,7 +149,16 @@ public final class SocketDefaults {
 
     private static void applyOne(int fd, SocketOption<?> option, int value) throws IOException {
         if (value != UNSET) {
-            Native.setOption(fd, OptionTable.row(option).id, value);
+            try {
+                Native.setOption(fd, OptionTable.row(option).id, value);
+            } catch (UnsupportedOperationException e) {
+                // a system without the option (keepalive tuning before Windows 10 1709): the
+                // socket is made all the same, and the user is told once
+                if (UNSUPPORTED_REPORTED.add(option.name())) {
+                    System.getLogger("io.rustsocket").log(System.Logger.Level.WARNING,
+                            "rustsocket: the default " + option.name() + " is not applied: " + e.getMessage());
+                }
+            }
         }
     }
 
