@@ -106,6 +106,9 @@ final class FileSender {
      * systems (Windows refuses an offset near {@code Long.MAX_VALUE}) rather than the end of file.
      */
     private static long copy(RustSocketImpl socket, FileChannel channel, long position, long count) throws IOException {
+        // an empty read first: a write-only channel fails it (NonReadableChannelException), as
+        // transferTo fails, before the size says there is nothing to send
+        channel.read(ByteBuffer.allocate(0), 0);
         long size = channel.size();
         if (position >= size) {
             return 0;
