@@ -218,7 +218,7 @@ final class Poller {
         Integer key = fd;
         Thread other = waiters.putIfAbsent(key, me);
         if (other != null) {
-            throw new IllegalStateException("two threads parked on descriptor " + fd + ": " + other + " and " + me);
+            throw twoParked(fd, other, me);
         }
         try {
             Native.pollerArm(handle, fd, event);
@@ -237,7 +237,7 @@ final class Poller {
             for (int i = 0; i < count; i++) {
                 Thread other = waiters.putIfAbsent(fds[i], me);
                 if (other != null) {
-                    throw new IllegalStateException("two threads parked on descriptor " + fds[i] + ": " + other + " and " + me);
+                    throw twoParked(fds[i], other, me);
                 }
                 registered++;
                 Native.pollerArm(handle, fds[i], event);
@@ -248,6 +248,16 @@ final class Poller {
                 waiters.remove(fds[i], me);
             }
         }
+    }
+
+    /** The error for a second thread parking on a descriptor, with where the first one waits. */
+    private static IllegalStateException twoParked(int fd, Thread other, Thread me) {
+        StringBuilder sb = new StringBuilder("two threads parked on descriptor ").append(fd).append(": ")
+                .append(other).append(" and ").append(me).append("; the first waits at");
+        for (StackTraceElement e : other.getStackTrace()) {
+            sb.append("\n\tat ").append(e);
+        }
+        return new IllegalStateException(sb.toString());
     }
 
     /** Parks once, for {@code nanos} (0: no limit), unless the socket is already closing. */
