@@ -230,10 +230,11 @@ pub fn accept(fd: Fd) -> NetResult<Option<(Fd, SocketAddr)>> {
             Err(e) => match e.kind() {
                 ErrorKind::WouldBlock => return Ok(None),
                 // A signal, or a connection that was reset while queued (ECONNABORTED on Unix,
-                // WSAECONNRESET on Windows): try the next one.
+                // WSAECONNRESET on Windows, WSAENOTCONN under Wine): try the next one.
                 ErrorKind::Interrupted
                 | ErrorKind::ConnectionAborted
-                | ErrorKind::ConnectionReset => continue,
+                | ErrorKind::ConnectionReset
+                | ErrorKind::NotConnected => continue,
                 _ => return Err(NetError::from_io(Op::Accept, &e)),
             },
         }
