@@ -720,6 +720,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn reuse_address_is_only_remembered_where_the_jdk_binds_exclusively() {
+        use crate::options::{get, set, Opt};
+        use std::net::{IpAddr, Ipv4Addr};
+        let loopback = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let os_value = |fd| SockRef::from(&borrow(fd).unwrap()).reuse_address().unwrap();
+        // a stream socket: remembered, never set, so its bind is exclusive all the same
+        let stream = crate::sock::open_stream(false).unwrap();
+        set(stream, Opt::ReuseAddr, 1).unwrap();
+        assert_eq!(get(stream, Opt::ReuseAddr).unwrap(), 1);
+        assert!(!os_value(stream));
+        crate::sock::bind(stream, loopback, 0, 0).unwrap();
+        assert_eq!(get(stream, Opt::ReuseAddr).unwrap(), 1);
+        crate::sock::close(stream);
+        // a datagram socket: the real option before bind, remembered once bound exclusively
+        let datagram = crate::udp::open_datagram().unwrap();
+        set(datagram, Opt::ReuseAddr, 1).unwrap();
+        assert!(os_value(datagram));
+        set(datagram, Opt::ReuseAddr, 0).unwrap();
+        crate::sock::bind(datagram, loopback, 0, 0).unwrap();
+        set(datagram, Opt::ReuseAddr, 1).unwrap();
+        assert_eq!(get(datagram, Opt::ReuseAddr).unwrap(), 1);
+        assert!(!os_value(datagram));
+        crate::sock::close(datagram);
+    }
+
+    #[test]
     fn error_texts_are_the_systems_without_the_final_period() {
         let text = error_text(ws::WSAECONNREFUSED);
         assert!(text.starts_with("Connection refused") || text.contains("actively refused"));
