@@ -41,6 +41,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link FileSender}; the two option APIs of {@code SocketImpl} are {@link StreamOptions}.
  */
 public final class RustSocketImpl extends SocketImpl {
+    /** Whether java.net.Socket turns an interrupted connect into "Closed by interrupt" (JDK 21 to 23). */
+    private static final boolean SOCKET_REPORTS_INTERRUPTS = Runtime.version().feature() < 24;
+
     // connection states, under the state lock
     private static final int UNCONNECTED = 0;
     private static final int CONNECTING = 1;
@@ -426,11 +429,18 @@ public final class RustSocketImpl extends SocketImpl {
             close();
             throw e;
         } catch (InterruptedIOException e) {
-            // a virtual thread interrupted while parked: as NioSocketImpl does, the implementation
-            // closes and rethrows, and java.net.Socket closes itself too and reports "Closed by
-            // interrupt" (JDK 21+; not counted as a failure: our own doing)
+            // a virtual thread interrupted while parked: the socket is closed and the connect
+            // fails with "Closed by interrupt" (not counted as a failure: our own doing). JDK 21
+            // to 23's java.net.Socket makes that exception itself from an InterruptedIOException,
+            // closing itself too; from JDK 24 on it closes itself after any failure and passes
+            // the implementation's exception on.
             close();
-            throw e;
+            if (SOCKET_REPORTS_INTERRUPTS) {
+                throw e;
+            }
+            SocketException se = new SocketException("Closed by interrupt");
+            se.initCause(e);
+            throw se;
         } catch (IOException e) {
             failed(e);
             close();
