@@ -10,7 +10,7 @@
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::sock::{self, borrow};
 use crate::sys::{self, Fd};
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use socket2::{Domain, SockAddr, SockRef, Type};
 
 /// The longest path a Unix socket name may have, in bytes: the JDK's limit,
 /// `sizeof(sun_path)` less two (106 on Linux and Windows, 102 on macOS), one byte under what
@@ -69,7 +69,21 @@ pub fn open(kind: Kind, server: bool) -> NetResult<Fd> {
 /// Two connected Unix sockets of `kind` (socketpair(2)), both non-blocking where platform
 /// threads wait in the poller, blocking where they block in the kernel.
 pub fn pair(kind: Kind) -> NetResult<(Fd, Fd)> {
-    let (a, b) = Socket::pair(Domain::UNIX, kind.socket_type(), None)
+    #[cfg(windows)]
+    {
+        let _ = kind;
+        Err(NetError::new(
+            ExceptionClass::UnsupportedOperation,
+            "Windows has no socketpair(2) for Unix sockets",
+        ))
+    }
+    #[cfg(unix)]
+    pair_unix(kind)
+}
+
+#[cfg(unix)]
+fn pair_unix(kind: Kind) -> NetResult<(Fd, Fd)> {
+    let (a, b) = socket2::Socket::pair(Domain::UNIX, kind.socket_type(), None)
         .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     if !sys::SHUTDOWN_WAKES_BLOCKED_CALLS {
         for s in [&a, &b] {
@@ -165,9 +179,16 @@ fn path_bytes(a: &SockAddr) -> Option<Vec<u8>> {
 
 #[cfg(windows)]
 fn path_bytes(a: &SockAddr) -> Option<Vec<u8>> {
-    a.as_pathname()
-        .and_then(|p| p.to_str())
-        .map(|s| s.as_bytes().to_vec())
+    // socket2 reads Unix names on Unix only: the path follows the 2-byte family, up to a NUL
+    let len = a.len() as usize;
+    if a.family() != windows_sys::Win32::Networking::WinSock::AF_UNIX || len <= 2 {
+        return None;
+    }
+    // SAFETY: the address's storage holds at least `len` initialised bytes.
+    let raw = unsafe { std::slice::from_raw_parts(a.as_ptr().cast::<u8>(), len) };
+    let path = &raw[2..];
+    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+    Some(path[..end].to_vec())
 }
 
 /// Binds to a name (see [`to_kernel`]).
@@ -219,7 +240,18 @@ pub fn peer_name(fd: Fd) -> NetResult<Vec<u8>> {
 /// (-1 where the system does not tell it), uid and gid, as the kernel recorded them when the
 /// connection was made.
 pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
-    sys::peer_credentials(fd)
+    #[cfg(unix)]
+    {
+        sys::peer_credentials(fd)
+    }
+    #[cfg(windows)]
+    {
+        let _ = fd;
+        Err(NetError::new(
+            ExceptionClass::UnsupportedOperation,
+            "Windows does not tell a Unix socket's peer",
+        ))
+    }
 }
 
 /// The name of user (or, with `group`, group) `id`, for the JDK's principals of a peer; None

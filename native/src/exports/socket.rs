@@ -125,10 +125,17 @@ pub fn connect<'local>(
     })
 }
 
-/// The outcome of a connect that poll reported ready; throws the connect's error.
+/// The outcome of a connect that poll reported ready; throws the connect's error, worded as
+/// the JDK words it for a blocking connect when `blocking_call` is true (see
+/// [`sock::connect_result`]).
 #[jni_mangle("io.rustsocket.internal.Native")]
-pub fn connect_result<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
-    run(&mut env, |_| Ok(sock::connect_result(fd)?))
+pub fn connect_result<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    blocking_call: jboolean,
+) {
+    run(&mut env, |_| Ok(sock::connect_result(fd, blocking_call)?))
 }
 
 /// accept4(2): the new descriptor with the peer written to `peer` (an IP peer in the wire

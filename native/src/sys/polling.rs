@@ -102,6 +102,25 @@ pub fn poller_delete(handle: i64, fd: Fd) -> NetResult<()> {
     }
 }
 
+/// Removes `fd` from every poller, just before it is closed. Closing a descriptor removes it
+/// from epoll and kqueue, but an AFD poller (Windows) keeps the registration under the handle's
+/// value, and the next socket given the same value would find it and never see its readiness
+/// reported. Java deletes what it armed before closing, but a descriptor may also be closed by
+/// the Cleaner, or replaced by the winner of a racing connect while armed.
+#[cfg(windows)]
+pub(crate) fn forget(fd: Fd) {
+    let Ok(socket) = borrow(fd) else {
+        return;
+    };
+    for poller in table().iter().flatten() {
+        match poller.delete(socket) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => log::warn!("fd {fd}: not removed from a poller: {e}"),
+        }
+    }
+}
+
 thread_local! {
     // each poller thread reuses one event buffer, as large as the array it fills (no event may
     // be taken from the poller without a place in that array: it is one-shot)

@@ -175,7 +175,7 @@ public final class HappyEyeballs {
                         }
                         Attempt a = running.get(i);
                         try {
-                            Native.connectResult(a.fd);
+                            Native.connectResult(a.fd, timeoutNanos == 0 && !Poller.currentIsVirtual());
                             winner = a;
                         } catch (IOException e) {
                             failures.add(e);

@@ -82,8 +82,13 @@ public final class Native {
     /** Returns 1 when connected, 0 when the connection is in progress. */
     static native int connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
-    /** Throws the error of a connect that {@link #poll} reported ready; returns if it connected. */
-    static native void connectResult(int fd) throws IOException;
+    /**
+     * Throws the error of a connect that {@link #poll} reported ready; returns if it connected.
+     * {@code blockingCall}: whether the JDK would have made this connect one blocking call (a
+     * platform thread, no timeout), whose failure it words as the connect's own (on Windows,
+     * "Connection refused: connect" rather than the "...: getsockopt" of a connect waited for).
+     */
+    static native void connectResult(int fd, boolean blockingCall) throws IOException;
 
     /** Returns the accepted descriptor, its peer written to {@code peer}, or {@link #UNAVAILABLE}. */
     static native int accept(int fd, byte[] peer) throws IOException;

@@ -325,7 +325,7 @@ final class Poller {
     private Watch enlist(int fd, Thread me, Object owner) throws IOException {
         Watch w = watches.computeIfAbsent(fd, k -> new Watch());
         if (!Watch.WAITER.compareAndSet(w, null, me)) {
-            throw new IllegalStateException("two threads parked on descriptor " + fd);
+            throw twoParked(fd, w.waiter, me);
         }
         try {
             if (w.owner != owner || owner == null) {
@@ -392,6 +392,19 @@ final class Poller {
                 dismiss(fds[i], enlisted[i]);
             }
         }
+    }
+
+    /** The error for a second thread parking on a descriptor, with where the first one waits. */
+    private static IllegalStateException twoParked(int fd, Thread other, Thread me) {
+        StringBuilder sb = new StringBuilder("two threads parked on descriptor ").append(fd).append(": ")
+                .append(other).append(" and ").append(me);
+        if (other != null) { // null: the first left meanwhile
+            sb.append("; the first waits at");
+            for (StackTraceElement e : other.getStackTrace()) {
+                sb.append("\n\tat ").append(e);
+            }
+        }
+        return new IllegalStateException(sb.toString());
     }
 
     /** Parks once, for {@code nanos} (0: no limit), unless the socket is already closing. */

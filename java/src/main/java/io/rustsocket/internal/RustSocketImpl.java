@@ -651,7 +651,8 @@ public final class RustSocketImpl extends SocketImpl {
                             events = Native.poll(fd, Native.POLLOUT, 0);
                         }
                         if (events != 0) {
-                            Native.connectResult(fd); // throws the connect's error
+                            // throws the connect's error
+                            Native.connectResult(fd, nanos == 0 && !Poller.currentIsVirtual());
                             connected = true;
                         }
                     }

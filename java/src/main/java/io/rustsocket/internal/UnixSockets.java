@@ -229,7 +229,7 @@ public final class UnixSockets {
                         events = Native.poll(fd, Native.POLLOUT, 0);
                     }
                     if (events != 0) {
-                        Native.connectResult(fd);
+                        Native.connectResult(fd, nanos == 0 && !Poller.currentIsVirtual());
                         connected = true;
                     }
                 }
