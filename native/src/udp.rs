@@ -670,10 +670,12 @@ pub(crate) mod tests {
         // on the loopback interface (index 1), as the JDK names it to the kernel
         let group = IpAddr::V4(Ipv4Addr::new(239, 255, 0, 78));
         let rx = udp();
-        membership(rx.0, group, 1, true).unwrap();
-        assert!(membership(rx.0, group, 1, true).is_err(), "joined twice");
-        membership(rx.0, group, 1, false).unwrap();
-        assert!(membership(rx.0, group, 1, false).is_err(), "left twice");
+        if !sock::tests::wine_differs("no IPv4 multicast interface given by index (0.0.0.x)") {
+            membership(rx.0, group, 1, true).unwrap();
+            assert!(membership(rx.0, group, 1, true).is_err(), "joined twice");
+            membership(rx.0, group, 1, false).unwrap();
+            assert!(membership(rx.0, group, 1, false).is_err(), "left twice");
+        }
         if sock::ipv6_available() {
             let g6 = IpAddr::V6("ff02::78".parse::<Ipv6Addr>().unwrap());
             membership(rx.0, g6, 1, true).unwrap();

@@ -74,6 +74,26 @@ public final class TestSupport {
         Assumptions.assumeFalse(WINE, () -> "Wine's Winsock is not Windows': " + difference);
     }
 
+    /**
+     * Whether this system makes AF_UNIX stream sockets, as the JDK finds: Linux, macOS and
+     * Windows 10 1803+ do, Wine's Winsock does not.
+     */
+    public static final boolean UNIX_SOCKETS = jdkMakesUnixSockets();
+
+    private static boolean jdkMakesUnixSockets() {
+        try {
+            java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX).close();
+            return true;
+        } catch (UnsupportedOperationException | IOException e) {
+            return false;
+        }
+    }
+
+    /** Skips the test where the system makes no AF_UNIX sockets (Wine). */
+    public static void assumeUnixSockets() {
+        Assumptions.assumeTrue(UNIX_SOCKETS, "this system makes no AF_UNIX sockets");
+    }
+
     /** Skips the test off Linux, for {@code reason} (what it needs that only Linux has). */
     public static void assumeLinux(String reason) {
         Assumptions.assumeTrue(LINUX, () -> "needs Linux: " + reason);

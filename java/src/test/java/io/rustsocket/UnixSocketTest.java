@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rustsocket.internal.Platform;
@@ -38,6 +39,7 @@ import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import jdk.net.ExtendedSocketOptions;
 import jdk.net.UnixDomainPrincipal;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,6 +57,21 @@ class UnixSocketTest {
     }
 
     private static final UnixDomainSocketAddress UNNAMED = UnixDomainSocketAddress.of("");
+
+    @BeforeAll
+    static void unixSocketsExist() {
+        TestSupport.assumeUnixSockets();
+    }
+
+    /** Skips where the system has no socketpair(2) for Unix sockets (Windows). */
+    private static void assumePairs() {
+        assumeFalse(TestSupport.WINDOWS, "Windows has no socketpair(2) for Unix sockets");
+    }
+
+    /** Skips where the system does not tell a Unix socket's peer (Windows). */
+    private static void assumeCredentials() {
+        assumeFalse(TestSupport.WINDOWS, "Windows does not tell a Unix socket's peer");
+    }
 
     // ---------------------------------------------------------------- the JDK's answers
 
@@ -442,6 +459,7 @@ class UnixSocketTest {
 
     @Test
     void namesOutliveTheSockets() throws Exception {
+        assumePairs();
         UnixDomainSocketAddress path = name("outlive.sock");
         RustServerSocket server = new RustServerSocket();
         server.bind(path);
@@ -656,6 +674,7 @@ class UnixSocketTest {
 
     @Test
     void peerCredentialsThroughTheJdksOptionAreTheJdkChannels() throws IOException {
+        assumeCredentials();
         UnixDomainSocketAddress path = name("peercred.sock");
         Object jdkValue;
         String jdkSetMessage;
@@ -700,6 +719,7 @@ class UnixSocketTest {
 
     @Test
     void aPairIsTwoConnectedUnnamedSockets() throws Exception {
+        assumePairs();
         DescriptorBaseline baseline = DescriptorBaseline.now();
         RustSocket[] pair = RustSocket.pair();
         RustSocket a = pair[0];
@@ -757,6 +777,17 @@ class UnixSocketTest {
                 RustSocket s = new RustSocket(InetAddress.getLoopbackAddress(), tcp.getLocalPort())) {
             assertThrows(UnsupportedOperationException.class, s::peerCredentials);
         }
+
+    }
+
+    @Test
+    void whereTheSystemDoesNotTellThePeerCredentialsAreUnsupported() throws Exception {
+        assumeTrue(TestSupport.WINDOWS, "Windows only");
+        try (Connection c = Connection.open(name("windows-creds.sock"))) {
+            assertThrows(UnsupportedOperationException.class, c.client::peerCredentials);
+            assertFalse(c.client.supportedOptions().contains(ExtendedSocketOptions.SO_PEERCRED));
+        }
+        assertThrows(UnsupportedOperationException.class, RustSocket::pair);
     }
 
     private static byte[] readAll(InputStream in) {
@@ -812,7 +843,7 @@ class UnixSocketTest {
                     }
                 }
             }
-            for (int i = 0; i < 1000; i++) {
+            for (int i = 0; i < (TestSupport.WINDOWS ? 0 : 1000); i++) {
                 RustSocket[] pair = RustSocket.pair();
                 pair[0].close();
                 pair[1].close();

@@ -97,6 +97,7 @@ class VirtualThreadsTest {
     @ParameterizedTest(name = "{0}")
     @EnumSource(Engine.class)
     void thousandReadersOnUnixSocketsParkWhileAnEchoAndACpuTaskRun(Engine engine) {
+        TestSupport.assumeUnixSockets();
         VirtualThreadsChildRun.starved().assertPassed(VirtualThreadChecks.STARVE_READ_UNIX, engine);
     }
 
