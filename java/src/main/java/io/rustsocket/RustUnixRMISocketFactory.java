@@ -33,13 +33,13 @@ import java.util.Objects;
  *
  * <p>The port only names the endpoint to RMI: connections go to the socket file whatever host
  * and port a stub holds. RMI keeps one listener per port and pair of equal factories, so export
- * the registry and the objects that share a socket file on one port (not 0: with 0, RMI takes
- * the port the listener reports, which is 0 for a Unix socket); a second port with the same
+ * the registry and the objects that share a socket file on one port (0 works too, but RMI never
+ * closes a port-0 listener, so its socket file stays until the JVM exits); a second port with the same
  * factory would need a second listener on the same file and fails with
  * {@code java.rmi.server.ExportException} ("Port already in use"). Use a factory with another
  * path for that. The listener creates the socket file and removes it when RMI closes it (after
- * the last object on it is unexported); a file left by a server that was killed makes the next
- * export fail until it is deleted.
+ * the last object on it is unexported), and replaces a stale one left by a server that was
+ * killed, as {@link RustUnixServerSocketFactory} describes.
  *
  * <p>RMI compares endpoints' factories with {@link #equals}: two factories are equal when they
  * name the same Unix name. The factory is {@link Serializable} and holds only a path
@@ -129,7 +129,7 @@ public final class RustUnixRMISocketFactory implements RMIClientSocketFactory, R
      *
      * @param port ignored, but checked to be in 0..65535
      * @return the listening socket, which removes its socket file when closed
-     * @throws java.net.BindException if the socket file exists
+     * @throws java.net.BindException if the path exists and is not a stale socket file
      * @throws IOException if binding fails
      * @throws IllegalArgumentException if the port is outside 0..65535
      */

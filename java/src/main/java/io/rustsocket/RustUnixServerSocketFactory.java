@@ -23,10 +23,12 @@ import javax.net.ServerSocketFactory;
  * <p>A server socket of this factory creates the socket file when it binds, and, unlike a
  * {@code RustServerSocket} bound by hand (or the JDK's Unix channels), removes it again when it
  * closes, so that the factory can make the next one on the same path; a file that another
- * process has meanwhile removed and bound again is left alone. Binding fails with
- * {@link java.net.BindException} while the file exists (a server still running, or a stale file
- * left by one that was killed: delete it first). The path is checked when a server socket binds,
- * not when the factory is made.
+ * process has meanwhile removed and bound again is left alone. A stale socket file at the path,
+ * one left by a server that was killed and that refuses connections, is removed before the
+ * bind (a connection is tried to tell, so a live server there sees one connection open and
+ * close); any other file there, or a live server, makes the bind fail with
+ * {@link java.net.BindException}. The path is checked when a server socket binds, not when the
+ * factory is made.
  */
 public class RustUnixServerSocketFactory extends ServerSocketFactory {
     private final SocketAddress address;
@@ -92,7 +94,7 @@ public class RustUnixServerSocketFactory extends ServerSocketFactory {
      *
      * @param port ignored, but checked to be in 0..65535
      * @return the listening socket
-     * @throws java.net.BindException if the socket file exists
+     * @throws java.net.BindException if the path exists and is not a stale socket file
      * @throws IOException if binding fails
      * @throws IllegalArgumentException if the port is outside 0..65535
      */
@@ -107,7 +109,7 @@ public class RustUnixServerSocketFactory extends ServerSocketFactory {
      * @param port ignored, but checked to be in 0..65535
      * @param backlog the requested length of the queue of pending connections; below 1 means 50
      * @return the listening socket
-     * @throws java.net.BindException if the socket file exists
+     * @throws java.net.BindException if the path exists and is not a stale socket file
      * @throws IOException if binding fails
      * @throws IllegalArgumentException if the port is outside 0..65535
      */
@@ -125,7 +127,7 @@ public class RustUnixServerSocketFactory extends ServerSocketFactory {
      * @param backlog the requested length of the queue of pending connections; below 1 means 50
      * @param ifAddress ignored
      * @return the listening socket
-     * @throws java.net.BindException if the socket file exists
+     * @throws java.net.BindException if the path exists and is not a stale socket file
      * @throws IOException if binding fails
      * @throws IllegalArgumentException if the port is outside 0..65535
      */

@@ -2,6 +2,7 @@ package io.rustsocket;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.SocketException;
@@ -174,9 +175,17 @@ final class UnixTarget {
      * socket file it created when it closes, so that the factory that made it can make the next
      * one on the same path (RMI closes its listener when the last object is unexported and
      * makes a new one at the next export). A file that is no longer the one it created (another
-     * process removed it and bound the path again) is left alone.
+     * process removed it and bound the path again) is left alone. A stale socket file found at
+     * bind time is removed (see {@link #bind(SocketAddress, int)}), so that a server that was
+     * killed can start again.
      */
     static final class Server extends RustServerSocket {
+        /** The file type bits of a mode, and the type of a socket file (stat(2)). */
+        private static final int S_IFMT = 0170000;
+        private static final int S_IFSOCK = 0140000;
+        /** How long a listener may take to accept the probe of a socket file thought stale. */
+        private static final int STALE_PROBE_MILLIS = 1000;
+
         private final SocketAddress target;
         /** The socket file's identity (device and inode) once bound; null when there is none to remove. */
         private Object createdFile;
@@ -186,18 +195,47 @@ final class UnixTarget {
         }
 
         /**
-         * Binds to the factory's Unix name, whatever {@code endpoint} names, and listens.
+         * Binds to the factory's Unix name, whatever {@code endpoint} names, and listens. A
+         * stale socket file, one that nobody listens on any more (its server was killed before
+         * it could remove it), is removed first.
          *
-         * @throws java.net.BindException if the socket file exists (delete a stale one first)
+         * @throws java.net.BindException if the path exists and is not a stale socket file
          */
         @Override
         public void bind(SocketAddress endpoint, int backlog) throws IOException {
+            if (target instanceof UnixDomainSocketAddress && !isClosed() && !isBound()) {
+                removeIfStale(((UnixDomainSocketAddress) target).getPath());
+            }
             super.bind(target, backlog);
             if (target instanceof UnixDomainSocketAddress) {
                 Object key = fileKey(((UnixDomainSocketAddress) target).getPath());
                 synchronized (this) {
                     createdFile = key;
                 }
+            }
+        }
+
+        /**
+         * Removes {@code path} if it is a socket file that refuses connections: what a killed
+         * server leaves. Anything else (no file, another kind of file, a listener that accepts or
+         * is too busy to, a system that cannot tell a socket file) is left for bind to report.
+         */
+        private static void removeIfStale(Path path) throws IOException {
+            Object mode;
+            try {
+                mode = Files.getAttribute(path, "unix:mode", LinkOption.NOFOLLOW_LINKS);
+            } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
+                return;
+            }
+            if (!(mode instanceof Integer) || ((Integer) mode & S_IFMT) != S_IFSOCK) {
+                return;
+            }
+            try (RustSocket probe = new RustSocket()) {
+                probe.connect(UnixDomainSocketAddress.of(path), STALE_PROBE_MILLIS);
+            } catch (ConnectException refused) {
+                Files.deleteIfExists(path);
+            } catch (IOException alive) {
+                // connected, or busy, or not ours to judge: leave it to bind
             }
         }
 

@@ -295,12 +295,35 @@ class UnixSocketFactoryTest {
             BindException e = assertThrows(BindException.class, () -> f.createServerSocket(0));
             assertEquals(jdk.getMessage(), e.getMessage());
             assertTrue(Files.exists(p), "a failed bind removed the listener's file");
+            // the live listener saw the stale-file probe: a connection opened and closed at once
+            try (Socket probe = first.accept()) {
+                assertEquals(-1, probe.getInputStream().read());
+            }
             try (Socket c = new RustUnixSocketFactory(p).createSocket("h", 1); Socket a = first.accept()) {
                 assertCarries(c, a, 100);
             }
         }
         assertFalse(Files.exists(p));
         baseline.assertBack();
+    }
+
+    @Test
+    void aStaleSocketFileIsReplacedButAPlainFileIsNot() throws Exception {
+        Path stale = dir.resolve("stale.sock");
+        try (ServerSocketChannel killed = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
+            killed.bind(UnixDomainSocketAddress.of(stale)); // its file stays after close, as after a kill
+        }
+        assertTrue(Files.exists(stale));
+        try (ServerSocket server = new RustUnixServerSocketFactory(stale).createServerSocket(0);
+             Socket c = new RustUnixSocketFactory(stale).createSocket("h", 1);
+             Socket a = server.accept()) {
+            assertCarries(c, a, 1000);
+        }
+        assertFalse(Files.exists(stale));
+        Path plain = dir.resolve("plain.sock");
+        Files.write(plain, new byte[] {42});
+        assertThrows(BindException.class, () -> new RustUnixServerSocketFactory(plain).createServerSocket(0));
+        assertArrayEquals(new byte[] {42}, Files.readAllBytes(plain), "a plain file was touched");
     }
 
     @Test
