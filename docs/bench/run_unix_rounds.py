@@ -41,20 +41,28 @@ def run_round(java, classpath, out_file, threads, extra):
 def summarise(rounds):
     rows = {}
     for results in rounds:
-        values, alloc = {}, {}
+        values, alloc, cpu = {}, {}, {}
         for r in results:
             name = r["benchmark"].rsplit(".", 1)[1]
             size, engine = int(r["params"]["size"]), r["params"]["engine"]
-            values[(name, size, engine)] = SCENARIOS[name][2](r["primaryMetric"]["score"], size)
-            norm = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm")
-            if norm is not None:
-                alloc[(name, size, engine)] = norm["score"]
+            key = (name, size, engine)
+            values[key] = SCENARIOS[name][2](r["primaryMetric"]["score"], size)
+            secondary = r.get("secondaryMetrics", {})
+            if "gc.alloc.rate.norm" in secondary:
+                alloc[key] = secondary["gc.alloc.rate.norm"]["score"]
+            # the JVM's CPU time over the operations done, both summed over the measurement iterations
+            cpu[key] = secondary["cpuNanos"]["score"] / secondary["ops"]["score"]
         for (name, size, engine), v in values.items():
             if engine != "RUST":
                 continue
             jdk, aa = values[(name, size, "JDK")], values[(name, size, "JDK_AA")]
             row = rows.setdefault((name, size), {k: [] for k in (
-                "rust", "jdk", "jdk_aa", "rust_over_jdk", "aa_over_jdk", "alloc_rust", "alloc_jdk")})
+                "rust", "jdk", "jdk_aa", "rust_over_jdk", "aa_over_jdk", "alloc_rust", "alloc_jdk",
+                "cpu_rust", "cpu_jdk", "cpu_rust_over_jdk", "cpu_aa_over_jdk")})
+            row["cpu_rust"].append(cpu[(name, size, "RUST")])
+            row["cpu_jdk"].append(cpu[(name, size, "JDK")])
+            row["cpu_rust_over_jdk"].append(cpu[(name, size, "RUST")] / cpu[(name, size, "JDK")])
+            row["cpu_aa_over_jdk"].append(cpu[(name, size, "JDK_AA")] / cpu[(name, size, "JDK")])
             row["rust"].append(v)
             row["jdk"].append(jdk)
             row["jdk_aa"].append(aa)
@@ -70,23 +78,27 @@ def markdown(rows, n_rounds, java_version, threads, load):
     lines = [
         f"Median over {n_rounds} rounds (min..max of the per-round ratio in brackets), {threads} "
         f"threads, pinned with `taskset -c 1`, on {java_version}; load average {load}. "
-        "Ratio > 1 means rustsocket is better for MB/s, worse for ns.",
+        "Ratio > 1 means rustsocket is better for MB/s, worse for ns. CPU: the JVM's CPU time "
+        "(both ends) per operation; ratio > 1 means rustsocket uses more.",
         "",
-        "| scenario | unit | rustsocket | JDK | rustsocket / JDK | A/A: JDK / JDK | heap B/op (rust, JDK) |",
-        "|---|---|---|---|---|---|---|",
+        "| scenario | unit | rustsocket | JDK | rustsocket / JDK | A/A: JDK / JDK | "
+        "CPU ns/op (rust, JDK) | CPU rust / JDK | CPU A/A: JDK / JDK |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for (name, size), row in sorted(rows.items()):
         label, unit, _ = SCENARIOS[name]
         label += f", {size} B" if name == "pingPong" else f", {size} B writes"
         lo, hi = spread(row["rust_over_jdk"])
         alo, ahi = spread(row["aa_over_jdk"])
-        alloc = "-"
-        if row["alloc_rust"]:
-            alloc = f"{med(row['alloc_rust']):.1f}, {med(row['alloc_jdk']):.1f}"
+        clo, chi = spread(row["cpu_rust_over_jdk"])
+        calo, cahi = spread(row["cpu_aa_over_jdk"])
         lines.append(
             f"| {label} | {unit} | {med(row['rust']):,.0f} | {med(row['jdk']):,.0f} | "
             f"{med(row['rust_over_jdk']):.3f} ({lo:.3f}..{hi:.3f}) | "
-            f"{med(row['aa_over_jdk']):.3f} ({alo:.3f}..{ahi:.3f}) | {alloc} |")
+            f"{med(row['aa_over_jdk']):.3f} ({alo:.3f}..{ahi:.3f}) | "
+            f"{med(row['cpu_rust']):,.0f}, {med(row['cpu_jdk']):,.0f} | "
+            f"{med(row['cpu_rust_over_jdk']):.3f} ({clo:.3f}..{chi:.3f}) | "
+            f"{med(row['cpu_aa_over_jdk']):.3f} ({calo:.3f}..{cahi:.3f}) |")
     return "\n".join(lines) + "\n"
 
 
@@ -103,16 +115,28 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", choices=["platform", "virtual"], default="platform")
     ap.add_argument("--jmh-args", default="")
+    ap.add_argument("--summarise-only", action="store_true",
+                    help="write the table again from the round-N.json and loads.json already in --out")
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     extra = shlex.split(args.jmh_args)
     rounds, loads = [], []
-    for n in range(1, args.rounds + 1):
+    loads_file = os.path.join(args.out, "loads.json")
+    if args.summarise_only:
+        with open(loads_file) as f:
+            loads = json.load(f)
+        for n in range(1, args.rounds + 1):
+            with open(os.path.join(args.out, f"round-{n}.json")) as f:
+                rounds.append(json.load(f))
+    else:
+        for n in range(1, args.rounds + 1):
+            loads.append(float(load_average()))
+            print(f"== round {n} of {args.rounds} ({args.threads} threads, load {loads[-1]})", flush=True)
+            rounds.append(run_round(args.java, args.classpath, os.path.join(args.out, f"round-{n}.json"),
+                                    args.threads, extra))
         loads.append(float(load_average()))
-        print(f"== round {n} of {args.rounds} ({args.threads} threads, load {loads[-1]})", flush=True)
-        rounds.append(run_round(args.java, args.classpath, os.path.join(args.out, f"round-{n}.json"),
-                                args.threads, extra))
-    loads.append(float(load_average()))
+        with open(loads_file, "w") as f:
+            json.dump(loads, f)
     rows = summarise(rounds)
     first = rounds[0][0]
     java_version = (first.get("vmName", "") + " " + first.get("jdkVersion", "")).strip()

@@ -139,7 +139,15 @@ public final class RustUnixRMISocketFactory implements RMIClientSocketFactory, R
         return UnixTarget.listen(address, 50);
     }
 
-    /** Checks what arrived and remakes the Unix name. */
+    /**
+     * Checks what arrived and remakes the Unix name.
+     *
+     * @param in the stream
+     * @throws IOException if the stream fails
+     * @throws ClassNotFoundException never: the fields are a String and a byte[]
+     * @throws InvalidObjectException if neither or both of a path and an abstract name arrived,
+     *     or the path is not a valid one
+     */
     private void readObject(ObjectInputStream in) throws IOException, ClassNotFoundException {
         in.defaultReadObject();
         if ((path == null) == (abstractName == null)) {

@@ -6,15 +6,18 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Level;
@@ -267,18 +270,79 @@ public class UnixSocketBench {
     }
 
     /**
+     * The CPU time the whole JVM used in an iteration (both ends of the connection, on whatever
+     * threads), and the operations done: JMH reports both per iteration as secondary results,
+     * and their ratio is the CPU cost of one operation. On a shared, loaded machine the time an
+     * operation takes swings with the time spent waiting for a core; the CPU it burns does much
+     * less.
+     */
+    @AuxCounters(AuxCounters.Type.EVENTS)
+    @State(Scope.Thread)
+    public static class Cpu {
+        private static final com.sun.management.OperatingSystemMXBean OS =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        /** Process CPU nanoseconds used during the iteration. */
+        public long cpuNanos;
+        /** Operations done during the iteration. */
+        public long ops;
+        private long start;
+
+        /** Starts counting. */
+        @Setup(Level.Iteration)
+        public void start() {
+            ops = 0;
+            cpuNanos = 0;
+            start = processCpuNanos();
+        }
+
+        /** Stops counting. */
+        @TearDown(Level.Iteration)
+        public void stop() {
+            cpuNanos = processCpuNanos() - start;
+        }
+
+        /**
+         * The CPU time of all the JVM's threads: on Linux the sum of each thread's
+         * {@code /proc/self/task/N/schedstat} (nanoseconds; the JDK's process CPU time counts
+         * in 10 ms clock ticks there), elsewhere the JDK's figure.
+         */
+        static long processCpuNanos() {
+            Path tasks = Path.of("/proc/self/task");
+            if (!Files.isDirectory(tasks)) {
+                return OS.getProcessCpuTime();
+            }
+            long sum = 0;
+            try (DirectoryStream<Path> threads = Files.newDirectoryStream(tasks)) {
+                for (Path t : threads) {
+                    try {
+                        String line = Files.readString(t.resolve("schedstat"));
+                        sum += Long.parseLong(line.substring(0, line.indexOf(' ')));
+                    } catch (IOException | RuntimeException gone) {
+                        // the thread ended meanwhile
+                    }
+                }
+            } catch (IOException e) {
+                return OS.getProcessCpuTime();
+            }
+            return sum;
+        }
+    }
+
+    /**
      * A round trip of {@code size} bytes: write, then read the echo.
      *
      * @param c the connection
+     * @param cpu the CPU counters
      * @return the connection, so nothing is optimised away
      * @throws IOException if the connection fails
      */
     @Benchmark
     @BenchmarkMode(Mode.AverageTime)
     @OutputTimeUnit(TimeUnit.NANOSECONDS)
-    public Object pingPong(PingPong c) throws IOException {
+    public Object pingPong(PingPong c, Cpu cpu) throws IOException {
         c.client.writeAll(c.size);
         c.client.readFully(c.size);
+        cpu.ops++;
         return c.client;
     }
 
@@ -286,14 +350,16 @@ public class UnixSocketBench {
      * One write of {@code size} bytes to a peer that reads and discards.
      *
      * @param c the connection
+     * @param cpu the CPU counters
      * @return the connection, so nothing is optimised away
      * @throws IOException if the connection fails
      */
     @Benchmark
     @BenchmarkMode(Mode.Throughput)
     @OutputTimeUnit(TimeUnit.SECONDS)
-    public Object bulk(Bulk c) throws IOException {
+    public Object bulk(Bulk c, Cpu cpu) throws IOException {
         c.client.writeAll(c.size);
+        cpu.ops++;
         return c.client;
     }
 }
