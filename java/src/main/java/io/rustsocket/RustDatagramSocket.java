@@ -96,10 +96,11 @@ import java.util.Set;
  *       Datagrams may be longer than UDP's 65,507 bytes, up to what the send buffer holds (about
  *       212 KB with Linux's defaults; {@link #setSendBufferSize} moves it), beyond which a send
  *       fails with "Message too long".</li>
- *   <li>A send to a receiver whose queue is full waits, with no timeout, as a UDP send waits
- *       for buffer space, and {@link #close()} ends the wait: a connected socket waits until the
- *       kernel says its peer has room; a send to any other name tries again after pauses that
- *       grow to 10 ms.</li>
+ *   <li>On Linux, a send to a receiver whose queue is full waits, with no timeout, as a UDP
+ *       send waits for buffer space, and {@link #close()} ends the wait: a connected socket
+ *       waits until the kernel says its peer has room; a send to any other name tries again
+ *       after pauses that grow to 10 ms. (macOS makes no sender wait: the send fails with
+ *       "No buffer space available".)</li>
  *   <li>Errors: {@code SocketException("No such file or directory")} for a socket file that
  *       does not exist, {@link java.net.PortUnreachableException} "Connection refused" for a
  *       send to a name nobody holds any more (or to a peer that closed), and for a connect to
