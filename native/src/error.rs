@@ -96,6 +96,8 @@ pub enum Op {
     DatagramRead,
     /// sendto(2)/sendmmsg(2) on a datagram socket.
     DatagramWrite,
+    /// sendto(2)/recvfrom(2) on a Unix domain datagram socket.
+    LocalDatagram,
     /// Joining or leaving a multicast group.
     Membership,
 }
@@ -199,7 +201,7 @@ fn message(op: Op, errno: i32) -> String {
         Op::FinishConnect => Some("getsockopt"),
         Op::DatagramRead => Some("recvfrom"),
         Op::DatagramWrite => Some("sendto"),
-        Op::Option | Op::Control | Op::Membership => None,
+        Op::Option | Op::Control | Op::Membership | Op::LocalDatagram => None,
     };
     crate::sys::winsock_message(errno, call)
 }
@@ -225,6 +227,12 @@ fn classify(op: Op, errno: i32) -> (ExceptionClass, String) {
         (Op::DatagramRead | Op::DatagramWrite | Op::Membership, _) => {
             (C::Socket, message(op, errno))
         }
+        // A Unix datagram sent to a name nobody holds any more (or to a connected peer that
+        // closed): no ICMP is involved, so the class is the datagram socket's "unreachable
+        // destination" with the OS text ("Connection refused"); everything else ("No such file
+        // or directory", "Message too long", "Operation not permitted") a SocketException.
+        (Op::LocalDatagram, errno::ECONNREFUSED) => (C::PortUnreachable, strerror(errno)),
+        (Op::LocalDatagram, _) => (C::Socket, strerror(errno)),
         // The JDK's accept and sendUrgentData throw a plain IOException with the OS text
         // ("Too many open files", "Broken pipe").
         (Op::Accept | Op::Urgent, _) => (C::Io, message(op, errno)),
@@ -375,6 +383,15 @@ mod tests {
             "The message is larger than the maximum supported by the underlying transport: sendto",
         );
         assert_eq!((e.class, e.message), (ExceptionClass::Socket, too_long));
+        let e = NetError::from_errno(Op::LocalDatagram, errno::ECONNREFUSED);
+        assert_eq!(
+            (e.class, e.message.as_str()),
+            (ExceptionClass::PortUnreachable, "Connection refused")
+        );
+        assert_eq!(
+            NetError::from_errno(Op::LocalDatagram, errno::EADDRINUSE).class,
+            ExceptionClass::Socket
+        );
         // "already a member" must not look like a bind failure
         assert_eq!(
             NetError::from_errno(Op::Membership, errno::EADDRINUSE).class,

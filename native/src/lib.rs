@@ -2,7 +2,8 @@
 //!
 //! - [`sock`]: the socket core, one function per system call, on raw descriptors.
 //! - [`udp`]: the datagram core (UDP, multicast, `sendmmsg`/`recvmmsg`).
-//! - [`local`]: what Unix domain sockets add (names, socket pairs, peer credentials).
+//! - [`local`]: what Unix domain sockets add (names, socket pairs, peer credentials);
+//!   [`local_datagram`]: Unix datagrams (sends to a name, receives with the sender's name).
 //! - [`options`]: every socket option, described once in a table that Java reads.
 //! - [`poller`]: readiness, for platform threads (`poll`) and virtual threads (epoll).
 //! - [`sendfile`]: zero-copy sending of files.
@@ -21,6 +22,7 @@ mod emulator;
 pub mod error;
 pub mod exports;
 pub mod local;
+pub mod local_datagram;
 pub mod options;
 pub mod poller;
 pub mod sendfile;

@@ -52,13 +52,26 @@ impl Kind {
             Kind::Datagram => Type::DGRAM,
         }
     }
+
+    /// Windows' `AF_UNIX` has stream sockets only: a datagram one is refused before the system
+    /// call, with a message that says so rather than the socket call's error code.
+    fn check_supported(self) -> NetResult<()> {
+        if cfg!(windows) && self == Kind::Datagram {
+            return Err(NetError::new(
+                ExceptionClass::UnsupportedOperation,
+                format!("{} has no Unix domain datagram sockets", sys::PLATFORM),
+            ));
+        }
+        Ok(())
+    }
 }
 
-/// Opens a Unix domain socket; close-on-exec (not inherited, on Windows). Clients and datagram
-/// sockets start non-blocking, as IP sockets do; listeners block where a shutdown wakes a
-/// blocked accept (Linux).
+/// Opens a Unix domain socket; close-on-exec (not inherited, on Windows). Stream clients start
+/// non-blocking, as TCP clients do; listeners and datagram sockets block where a shutdown wakes
+/// a blocked call (Linux), as TCP listeners and UDP sockets do.
 pub fn open(kind: Kind, server: bool) -> NetResult<Fd> {
-    let nonblocking = !server || !sys::SHUTDOWN_WAKES_BLOCKED_CALLS;
+    kind.check_supported()?;
+    let nonblocking = !sys::SHUTDOWN_WAKES_BLOCKED_CALLS || (kind == Kind::Stream && !server);
     let socket = sock::open(Domain::UNIX, kind.socket_type(), nonblocking)
         .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     let fd = sys::into_fd(socket);

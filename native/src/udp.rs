@@ -88,7 +88,7 @@ const DISCARD_ERROR_LIMIT: usize = 64;
 /// pending error (an ICMP port-unreachable from an earlier peer comes first, before the
 /// datagrams behind it) is skipped: only an empty queue ends the discard, or
 /// [`DISCARD_ERROR_LIMIT`] errors in all.
-fn discard_queued(fd: Fd) -> usize {
+pub(crate) fn discard_queued(fd: Fd) -> usize {
     let Ok(socket) = borrow(fd) else {
         return 0;
     };

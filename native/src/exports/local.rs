@@ -7,7 +7,7 @@ use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 
 /// A name argument: a non-null byte[] (a path's bytes, or NUL and an abstract name).
-fn name_arg(env: &Env, name: &JByteArray) -> Outcome<Vec<u8>> {
+pub(super) fn name_arg(env: &Env, name: &JByteArray) -> Outcome<Vec<u8>> {
     let len = byte_len(env, name, "name")?;
     let mut bytes = vec![0u8; len];
     name.get_region(env, 0, as_jbytes_mut(&mut bytes))?;

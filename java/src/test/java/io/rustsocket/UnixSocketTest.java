@@ -1,5 +1,8 @@
 package io.rustsocket;
 
+import static io.rustsocket.JdkUnixChannels.assertSameFailure;
+import static io.rustsocket.JdkUnixChannels.jdkConnect;
+import static io.rustsocket.JdkUnixChannels.jdkListen;
 import static io.rustsocket.TestSupport.assertThrowsExactly;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -75,27 +78,9 @@ class UnixSocketTest {
 
     // ---------------------------------------------------------------- the JDK's answers
 
-    private static Throwable jdkConnect(SocketAddress to) {
-        try (SocketChannel c = SocketChannel.open(StandardProtocolFamily.UNIX)) {
-            c.connect(to);
-            return null;
-        } catch (Throwable t) {
-            return t;
-        }
-    }
-
     private static Throwable rustConnect(SocketAddress to) {
         try (RustSocket s = new RustSocket()) {
             s.connect(to);
-            return null;
-        } catch (Throwable t) {
-            return t;
-        }
-    }
-
-    private static Throwable jdkListen(SocketAddress at) {
-        try (ServerSocketChannel c = ServerSocketChannel.open(StandardProtocolFamily.UNIX)) {
-            c.bind(at);
             return null;
         } catch (Throwable t) {
             return t;
@@ -109,14 +94,6 @@ class UnixSocketTest {
         } catch (Throwable t) {
             return t;
         }
-    }
-
-    /** Both threw, the same class and message. */
-    private static void assertSameFailure(Throwable jdk, Throwable rust) {
-        assertNotNull(jdk, "the JDK did not fail");
-        assertNotNull(rust, "rustsocket did not fail; the JDK threw " + jdk);
-        assertEquals(jdk.getClass(), rust.getClass(), () -> "JDK " + jdk + ", rustsocket " + rust);
-        assertEquals(jdk.getMessage(), rust.getMessage());
     }
 
     // ---------------------------------------------------------------- errors

@@ -105,6 +105,10 @@ final class VirtualThreadChecks {
     }
 
     static void run(String name, Engine engine) throws Exception {
+        if (name.startsWith(UnixDatagramChecks.PREFIX)) {
+            UnixDatagramChecks.run(name);
+            return;
+        }
         if (name.startsWith("close-")) {
             closeWakesParked(engine, Op.valueOf(name.substring("close-".length())));
             return;
