@@ -166,17 +166,42 @@ pub fn listen(fd: Fd, backlog: i32) -> NetResult<()> {
 /// then read the outcome with [`connect_result`].
 pub fn connect(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> {
     let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
-    match SockRef::from(&borrow(fd)?).connect(&target) {
-        Ok(()) => {
-            log::debug!("fd {fd}: connected to {ip}:{port}");
-            Ok(true)
-        }
+    let socket = borrow(fd)?;
+    let connected = match SockRef::from(&socket).connect(&target) {
+        Ok(()) => true,
         // EINTR: a non-blocking connect goes on in the background. EAGAIN is not "in
         // progress" (no free local port, or the routing cache is full): the JDK reports it as
         // a SocketException, and so does the error mapping.
-        Err(e) if sys::connect_in_progress(&e) => Ok(false),
+        Err(e) if sys::connect_in_progress(&e) => connect_again(&SockRef::from(&socket), &target)?,
+        Err(e) => return Err(NetError::from_io(Op::Connect, &e)),
+    };
+    if connected {
+        log::debug!("fd {fd}: connected to {ip}:{port}");
+    }
+    Ok(connected)
+}
+
+/// Asks once more about a connect that reported "in progress". Over loopback the handshake has
+/// usually finished before connect(2) returned (the SYN-ACK waits in the socket's backlog until
+/// the call releases the socket), and Linux answers a second connect(2) with the outcome: 0 when
+/// connected, `EALREADY` while the handshake runs, or the connect's error. That is one system
+/// call where the wait in poll and the `SO_ERROR` query would be two.
+#[cfg(target_os = "linux")]
+fn connect_again(socket: &SockRef<'_>, target: &socket2::SockAddr) -> NetResult<bool> {
+    match socket.connect(target) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(errno::EISCONN) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(errno::EALREADY) || sys::connect_in_progress(&e) => {
+            Ok(false)
+        }
         Err(e) => Err(NetError::from_io(Op::Connect, &e)),
     }
+}
+
+/// Elsewhere a second connect(2) is not known to report the outcome alike: wait for it.
+#[cfg(not(target_os = "linux"))]
+fn connect_again(_socket: &SockRef<'_>, _target: &socket2::SockAddr) -> NetResult<bool> {
+    Ok(false)
 }
 
 /// The outcome of a connect that [`crate::poller::poll`] reported ready (writable, error or
@@ -482,6 +507,44 @@ pub(crate) mod tests {
         let mut buf = [0u8; 4];
         assert_eq!(read(c, &mut buf).unwrap(), UNAVAILABLE);
         close(c);
+        close(l);
+    }
+
+    #[test]
+    fn a_connect_to_a_closed_port_fails_at_once_or_after_the_wait() {
+        // Linux asks a second time when the first connect(2) reports "in progress": a refusal
+        // must then come out of connect itself, with the JDK's message
+        let (l, port) = listener();
+        close(l);
+        for _ in 0..20 {
+            let c = open_stream(false).unwrap();
+            match connect(c, LOOPBACK, 0, port) {
+                Err(e) => assert_eq!(e.message, "Connection refused"),
+                Ok(true) => panic!("connected to a closed port"),
+                Ok(false) => {
+                    poll(c, POLLOUT, 5000).unwrap();
+                    assert_eq!(connect_result(c).unwrap_err().message, "Connection refused");
+                }
+            }
+            close(c);
+        }
+    }
+
+    #[test]
+    fn a_connect_that_reports_connected_is_usable_at_once() {
+        let (l, port) = listener();
+        for _ in 0..20 {
+            let c = open_stream(false).unwrap();
+            connect_and_wait(c, port);
+            let (s, peer) = accept_waiting(l);
+            assert_eq!(peer, local_addr(c).unwrap());
+            assert_eq!(write(c, b"x").unwrap(), 1);
+            set_blocking(s, true).unwrap();
+            let mut buf = [0u8; 1];
+            assert_eq!(read(s, &mut buf).unwrap(), 1);
+            close(s);
+            close(c);
+        }
         close(l);
     }
 

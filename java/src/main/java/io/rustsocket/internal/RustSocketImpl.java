@@ -509,7 +509,7 @@ public final class RustSocketImpl extends SocketImpl {
                 // The descriptor is non-blocking here (see openDescriptor): the connect is started,
                 // then waited for in poll, which close() can always wake.
                 if (Native.connect(fd, address.getAddress(), AddressWire.scopeId(address), port) > 0) {
-                    connected = true;
+                    connected = isOpen();
                 } else {
                     long start = System.nanoTime();
                     while (!connected && isOpen()) {
