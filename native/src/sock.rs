@@ -136,9 +136,13 @@ pub(crate) fn open(domain: Domain, kind: Type, nonblocking: bool) -> std::io::Re
 
 /// Switches a descriptor between blocking and non-blocking mode.
 pub fn set_blocking(fd: Fd, blocking: bool) -> NetResult<()> {
-    SockRef::from(&borrow(fd)?)
-        .set_nonblocking(!blocking)
-        .map_err(|e| NetError::from_io(Op::Control, &e))
+    let socket = borrow(fd)?;
+    // one system call: socket2 makes two on Unix (fcntl get, then set), one on Windows
+    #[cfg(unix)]
+    let done = sys::set_nonblocking(&socket, !blocking);
+    #[cfg(not(unix))]
+    let done = SockRef::from(&socket).set_nonblocking(!blocking);
+    done.map_err(|e| NetError::from_io(Op::Control, &e))
 }
 
 /// Binds to an address given as raw IP bytes (4 or 16), scope id and port.
@@ -508,6 +512,17 @@ pub(crate) mod tests {
         assert_eq!(read(c, &mut buf).unwrap(), UNAVAILABLE);
         close(c);
         close(l);
+    }
+
+    #[test]
+    fn set_blocking_switches_both_ways() {
+        let t = trio();
+        let mut buf = [0u8; 4];
+        set_blocking(t.server, false).unwrap();
+        assert_eq!(read(t.server, &mut buf).unwrap(), UNAVAILABLE);
+        set_blocking(t.server, true).unwrap();
+        write(t.client, b"ok").unwrap();
+        assert_eq!(read(t.server, &mut buf).unwrap(), 2); // waits for the bytes
     }
 
     #[test]

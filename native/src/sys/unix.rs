@@ -37,6 +37,18 @@ pub fn into_fd(socket: socket2::Socket) -> Fd {
     socket.into_raw_fd()
 }
 
+/// Switches `O_NONBLOCK` in one system call (`ioctl(FIONBIO)`), where `fcntl` takes two (get the
+/// flags, set them).
+pub fn set_nonblocking(socket: &Borrowed, nonblocking: bool) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut on = libc::c_int::from(nonblocking);
+    // SAFETY: FIONBIO reads one int.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::FIONBIO, &mut on) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Whether a failed non-blocking connect is under way rather than failed.
 pub fn connect_in_progress(e: &std::io::Error) -> bool {
     matches!(

@@ -493,11 +493,9 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    /** Makes a connected descriptor blocking for the one-system-call path of platform threads. */
-    void connectedBlocking(int fd) throws IOException {
-        if (!SocketDescriptor.waitsInPoller()) {
-            descriptor.configureBlocking(fd);
-        }
+    /** Lets a connected descriptor turn blocking for the one-system-call path of platform threads. */
+    void connectedBlocking() {
+        descriptor.blockOnFirstUse();
     }
 
     private void connectOnce(InetAddress address, int port, long nanos) throws IOException {
@@ -532,7 +530,7 @@ public final class RustSocketImpl extends SocketImpl {
                     connected = connected && isOpen();
                 }
                 if (connected) {
-                    connectedBlocking(fd);
+                    connectedBlocking();
                 }
             } finally {
                 endConnect(fd, connected);
@@ -847,6 +845,7 @@ public final class RustSocketImpl extends SocketImpl {
             int n = 0;
             int fd = beginIO(false);
             try {
+                descriptor.configureNonBlockingIfNeeded(fd, false);
                 n = Native.sendUrgent(fd, data);
                 if (n == Native.UNAVAILABLE) {
                     throw new SocketException("No buffer space available");
