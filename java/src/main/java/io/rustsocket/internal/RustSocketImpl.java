@@ -70,6 +70,9 @@ public final class RustSocketImpl extends SocketImpl {
     // this socket's byte counts (null for a listener); replaced with each new descriptor
     private volatile Statistics.Counters counters;
 
+    // SO_LINGER may be on: it was set on this socket, or on the listener that accepted it
+    volatile boolean lingerMaybeOn;
+
     private volatile int timeout;
     private volatile boolean inputClosed;
     private volatile boolean outputClosed;
@@ -133,7 +136,7 @@ public final class RustSocketImpl extends SocketImpl {
             try {
                 if (socket.resetOnRelease) {
                     Native.abort(fd);
-                } else if (lastOut && StreamOptions.linger(fd) > 0) {
+                } else if (lastOut && StreamOptions.linger(socket, fd) > 0) {
                     StreamOptions.lingerOff(fd);
                 }
             } catch (IOException ignore) {
@@ -699,6 +702,7 @@ public final class RustSocketImpl extends SocketImpl {
         } finally {
             readLock.unlock();
         }
+        target.lingerMaybeOn = lingerMaybeOn;
         target.accepted(newFd, AddressWire.decode(peer));
     }
 
@@ -796,7 +800,7 @@ public final class RustSocketImpl extends SocketImpl {
             boolean reset = false;
             if (connected) {
                 try {
-                    reset = StreamOptions.linger(fd) == 0;
+                    reset = StreamOptions.linger(this, fd) == 0;
                     if (!reset) {
                         Native.shutdown(fd, Native.SHUT_WR);
                         reset = inFlight && !inputClosed && Native.available(fd) > 0;
