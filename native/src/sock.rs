@@ -254,11 +254,21 @@ pub fn accept(fd: Fd) -> NetResult<Option<(Fd, SocketAddr)>> {
 /// Receives into `buf`. Returns the byte count, [`EOF`], or [`UNAVAILABLE`]
 /// when a non-blocking descriptor has nothing to read.
 pub fn read(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
+    recv_with_flags(fd, buf, 0)
+}
+
+/// [`read`] that never waits, whatever the descriptor's mode: [`UNAVAILABLE`] when nothing
+/// is there to read.
+pub fn read_now(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
+    recv_with_flags(fd, buf, sys::RECV_DONTWAIT)
+}
+
+fn recv_with_flags(fd: Fd, buf: &mut [u8], flags: i32) -> NetResult<i32> {
     let socket = borrow(fd)?;
     // SAFETY: recv only writes initialised bytes; u8 and MaybeUninit<u8> share a layout.
     let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
     loop {
-        match SockRef::from(&socket).recv(uninit) {
+        match SockRef::from(&socket).recv_with_flags(uninit, flags) {
             Ok(0) => return Ok(if buf.is_empty() { 0 } else { EOF }),
             Ok(n) => return Ok(n as i32),
             Err(e) => match e.kind() {
@@ -274,6 +284,13 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
 /// [`UNAVAILABLE`] when a non-blocking descriptor's send buffer is full.
 pub fn write(fd: Fd, buf: &[u8]) -> NetResult<i32> {
     send_with_flags(fd, buf, sys::SEND_FLAGS, Op::Write)
+}
+
+/// [`write`] that never waits, whatever the descriptor's mode: it sends what fits in the send
+/// buffer now, and [`UNAVAILABLE`] when nothing does. (The flag that makes a receive not wait
+/// does the same for a send; where the system has none, sockets are never blocking.)
+pub fn write_now(fd: Fd, buf: &[u8]) -> NetResult<i32> {
+    send_with_flags(fd, buf, sys::SEND_FLAGS | sys::RECV_DONTWAIT, Op::Write)
 }
 
 /// Sends one byte of urgent (out-of-band) data.
@@ -512,6 +529,41 @@ pub(crate) mod tests {
         assert_eq!(read(c, &mut buf).unwrap(), UNAVAILABLE);
         close(c);
         close(l);
+    }
+
+    #[test]
+    fn read_now_and_write_now_never_wait_on_a_blocking_socket() {
+        let t = trio(); // both ends blocking
+        let mut buf = [0u8; 64];
+        assert_eq!(read_now(t.server, &mut buf).unwrap(), UNAVAILABLE);
+        // fill the connection without a reader: write_now must stop at "unavailable", not block
+        crate::options::set(t.client, crate::options::Opt::SndBuf, 4096).unwrap();
+        let chunk = [9u8; 65536];
+        let mut sent = 0usize;
+        loop {
+            match write_now(t.client, &chunk).unwrap() {
+                UNAVAILABLE => break,
+                n => sent += n as usize,
+            }
+            assert!(sent < 64 << 20, "write_now never filled the connection");
+        }
+        // and the bytes sent so far arrive intact, read without waiting once they are there
+        let mut got = 0usize;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while got < sent {
+            match read_now(t.server, &mut buf).unwrap() {
+                UNAVAILABLE => {
+                    assert!(Instant::now() < deadline, "bytes lost: {got} of {sent}");
+                    poll(t.server, POLLIN, 100).unwrap();
+                }
+                n => {
+                    assert!(buf[..n as usize].iter().all(|&b| b == 9));
+                    got += n as usize;
+                }
+            }
+        }
+        assert_eq!(got, sent);
+        assert_eq!(read_now(t.server, &mut buf).unwrap(), UNAVAILABLE);
     }
 
     #[test]

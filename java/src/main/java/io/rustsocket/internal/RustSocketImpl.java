@@ -49,6 +49,14 @@ public final class RustSocketImpl extends SocketImpl {
     /** Largest chunk handed to one native read or write, as in the JDK. */
     static final int MAX_BUFFER_SIZE = 128 * 1024;
 
+    /**
+     * From this many bytes on, a read or write lets the kernel copy straight between the socket
+     * and the caller's array ({@link Native#readNow}, {@link Native#writeNow}: the array is pinned
+     * for one call that never waits); below it, the copy through the native staging buffer costs
+     * less than pinning. Measured in docs/performance.md.
+     */
+    static final int PIN_AT_LEAST = 16 * 1024;
+
     final boolean server;
 
     // serializes reads, accept and connect
@@ -79,6 +87,10 @@ public final class RustSocketImpl extends SocketImpl {
     private volatile boolean connectionReset;
     // a read saw EOF: later reads return -1 even after close, as the JDK does
     private boolean readEOF;
+    // the last read brought PIN_AT_LEAST bytes or more: the peer is streaming, so the next large
+    // read on a blocking descriptor is tried without waiting (and without the staging copy);
+    // under the read lock
+    private boolean readsAreLarge;
 
     // the local address and port the user asked for, applied again to the descriptors of a
     // connect that tries several addresses
@@ -206,14 +218,34 @@ public final class RustSocketImpl extends SocketImpl {
 
     private int timedRead(int fd, byte[] b, int off, int len, long nanos) throws IOException {
         long start = System.nanoTime();
-        int n = Native.read(fd, b, off, len);
+        int n = readOnce(fd, b, off, len, false);
         while (n == Native.UNAVAILABLE && isOpen()) {
             long remaining = nanos - (System.nanoTime() - start);
             if (remaining <= 0) {
                 throw new SocketTimeoutException("Read timed out");
             }
             descriptor.park(fd, Native.POLLIN, remaining);
+            n = readOnce(fd, b, off, len, false);
+        }
+        return n;
+    }
+
+    /**
+     * One read system call. A large one goes straight into {@code b} when it cannot wait anyway
+     * (a non-blocking descriptor), or when the last read was large too: the peer is streaming
+     * and bytes are probably there; if none are, the caller waits for them and tries again.
+     * Otherwise a read that may have to wait (a request, say) waits in the kernel, in one system
+     * call, and its bytes come through the staging buffer.
+     */
+    private int readOnce(int fd, byte[] b, int off, int len, boolean blocking) throws IOException {
+        int n;
+        if (len >= PIN_AT_LEAST && (readsAreLarge || !blocking)) {
+            n = Native.readNow(fd, b, off, len);
+        } else {
             n = Native.read(fd, b, off, len);
+        }
+        if (n != Native.UNAVAILABLE) {
+            readsAreLarge = n >= PIN_AT_LEAST;
         }
         return n;
     }
@@ -228,14 +260,14 @@ public final class RustSocketImpl extends SocketImpl {
             if (inputClosed) {
                 return Native.EOF;
             }
-            descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
+            boolean blocking = descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
             if (remainingNanos > 0) {
                 n = timedRead(fd, b, off, len, remainingNanos);
             } else {
-                n = Native.read(fd, b, off, len);
+                n = readOnce(fd, b, off, len, blocking);
                 while (n == Native.UNAVAILABLE && isOpen()) {
                     descriptor.park(fd, Native.POLLIN, 0);
-                    n = Native.read(fd, b, off, len);
+                    n = readOnce(fd, b, off, len, blocking);
                 }
             }
             if (n > 0 && !isOpen()) {
@@ -301,10 +333,10 @@ public final class RustSocketImpl extends SocketImpl {
         int fd = beginIO(false);
         try {
             descriptor.configureNonBlockingIfNeeded(fd, false);
-            n = Native.write(fd, b, off, len);
+            n = writeOnce(fd, b, off, len);
             while (n == Native.UNAVAILABLE && isOpen()) {
                 descriptor.park(fd, Native.POLLOUT, 0);
-                n = Native.write(fd, b, off, len);
+                n = writeOnce(fd, b, off, len);
             }
             if (n > 0) {
                 counters.addWritten(n);
@@ -313,6 +345,15 @@ public final class RustSocketImpl extends SocketImpl {
         } finally {
             endIO(false, n > 0);
         }
+    }
+
+    /**
+     * One write system call: a large one straight from {@code b}, never waiting (when the send
+     * buffer is full the caller waits until it has room, then tries again: cheaper than copying
+     * the rest to wait in the kernel); a small one through the staging buffer.
+     */
+    private static int writeOnce(int fd, byte[] b, int off, int len) throws IOException {
+        return len >= PIN_AT_LEAST ? Native.writeNow(fd, b, off, len) : Native.write(fd, b, off, len);
     }
 
     /** {@code OutputStream.write}: all of {@code b[off..off+len]}, under the write lock. */
