@@ -61,6 +61,12 @@ class SelfTestTest {
 
     @Test
     void reportsThisMachineAndPassesEveryCheck(@TempDir Path dir) throws Exception {
+        String entry = "META-INF/native/" + NativeLibrary.platform() + "/";
+        try (java.util.jar.JarFile j = new java.util.jar.JarFile(jar().toFile())) {
+            // an emulated run (aarch64 under qemu) loads a library given by path beside a host jar
+            Assumptions.assumeTrue(j.stream().anyMatch(e -> e.getName().startsWith(entry)),
+                    () -> "the jar holds no library for " + NativeLibrary.platform());
+        }
         String[] r = run(dir);
         String report = r[1];
         assertEquals("0", r[0], report);
