@@ -3,6 +3,7 @@
 //! - [`sock`]: the socket core, one function per system call, on raw descriptors.
 //! - [`udp`]: the datagram core (UDP, multicast, `sendmmsg`/`recvmmsg`).
 //! - [`local`]: what Unix domain sockets add (names, socket pairs, peer credentials).
+//! - [`passing`]: descriptor passing (`SCM_RIGHTS`) over Unix stream sockets.
 //! - [`options`]: every socket option, described once in a table that Java reads.
 //! - [`poller`]: readiness, for platform threads (`poll`) and virtual threads (epoll).
 //! - [`sendfile`]: zero-copy sending of files.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod exports;
 pub mod local;
 pub mod options;
+pub mod passing;
 pub mod poller;
 pub mod sendfile;
 pub mod sock;

@@ -524,6 +524,18 @@ pub fn set_option(fd: Fd, s: &SockRef<'_>, opt: Opt, value: i32) -> NetResult<()
     }
 }
 
+/// The recvmsg(2) flag that makes received descriptors close-on-exec as they are installed.
+pub const RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+
+/// Nothing to do on Linux: [`RECV_CLOEXEC`] made the descriptor close-on-exec atomically.
+pub fn close_on_exec_after_receipt(_fd: Fd) {}
+
+/// Readies a socket received from another process for this library: nothing on Linux, where
+/// every send passes `MSG_NOSIGNAL`.
+pub fn prepare_adopted(_fd: Fd) -> NetResult<()> {
+    Ok(())
+}
+
 /// The pid, uid and gid of the process at the other end of a connected Unix socket
 /// (SO_PEERCRED: what the kernel recorded when the connection was made).
 pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {

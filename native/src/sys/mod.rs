@@ -35,6 +35,10 @@
 //! - `receive` (one datagram, with its sender and whether it was cut), `BatchScratch`,
 //!   `send_batch`, `receive_batch`.
 //!
+//! Linux and macOS also pass descriptors over Unix sockets ([`crate::passing`]):
+//! `send_with_fds`, `receive_with_fds` (close-on-exec on arrival: `RECV_CLOEXEC` where the
+//! kernel can, `close_on_exec_after_receipt` where it cannot), `dup_cloexec`, `prepare_adopted`.
+//!
 //! Every function takes the descriptor as the `int` Java holds ([`Fd`]).
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
