@@ -1,5 +1,5 @@
 //! The JNI layer: the `native` methods of `io.rustsocket.internal.Native`
-//! ([`socket`], [`poller`], [`local`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`]).
+//! ([`socket`], [`poller`], [`local`], [`passing`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`]).
 //!
 //! Every export is a `#[jni_mangle]` function that checks its arguments, converts
 //! them, calls the socket core and turns a failure into a pending Java exception.
@@ -19,6 +19,7 @@
 
 pub mod datagram;
 pub mod local;
+pub mod passing;
 pub mod poller;
 pub mod socket;
 

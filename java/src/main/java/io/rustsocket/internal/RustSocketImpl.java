@@ -205,16 +205,29 @@ public final class RustSocketImpl extends SocketImpl {
         descriptor.end(reader, completed);
     }
 
+    /**
+     * One read system call: for a Unix socket receiving descriptors a recvmsg that keeps them
+     * (see {@link DescriptorPassing}), for every other socket read(2).
+     */
+    private int readOnce(int fd, byte[] b, int off, int len) throws IOException {
+        UnixEnd u = unix;
+        DescriptorInbox inbox = u == null ? null : u.inbox;
+        if (inbox != null && inbox.receiving) {
+            return inbox.read(fd, b, off, len);
+        }
+        return Native.read(fd, b, off, len);
+    }
+
     private int timedRead(int fd, byte[] b, int off, int len, long nanos) throws IOException {
         long start = System.nanoTime();
-        int n = Native.read(fd, b, off, len);
+        int n = readOnce(fd, b, off, len);
         while (n == Native.UNAVAILABLE && isOpen()) {
             long remaining = nanos - (System.nanoTime() - start);
             if (remaining <= 0) {
                 throw new SocketTimeoutException("Read timed out");
             }
             descriptor.park(fd, Native.POLLIN, remaining);
-            n = Native.read(fd, b, off, len);
+            n = readOnce(fd, b, off, len);
         }
         return n;
     }
@@ -233,10 +246,10 @@ public final class RustSocketImpl extends SocketImpl {
             if (remainingNanos > 0) {
                 n = timedRead(fd, b, off, len, remainingNanos);
             } else {
-                n = Native.read(fd, b, off, len);
+                n = readOnce(fd, b, off, len);
                 while (n == Native.UNAVAILABLE && isOpen()) {
                     descriptor.park(fd, Native.POLLIN, 0);
-                    n = Native.read(fd, b, off, len);
+                    n = readOnce(fd, b, off, len);
                 }
             }
             if (n > 0 && !isOpen()) {
@@ -920,6 +933,24 @@ public final class RustSocketImpl extends SocketImpl {
             closeWithReset = reset;
             closeReadOnly = connected && !descriptor.writerInFlight();
             descriptor.finishClose();
+            if (unix != null) {
+                DescriptorPassing.closeInbox(unix);
+            }
+        }
+    }
+
+    /**
+     * Closes this socket without a word to the peer (no FIN, no reset): its connection lives on
+     * in a duplicate of the descriptor handed elsewhere (see {@link DescriptorPassing#detach}).
+     * The caller holds the state lock and has checked that no thread is inside a call on it.
+     */
+    void closeSilently() {
+        assert Thread.holdsLock(stateLock) && !descriptor.inFlight();
+        if (descriptor.startClose()) {
+            descriptor.finishClose();
+        }
+        if (unix != null) {
+            DescriptorPassing.closeInbox(unix);
         }
     }
 

@@ -26,4 +26,9 @@ final class UnixEnd {
     /** The names once known: they outlive the descriptor, as a TCP socket's addresses do. */
     SocketAddress local;
     SocketAddress remote;
+    /**
+     * The descriptors received and not yet taken, made when the application first asks for
+     * them ({@link DescriptorPassing#setReceiving}); read without the lock by every read.
+     */
+    volatile DescriptorInbox inbox;
 }
