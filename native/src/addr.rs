@@ -87,6 +87,7 @@ pub fn from_kernel(addr: &SockAddr) -> NetResult<SocketAddr> {
 
 /// The address a system call wrote into `storage` (`len` bytes of it), as [`from_kernel`]
 /// shows it: for the calls that fill a `sockaddr_storage` themselves (recvfrom, recvmmsg).
+#[cfg(unix)]
 pub fn from_storage(
     storage: &libc::sockaddr_storage,
     len: libc::socklen_t,

@@ -2,7 +2,8 @@
 //!
 //! - [`sock`]: the socket core, one function per system call, on raw descriptors.
 //! - [`udp`]: the datagram core (UDP, multicast, `sendmmsg`/`recvmmsg`).
-//! - [`local`]: what Unix domain sockets add (names, socket pairs, peer credentials).
+//! - [`local`]: what Unix domain sockets add (names, socket pairs, peer credentials);
+//!   [`local_datagram`]: Unix datagrams (sends to a name, receives with the sender's name).
 //! - [`passing`]: descriptor passing (`SCM_RIGHTS`) over Unix stream sockets.
 //! - [`options`]: every socket option, described once in a table that Java reads.
 //! - [`poller`]: readiness, for platform threads (`poll`) and virtual threads (epoll).
@@ -22,6 +23,7 @@ mod emulator;
 pub mod error;
 pub mod exports;
 pub mod local;
+pub mod local_datagram;
 pub mod options;
 pub mod passing;
 pub mod poller;

@@ -10,17 +10,20 @@
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::sock::{self, borrow};
 use crate::sys::{self, Fd};
-use socket2::{Domain, SockAddr, SockRef, Socket, Type};
+use socket2::{Domain, SockAddr, SockRef, Type};
 
-/// The longest path (in bytes, without the terminating NUL) a Unix socket name can hold here.
-#[cfg(target_os = "linux")]
-pub const MAX_PATH: usize = 107;
-/// The longest path (in bytes, without the terminating NUL) a Unix socket name can hold here.
+/// The longest path a Unix socket name may have, in bytes: the JDK's limit,
+/// `sizeof(sun_path)` less two (106 on Linux and Windows, 102 on macOS), one byte under what
+/// the kernel takes, so that a socket file we bind is one the JDK's channels can reach.
+pub const MAX_PATH: usize = SUN_PATH - 2;
+
+/// The longest abstract name (Linux), in bytes: all of `sun_path` but its leading NUL.
+pub const MAX_ABSTRACT: usize = SUN_PATH - 1;
+
 #[cfg(target_os = "macos")]
-pub const MAX_PATH: usize = 103;
-/// The longest path (in bytes, without the terminating NUL) a Unix socket name can hold here.
-#[cfg(windows)]
-pub const MAX_PATH: usize = 107;
+const SUN_PATH: usize = 104;
+#[cfg(not(target_os = "macos"))]
+const SUN_PATH: usize = 108;
 
 /// What a Unix socket's name is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,13 +52,26 @@ impl Kind {
             Kind::Datagram => Type::DGRAM,
         }
     }
+
+    /// Windows' `AF_UNIX` has stream sockets only: a datagram one is refused before the system
+    /// call, with a message that says so rather than the socket call's error code.
+    fn check_supported(self) -> NetResult<()> {
+        if cfg!(windows) && self == Kind::Datagram {
+            return Err(NetError::new(
+                ExceptionClass::UnsupportedOperation,
+                format!("{} has no Unix domain datagram sockets", sys::PLATFORM),
+            ));
+        }
+        Ok(())
+    }
 }
 
-/// Opens a Unix domain socket; close-on-exec (not inherited, on Windows). Clients and datagram
-/// sockets start non-blocking, as IP sockets do; listeners block where a shutdown wakes a
-/// blocked accept (Linux).
+/// Opens a Unix domain socket; close-on-exec (not inherited, on Windows). Stream clients start
+/// non-blocking, as TCP clients do; listeners and datagram sockets block where a shutdown wakes
+/// a blocked call (Linux), as TCP listeners and UDP sockets do.
 pub fn open(kind: Kind, server: bool) -> NetResult<Fd> {
-    let nonblocking = !server || !sys::SHUTDOWN_WAKES_BLOCKED_CALLS;
+    kind.check_supported()?;
+    let nonblocking = !sys::SHUTDOWN_WAKES_BLOCKED_CALLS || (kind == Kind::Stream && !server);
     let socket = sock::open(Domain::UNIX, kind.socket_type(), nonblocking)
         .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     let fd = sys::into_fd(socket);
@@ -66,7 +82,21 @@ pub fn open(kind: Kind, server: bool) -> NetResult<Fd> {
 /// Two connected Unix sockets of `kind` (socketpair(2)), both non-blocking where platform
 /// threads wait in the poller, blocking where they block in the kernel.
 pub fn pair(kind: Kind) -> NetResult<(Fd, Fd)> {
-    let (a, b) = Socket::pair(Domain::UNIX, kind.socket_type(), None)
+    #[cfg(windows)]
+    {
+        let _ = kind;
+        Err(NetError::new(
+            ExceptionClass::UnsupportedOperation,
+            "Windows has no socketpair(2) for Unix sockets",
+        ))
+    }
+    #[cfg(unix)]
+    pair_unix(kind)
+}
+
+#[cfg(unix)]
+fn pair_unix(kind: Kind) -> NetResult<(Fd, Fd)> {
+    let (a, b) = socket2::Socket::pair(Domain::UNIX, kind.socket_type(), None)
         .map_err(|e| NetError::from_io(Op::Setup, &e))?;
     if !sys::SHUTDOWN_WAKES_BLOCKED_CALLS {
         for s in [&a, &b] {
@@ -96,10 +126,15 @@ pub fn to_kernel(name: &[u8]) -> NetResult<SockAddr> {
             ),
         ));
     }
-    if len > MAX_PATH {
+    let limit = if abstract_name {
+        MAX_ABSTRACT
+    } else {
+        MAX_PATH
+    };
+    if len > limit {
         return Err(NetError::new(
             ExceptionClass::Socket,
-            format!("Unix domain path too long: {len} bytes, at most {MAX_PATH}"),
+            format!("Unix domain path too long: {len} bytes, at most {limit}"),
         ));
     }
     if !abstract_name && name.contains(&0) {
@@ -132,7 +167,7 @@ fn bytes_to_path(name: &[u8]) -> NetResult<std::path::PathBuf> {
 
 /// A kernel address as Java reads it: a [`NameKind`] byte, then the path or abstract name.
 pub fn name_to_java(a: &SockAddr) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + MAX_PATH);
+    let mut out = Vec::with_capacity(1 + SUN_PATH);
     #[cfg(target_os = "linux")]
     if let Some(name) = a.as_abstract_namespace() {
         out.push(NameKind::Abstract as u8);
@@ -157,9 +192,16 @@ fn path_bytes(a: &SockAddr) -> Option<Vec<u8>> {
 
 #[cfg(windows)]
 fn path_bytes(a: &SockAddr) -> Option<Vec<u8>> {
-    a.as_pathname()
-        .and_then(|p| p.to_str())
-        .map(|s| s.as_bytes().to_vec())
+    // socket2 reads Unix names on Unix only: the path follows the 2-byte family, up to a NUL
+    let len = a.len() as usize;
+    if a.family() != windows_sys::Win32::Networking::WinSock::AF_UNIX || len <= 2 {
+        return None;
+    }
+    // SAFETY: the address's storage holds at least `len` initialised bytes.
+    let raw = unsafe { std::slice::from_raw_parts(a.as_ptr().cast::<u8>(), len) };
+    let path = &raw[2..];
+    let end = path.iter().position(|&b| b == 0).unwrap_or(path.len());
+    Some(path[..end].to_vec())
 }
 
 /// Binds to a name (see [`to_kernel`]).
@@ -211,7 +253,34 @@ pub fn peer_name(fd: Fd) -> NetResult<Vec<u8>> {
 /// (-1 where the system does not tell it), uid and gid, as the kernel recorded them when the
 /// connection was made.
 pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
-    sys::peer_credentials(fd)
+    #[cfg(unix)]
+    {
+        sys::peer_credentials(fd)
+    }
+    #[cfg(windows)]
+    {
+        let _ = fd;
+        Err(NetError::new(
+            ExceptionClass::UnsupportedOperation,
+            "Windows does not tell a Unix socket's peer",
+        ))
+    }
+}
+
+/// The name of user (or, with `group`, group) `id`, for the JDK's principals of a peer; None
+/// when the system has no name for it (the JDK then names it by its number).
+pub fn account_name(id: i64, group: bool) -> Option<String> {
+    #[cfg(unix)]
+    {
+        u32::try_from(id)
+            .ok()
+            .and_then(|id| sys::account_name(id, group))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (id, group);
+        None
+    }
 }
 
 #[cfg(all(test, unix))]

@@ -18,7 +18,7 @@ pub const POLLIN: i16 = sys::POLL_READ;
 /// Writable, or a connect finished (Java's `Native.POLLOUT`).
 pub const POLLOUT: i16 = sys::POLL_WRITE;
 
-pub use sys::{poller_arm, poller_close, poller_create, poller_delete, poller_wait};
+pub use sys::{poller_arm, poller_close, poller_create, poller_delete, poller_wait, poller_watch};
 
 /// Waits up to `timeout_ms` (negative: forever) for `events` on one
 /// descriptor. Returns the events that occurred, 0 on timeout or when a signal
@@ -46,7 +46,9 @@ pub fn poll_any(fds: &[Fd], events: i16, revents: &mut [i16], timeout_ms: i32) -
 mod tests {
     use super::*;
     use crate::sock::tests::trio;
-    use crate::sock::{shutdown, write, Shutdown};
+    use crate::sock::write;
+    #[cfg(target_os = "linux")]
+    use crate::sock::{shutdown, Shutdown};
 
     #[test]
     fn the_poller_reports_readiness_once_per_arming() {
@@ -60,13 +62,53 @@ mod tests {
         assert_eq!(ready[0], t.server);
         // one-shot: still readable, but not reported again until re-armed
         assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0);
+        // armed again while readable, it is reported again (AFD, on Windows, reports it a
+        // moment later: a wait with no timeout may come too early)
         poller_arm(ep, t.server, POLLIN).unwrap();
-        assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 1);
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
         poller_close(ep);
     }
 
+    #[cfg(target_os = "linux")]
     #[test]
+    fn a_watched_descriptor_is_reported_once_per_new_readiness_without_rearming() {
+        let t = trio();
+        let ep = poller_create().unwrap();
+        let mut ready = [0i32; 8];
+        poller_watch(ep, t.server, POLLIN).unwrap();
+        poller_watch(ep, t.server, POLLIN).unwrap(); // twice is fine
+        assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0);
+        write(t.client, b"x").unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        assert_eq!(ready[0], t.server);
+        // edge-triggered: still readable, not reported again until something new arrives
+        assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0);
+        write(t.client, b"y").unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        // a shutdown is new readiness too
+        shutdown(t.server, Shutdown::Read).unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        poller_delete(ep, t.server).unwrap();
+        poller_close(ep);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn watching_a_ready_descriptor_reports_it_at_once() {
+        let t = trio();
+        let ep = poller_create().unwrap();
+        write(t.client, b"x").unwrap();
+        let mut ready = [0i32; 8];
+        poller_watch(ep, t.server, POLLIN).unwrap();
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        poller_close(ep);
+    }
+
+    /// What lets close() wake a parked thread on Unix; on Windows close() unparks it instead.
+    #[test]
+    #[cfg(unix)]
     fn a_descriptor_armed_after_shutdown_is_ready_at_once() {
+        use crate::sock::{shutdown, Shutdown};
         let t = trio();
         let ep = poller_create().unwrap();
         shutdown(t.server, Shutdown::Read).unwrap();
@@ -74,6 +116,48 @@ mod tests {
         let mut ready = [0i32; 8];
         assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
         poller_close(ep);
+    }
+
+    #[test]
+    fn a_socket_closed_while_armed_leaves_nothing_behind_for_the_next_one() {
+        // Windows gives a new socket the handle value of one just closed; an AFD poller that
+        // kept the old registration under that value would never report the new socket
+        use crate::sock::{accept, bind, close, connect, connect_result, listen, local_addr};
+        use crate::sock::{open_stream, set_blocking};
+        let loopback = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+        let listener = open_stream(true).unwrap();
+        bind(listener, loopback, 0, 0).unwrap();
+        listen(listener, 16).unwrap();
+        let port = local_addr(listener).unwrap().port();
+        let connected = || {
+            let client = open_stream(false).unwrap();
+            if !connect(client, loopback, 0, port).unwrap() {
+                assert_ne!(poll(client, POLLOUT, 5000).unwrap(), 0);
+                connect_result(client, false).unwrap();
+            }
+            let (server, _) = accept(listener).unwrap().unwrap();
+            set_blocking(server, true).unwrap();
+            (client, server)
+        };
+        let ep = poller_create().unwrap();
+        let mut ready = [0i32; 8];
+        for _ in 0..10 {
+            let (old, old_peer) = connected();
+            poller_arm(ep, old, POLLIN).unwrap(); // nothing to read
+            assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0); // now surely in the kernel
+            close(old); // without poller_delete
+            let (client, server) = connected();
+            poller_arm(ep, client, POLLIN).unwrap();
+            write(server, b"x").unwrap();
+            assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+            assert_eq!(ready[0], client);
+            poller_delete(ep, client).unwrap();
+            for fd in [client, server, old_peer] {
+                close(fd);
+            }
+        }
+        poller_close(ep);
+        close(listener);
     }
 
     #[test]

@@ -50,6 +50,35 @@ pub fn init<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jboo
     })
 }
 
+/// Where a receive stores a datagram: `b[off..off+cap]`, or, when `cap` is negative, the
+/// packet's whole buffer from `off` (its `bufLength`, when [`init`] found the field), checked
+/// against `b`. Returns the offset and the room.
+pub(super) fn receive_room(
+    raw: RawEnv,
+    packet: jobject,
+    b: jbyteArray,
+    off: jint,
+    cap: jint,
+) -> Outcome<(usize, usize)> {
+    let cap = match *PACKET_FIELDS.get().unwrap_or(&None) {
+        Some((_, buf_length)) if cap < 0 => {
+            require(packet, "packet")?;
+            raw.get_int_field(packet, buf_length)?
+        }
+        _ => cap,
+    };
+    Ok(raw.range(b, off, cap, "buffer")?)
+}
+
+/// Sets the packet's `length` to the bytes a receive stored (when there is a packet and
+/// [`init`] found the field; otherwise Java sets it).
+pub(super) fn set_received_length(raw: RawEnv, packet: jobject, stored: usize) -> Outcome<()> {
+    if let (Some((length, _)), false) = (*PACKET_FIELDS.get().unwrap_or(&None), packet.is_null()) {
+        raw.set_int_field(packet, length, stored as jint)?;
+    }
+    Ok(())
+}
+
 /// Opens a UDP socket and returns its descriptor.
 #[jni_mangle("io.rustsocket.internal.NativeDatagram")]
 pub fn open<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
@@ -168,15 +197,7 @@ pub fn receive<'local>(
     connected: jboolean,
 ) -> jint {
     hot(&env, |raw: RawEnv| {
-        let fields = *PACKET_FIELDS.get().unwrap_or(&None);
-        let cap = match fields {
-            Some((_, buf_length)) if cap < 0 => {
-                require(packet, "packet")?;
-                raw.get_int_field(packet, buf_length)?
-            }
-            _ => cap,
-        };
-        let (off, cap) = raw.range(b, off, cap, "buffer")?;
+        let (off, cap) = receive_room(raw, packet, b, off, cap)?;
         raw.at_least(sender, WIRE_LEN, "sender")?;
         // IPv6 datagrams may be longer than IPv4's 65,507 bytes
         let cap = cap.min(MAX_UDP_BYTES);
@@ -194,9 +215,7 @@ pub fn receive<'local>(
                 addr::encode(&from, &mut wire);
             }
             raw.set_bytes(sender, 0, &wire)?;
-            if let (Some((length, _)), false) = (fields, packet.is_null()) {
-                raw.set_int_field(packet, length, stored as jint)?;
-            }
+            set_received_length(raw, packet, stored)?;
             Ok(stored as jint)
         })
     })

@@ -1,5 +1,6 @@
 //! The JNI layer: the `native` methods of `io.rustsocket.internal.Native`
-//! ([`socket`], [`poller`], [`local`], [`passing`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`]).
+//! ([`socket`], [`poller`], [`local`], [`passing`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`],
+//! [`local_datagram`]).
 //!
 //! Every export is a `#[jni_mangle]` function that checks its arguments, converts
 //! them, calls the socket core and turns a failure into a pending Java exception.
@@ -19,6 +20,7 @@
 
 pub mod datagram;
 pub mod local;
+pub mod local_datagram;
 pub mod passing;
 pub mod poller;
 pub mod socket;

@@ -107,6 +107,21 @@ pub fn poller_arm<'local>(
     })
 }
 
+/// Adds `fd` to poller `poller` for good, edge-triggered, for `POLLIN` or `POLLOUT` (Linux:
+/// the platform's capabilities say whether the system has it).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn poller_watch<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    poller: jlong,
+    fd: jint,
+    events: jint,
+) {
+    run(&mut env, |_| {
+        Ok(poller::poller_watch(poller, fd, events_arg(events)?)?)
+    })
+}
+
 /// Removes `fd` from poller `poller`; nothing happens if it is not there.
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn poller_delete<'local>(

@@ -15,7 +15,7 @@ use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 5;
+pub const ABI_VERSION: jint = 6;
 
 /// Largest chunk one read or write call moves; the JDK uses the same bound.
 pub(crate) const MAX_CHUNK: usize = 128 * 1024;
@@ -39,7 +39,8 @@ pub fn init<'local>(
 
 /// What this system offers, as bits: 1 when a shutdown wakes every call blocked on the socket
 /// (platform threads may then block in the kernel), 2 when `sendFile` is zero-copy, 4 when
-/// `tcpInfo` has a snapshot, 8 when datagram batches are single system calls.
+/// `tcpInfo` has a snapshot, 8 when datagram batches are single system calls, 16 when the
+/// virtual-thread pollers keep descriptors registered edge-triggered (`pollerWatch`).
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn capabilities<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>) -> jint {
     run(&mut env, |_| Ok(crate::sys::CAPABILITIES))
@@ -124,10 +125,17 @@ pub fn connect<'local>(
     })
 }
 
-/// The outcome of a connect that poll reported ready; throws the connect's error.
+/// The outcome of a connect that poll reported ready; throws the connect's error, worded as
+/// the JDK words it for a blocking connect when `blocking_call` is true (see
+/// [`sock::connect_result`]).
 #[jni_mangle("io.rustsocket.internal.Native")]
-pub fn connect_result<'local>(mut env: EnvUnowned<'local>, _class: JClass<'local>, fd: jint) {
-    run(&mut env, |_| Ok(sock::connect_result(fd)?))
+pub fn connect_result<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    blocking_call: jboolean,
+) {
+    run(&mut env, |_| Ok(sock::connect_result(fd, blocking_call)?))
 }
 
 /// accept4(2): the new descriptor with the peer written to `peer` (an IP peer in the wire

@@ -3,7 +3,7 @@
 //! accept, connect, poll), even one about to enter the kernel, so platform threads may block
 //! in the kernel and still be woken by close().
 
-use super::unix::{borrow, get_raw, last_errno, set_raw, set_struct, Fd};
+use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, set_struct, Fd, PlainOldData};
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::options::{clamp_i32, opt_err, unsupported, Opt};
 use crate::sock::bad_argument;
@@ -94,6 +94,26 @@ pub fn poller_arm(poller: i64, fd: Fd, events: i16) -> NetResult<()> {
     // SAFETY: as above.
     let rc = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
     if rc < 0 {
+        return Err(NetError::last_os_error(Op::Control));
+    }
+    Ok(())
+}
+
+/// Adds `fd` to the poller for good, edge-triggered (`POLLIN` or `POLLOUT`): every time the
+/// descriptor becomes ready again (new bytes, room to write, a shutdown or an error) the poller
+/// reports it once, with no system call to re-arm it in between. Adding a descriptor that is
+/// ready already reports it at once, so a thread that found it not ready, then added it, then
+/// parks, misses nothing. Adding it twice is not an error.
+pub fn poller_watch(poller: i64, fd: Fd, events: i16) -> NetResult<()> {
+    let epfd = epoll_fd(poller)?;
+    borrow(fd)?;
+    let mut ev = libc::epoll_event {
+        events: (events as u16 as u32) | libc::EPOLLET as u32,
+        u64: fd as u64,
+    };
+    // SAFETY: valid descriptors and event.
+    let rc = unsafe { libc::epoll_ctl(epfd, libc::EPOLL_CTL_ADD, fd, &mut ev) };
+    if rc < 0 && last_errno() != libc::EEXIST {
         return Err(NetError::last_os_error(Op::Control));
     }
     Ok(())
@@ -297,6 +317,9 @@ pub struct KernelTcpInfo {
     pub total_rto_time: u32,
 }
 
+// SAFETY: a #[repr(C)] struct of integers.
+unsafe impl PlainOldData for KernelTcpInfo {}
+
 impl KernelTcpInfo {
     /// The values in the order of `io.rustsocket.TcpInfo`'s canonical constructor
     /// (after its state), unsigned kernel values widened to i64. The last one is
@@ -378,23 +401,7 @@ pub fn tcp_info(fd: Fd) -> NetResult<[i64; TCP_INFO_FIELDS]> {
 
 /// The raw snapshot and how many of its bytes the kernel filled.
 pub fn read_tcp_info(fd: Fd) -> NetResult<(KernelTcpInfo, usize)> {
-    borrow(fd)?;
-    let mut info = KernelTcpInfo::default();
-    let mut len = std::mem::size_of::<KernelTcpInfo>() as libc::socklen_t;
-    // SAFETY: `info` is plain old data of `len` bytes; the kernel writes at most `len`.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut KernelTcpInfo).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
-    }
-    Ok((info, len as usize))
+    get_struct(fd, libc::IPPROTO_TCP, libc::TCP_INFO)
 }
 
 /// Dissolves a datagram socket's association (connect(2) with `AF_UNSPEC`, which on a
@@ -407,8 +414,9 @@ pub fn dissolve(fd: Fd) -> NetResult<()> {
 pub const PLATFORM: &str = "Linux";
 
 /// What Linux offers (see `exports::socket::capabilities`): shutdown wakes blocked calls,
-/// zero-copy sendfile, TCP_INFO, batched datagram system calls.
-pub const CAPABILITIES: i32 = 1 | 2 | 4 | 8;
+/// zero-copy sendfile, TCP_INFO, batched datagram system calls, edge-triggered pollers
+/// ([`poller_watch`]).
+pub const CAPABILITIES: i32 = 1 | 2 | 4 | 8 | 16;
 
 /// Reads one of the options that are not the same on every system (see `options::get`).
 pub fn get_option(fd: Fd, s: &SockRef<'_>, opt: Opt) -> NetResult<i32> {
@@ -536,28 +544,25 @@ pub fn prepare_adopted(_fd: Fd) -> NetResult<()> {
     Ok(())
 }
 
+/// `struct ucred` (libc's has no `Default`, which [`get_struct`] asks of its structs).
+#[repr(C)]
+#[derive(Default)]
+struct Ucred {
+    pid: libc::pid_t,
+    uid: libc::uid_t,
+    gid: libc::gid_t,
+}
+
+// SAFETY: a #[repr(C)] struct of integers.
+unsafe impl PlainOldData for Ucred {}
+
 /// The pid, uid and gid of the process at the other end of a connected Unix socket
 /// (SO_PEERCRED: what the kernel recorded when the connection was made).
 pub fn peer_credentials(fd: Fd) -> NetResult<[i64; 3]> {
-    borrow(fd)?;
-    let mut cred = libc::ucred {
-        pid: 0,
-        uid: 0,
-        gid: 0,
-    };
-    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
-    // SAFETY: one ucred of storage and its length.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_PEERCRED,
-            (&mut cred as *mut libc::ucred).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
+    let (cred, _) = get_struct::<Ucred>(fd, libc::SOL_SOCKET, libc::SO_PEERCRED)?;
+    // an unconnected socket has no peer: the kernel answers uid -1, which the JDK reports as EINVAL
+    if cred.uid == u32::MAX {
+        return Err(NetError::from_errno(Op::Option, libc::EINVAL));
     }
     Ok([
         i64::from(cred.pid),

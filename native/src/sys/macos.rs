@@ -10,7 +10,7 @@
 //! Every socket socket2 makes carries `SO_NOSIGPIPE`, and the kernel copies it to accepted ones
 //! (`sonewconn` inherits `SOF_NOSIGPIPE`): no send raises SIGPIPE.
 
-use super::unix::{borrow, get_raw, last_errno, set_raw, Fd};
+use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, Fd, PlainOldData};
 use crate::addr;
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::options::{clamp_i32, opt_err, unsupported, Opt};
@@ -182,6 +182,9 @@ pub struct ConnectionInfo {
     pub txretransmitpackets: u64,
 }
 
+// SAFETY: a #[repr(C)] struct of integers.
+unsafe impl PlainOldData for ConnectionInfo {}
+
 const _: () = {
     assert!(std::mem::size_of::<ConnectionInfo>() == 112);
     assert!(std::mem::offset_of!(ConnectionInfo, rto) == 12);
@@ -286,23 +289,7 @@ pub fn tcp_info(fd: Fd) -> NetResult<[i64; TCP_INFO_FIELDS]> {
 
 /// The raw snapshot and how many of its bytes the kernel filled.
 pub fn read_connection_info(fd: Fd) -> NetResult<(ConnectionInfo, usize)> {
-    borrow(fd)?;
-    let mut info = ConnectionInfo::default();
-    let mut len = std::mem::size_of::<ConnectionInfo>() as libc::socklen_t;
-    // SAFETY: `info` is plain old data of `len` bytes; the kernel writes at most `len`.
-    let rc = unsafe {
-        libc::getsockopt(
-            fd,
-            libc::IPPROTO_TCP,
-            libc::TCP_CONNECTION_INFO,
-            (&mut info as *mut ConnectionInfo).cast(),
-            &mut len,
-        )
-    };
-    if rc < 0 {
-        return Err(NetError::last_os_error(Op::Option));
-    }
-    Ok((info, len as usize))
+    get_struct(fd, libc::IPPROTO_TCP, libc::TCP_CONNECTION_INFO)
 }
 
 /// `TCP_NOTSENT_LOWAT` of `<netinet/tcp.h>` (the libc crate lacks it for macOS).

@@ -12,6 +12,9 @@
 //! - `macos`: BSD `sendfile(2)`, `TCP_CONNECTION_INFO`, the reset at close by `SO_LINGER` 0,
 //!   the macOS socket options, one datagram through `recvmsg(2)`. A shutdown does not wake a
 //!   blocked accept, so sockets stay non-blocking.
+//! - `windows`: SOCKET handles held as `int`s, WSA error codes with the texts the JDK's
+//!   exceptions carry on Windows, `select`, `ioctlsocket`, `closesocket`, the reset at close,
+//!   exclusive binds and `SIO_UDP_CONNRESET` as the JDK sets them, the options that differ.
 //! - `polling` (every system but Linux): the virtual-thread pollers on the `polling` crate
 //!   (kqueue, AFD); `batch_loop`: batched datagrams as a loop of single calls.
 //!
@@ -33,7 +36,13 @@
 //!   `get_option`/`set_option` for the options that differ between systems,
 //!   `get_string_option`/`set_string_option`;
 //! - `receive` (one datagram, with its sender and whether it was cut), `BatchScratch`,
-//!   `send_batch`, `receive_batch`.
+//!   `send_batch`, `receive_batch`;
+//! - `domain(socket)` (the family a socket was created with).
+//!
+//! Windows alone also provides what the core calls there under `cfg(windows)`:
+//! `prepare_bind`, `set_reuse_address` and `reuse_address` (exclusive binds, SO_REUSEADDR as the
+//! JDK keeps it there), `prepare_connect` (fast loopback connects), `report_port_unreachable` (`SIO_UDP_CONNRESET`), and `system_text` and
+//! `winsock_message` (the two ways the JDK words a Winsock error).
 //!
 //! Linux and macOS also pass descriptors over Unix sockets ([`crate::passing`]):
 //! `send_with_fds`, `receive_with_fds` (close-on-exec on arrival: `RECV_CLOEXEC` where the
@@ -64,6 +73,10 @@ pub use mmsg::*;
 mod macos;
 #[cfg(target_os = "macos")]
 pub use macos::*;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+pub use windows::*;
 
 #[cfg(not(target_os = "linux"))]
 mod batch_loop;

@@ -82,6 +82,16 @@ pub fn poller_arm(handle: i64, fd: Fd, events: i16) -> NetResult<()> {
     }
 }
 
+/// Edge-triggered registration ([`crate::poller`]'s `poller_watch`) is Linux's alone: the
+/// `polling` crate has no edge mode on Windows, and these systems keep one-shot arming (their
+/// `CAPABILITIES` leave the edge-triggered bit out, so Java never calls this).
+pub fn poller_watch(_handle: i64, _fd: Fd, _events: i16) -> NetResult<()> {
+    Err(NetError::new(
+        ExceptionClass::UnsupportedOperation,
+        "edge-triggered pollers are Linux only".to_string(),
+    ))
+}
+
 /// Removes `fd` from the poller; one that was never added is not an error.
 pub fn poller_delete(handle: i64, fd: Fd) -> NetResult<()> {
     let poller = get(handle)?;
@@ -89,6 +99,25 @@ pub fn poller_delete(handle: i64, fd: Fd) -> NetResult<()> {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
         Err(e) => Err(io_err(&e)),
+    }
+}
+
+/// Removes `fd` from every poller, just before it is closed. Closing a descriptor removes it
+/// from epoll and kqueue, but an AFD poller (Windows) keeps the registration under the handle's
+/// value, and the next socket given the same value would find it and never see its readiness
+/// reported. Java deletes what it armed before closing, but a descriptor may also be closed by
+/// the Cleaner, or replaced by the winner of a racing connect while armed.
+#[cfg(windows)]
+pub(crate) fn forget(fd: Fd) {
+    let Ok(socket) = borrow(fd) else {
+        return;
+    };
+    for poller in table().iter().flatten() {
+        match poller.delete(socket) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(e) => log::warn!("fd {fd}: not removed from a poller: {e}"),
+        }
     }
 }
 

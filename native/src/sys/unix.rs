@@ -367,6 +367,31 @@ pub fn get_raw(fd: Fd, level: libc::c_int, name: libc::c_int) -> NetResult<i32> 
     Ok(value)
 }
 
+/// A C struct that the kernel may fill with any bytes: plain old data, every bit pattern a
+/// valid value, no pointers or references.
+///
+/// # Safety
+/// Implement it only for `#[repr(C)]` structs of integers (and arrays of them).
+pub unsafe trait PlainOldData: Default {}
+
+/// getsockopt(2) of a C struct, and how many of its bytes the kernel filled.
+pub fn get_struct<T: PlainOldData>(
+    fd: Fd,
+    level: libc::c_int,
+    name: libc::c_int,
+) -> NetResult<(T, usize)> {
+    borrow(fd)?;
+    let mut value = T::default();
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `T` is plain old data of `len` bytes (its trait's contract); the kernel writes at
+    // most `len` of them.
+    let rc = unsafe { libc::getsockopt(fd, level, name, (&mut value as *mut T).cast(), &mut len) };
+    if rc < 0 {
+        return Err(NetError::last_os_error(Op::Option));
+    }
+    Ok((value, len as usize))
+}
+
 /// setsockopt(2) of a plain int.
 pub fn set_raw(fd: Fd, level: libc::c_int, name: libc::c_int, value: i32) -> NetResult<()> {
     set_struct(fd, level, name, &value)
@@ -388,4 +413,52 @@ pub fn set_struct<T>(fd: Fd, level: libc::c_int, name: libc::c_int, value: &T) -
         return Err(NetError::last_os_error(Op::Option));
     }
     Ok(())
+}
+
+/// The name of user (or, with `group`, group) `id` in the system's databases (getpwuid_r(3),
+/// getgrgid_r(3)), or None when it has none: what the JDK names a peer's principals after.
+pub fn account_name(id: u32, group: bool) -> Option<String> {
+    let mut buf = vec![0u8; 1024];
+    loop {
+        let mut found: *mut libc::c_void = std::ptr::null_mut();
+        let name_ptr;
+        let rc;
+        if group {
+            // SAFETY: an out struct, a buffer and its length, and an out pointer, as the call asks.
+            let mut gr: libc::group = unsafe { std::mem::zeroed() };
+            rc = unsafe {
+                libc::getgrgid_r(
+                    id,
+                    &mut gr,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    (&mut found as *mut *mut libc::c_void).cast(),
+                )
+            };
+            name_ptr = gr.gr_name;
+        } else {
+            // SAFETY: as above, for the user database.
+            let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+            rc = unsafe {
+                libc::getpwuid_r(
+                    id,
+                    &mut pw,
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    (&mut found as *mut *mut libc::c_void).cast(),
+                )
+            };
+            name_ptr = pw.pw_name;
+        }
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || found.is_null() || name_ptr.is_null() {
+            return None;
+        }
+        // SAFETY: on success the name points into `buf`, NUL-terminated.
+        let name = unsafe { std::ffi::CStr::from_ptr(name_ptr) };
+        return Some(name.to_string_lossy().into_owned());
+    }
 }

@@ -1,5 +1,6 @@
 package io.rustsocket;
 
+import io.rustsocket.internal.DatagramBatches;
 import io.rustsocket.internal.RustDatagramSocketImpl;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,6 +13,8 @@ import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.SocketOption;
 import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
+import java.nio.ByteBuffer;
 import java.util.Objects;
 import java.util.Set;
 
@@ -46,6 +49,74 @@ import java.util.Set;
  * <p>{@code java.net.MulticastSocket} has no constructor that takes an impl, so there is no
  * {@code RustMulticastSocket}: use {@link #joinGroup} and {@link #leaveGroup} here, and the
  * {@code IP_MULTICAST_IF}, {@code IP_MULTICAST_TTL} and {@code IP_MULTICAST_LOOP} options.
+ *
+ * <h2>Unix domain datagram sockets</h2>
+ * The JDK has no Unix datagram socket; this class is one when it is bound, connected or sent to
+ * a {@link UnixDomainSocketAddress} (a socket file) or, on Linux, an
+ * {@link AbstractUnixSocketAddress}, and {@link #pair()} makes two connected ones. A socket that
+ * is already bound or connected to an IP address stays a UDP one (a Unix name then gives
+ * {@code IllegalArgumentException("Unsupported address type")}), and the reverse. Not on
+ * Windows, whose Unix sockets are stream sockets only ({@code UnsupportedOperationException}).
+ *
+ * <pre>{@code
+ * try (RustDatagramSocket server = new RustDatagramSocket(UnixDomainSocketAddress.of("/run/app.sock"));
+ *      RustDatagramSocket client = new RustDatagramSocket(UnixDomainSocketAddress.of("/run/client.sock"))) {
+ *     client.send(ByteBuffer.wrap(request), server.getLocalSocketAddress());
+ *     ByteBuffer in = ByteBuffer.allocate(65536);
+ *     SocketAddress from = server.receive(in);   // the client's name
+ *     server.send(in.flip(), from);              // the reply
+ * }
+ * }</pre>
+ *
+ * What works, and what differs from UDP:
+ * <ul>
+ *   <li>Names: {@link DatagramPacket} holds only an IP address and port, and rejects any other
+ *       address, so sending to a Unix name and learning a sender's name go through
+ *       {@link #send(ByteBuffer, SocketAddress)} and {@link #receive(ByteBuffer)}, which work for
+ *       UDP too, in the manner of {@code DatagramChannel}. The packet calls still work:
+ *       {@link #send(DatagramPacket)} sends a packet without an address to the connected peer
+ *       (one with an address gives {@code IllegalArgumentException}), and
+ *       {@link #receive(DatagramPacket)} fills the packet's data and length and clears its
+ *       address (null, port 0), so {@code receive(p); send(p)} answers the peer of a connected
+ *       socket.</li>
+ *   <li>A sender that never bound is unnamed: {@link #receive(ByteBuffer)} returns the empty
+ *       path for it, as the JDK's Unix {@code SocketChannel} shows an unnamed peer, and it
+ *       cannot be answered (sending or connecting to the empty path gives
+ *       {@code IllegalArgumentException}). A socket that must get replies binds first. The first
+ *       send, receive or connect of an unbound socket leaves it unnamed for good (as it binds a
+ *       UDP socket to an ephemeral port); {@code bind(null)} does the same at once.</li>
+ *   <li>{@link #connect(SocketAddress)} makes sends without a target go to the peer and, on
+ *       Linux, lets only the peer send here; datagrams queued before are discarded, as for UDP.
+ *       {@link #getLocalSocketAddress()} and {@link #getRemoteSocketAddress()} return the Unix
+ *       names (an unnamed socket's as the empty path); {@link #getLocalAddress()} and
+ *       {@link #getInetAddress()} the loopback address, {@link #getLocalPort()} and
+ *       {@link #getPort()} 0 (-1 when not connected), as {@code RustSocket}'s over a socket
+ *       file.</li>
+ *   <li>A datagram longer than the buffer is cut to it and the rest discarded, as for UDP.
+ *       Datagrams may be longer than UDP's 65,507 bytes, up to what the send buffer holds (about
+ *       212 KB with Linux's defaults; {@link #setSendBufferSize} moves it), beyond which a send
+ *       fails with "Message too long".</li>
+ *   <li>On Linux, a send to a receiver whose queue is full waits, with no timeout, as a UDP
+ *       send waits for buffer space, and {@link #close()} ends the wait: a connected socket
+ *       waits until the kernel says its peer has room; a send to any other name tries again
+ *       after pauses that grow to 10 ms. (macOS makes no sender wait: the send fails with
+ *       "No buffer space available".)</li>
+ *   <li>Errors: {@code SocketException("No such file or directory")} for a socket file that
+ *       does not exist, {@link java.net.PortUnreachableException} "Connection refused" for a
+ *       send to a name nobody holds any more (or to a peer that closed), and for a connect to
+ *       it {@link java.net.ConnectException}, as {@code RustSocket}'s connect gives;
+ *       {@link java.net.BindException} "Address already in use" when binding to a path that
+ *       exists; a {@code SocketException} naming the limit, before any system call, for a path
+ *       longer than the system allows. The socket file stays after close; delete it when done.</li>
+ *   <li>Options: {@link #supportedOptions()} holds SO_SNDBUF and SO_RCVBUF; the other options
+ *       throw {@code UnsupportedOperationException} through {@link #setOption}. The setters of
+ *       IP options ({@link #setBroadcast}, {@link #setTrafficClass}, {@link #setReuseAddress})
+ *       do nothing and their getters return false or 0, so that code written for UDP runs
+ *       unchanged. Buffer sizes set before the socket became a Unix one are kept.</li>
+ *   <li>Timeouts ({@link #setSoTimeout}), close from another thread and virtual threads (which
+ *       park; an interrupt closes the socket) behave as for UDP. Batches
+ *       ({@link #send(DatagramBatch)}) and multicast are UDP's only.</li>
+ * </ul>
  */
 public class RustDatagramSocket extends DatagramSocket {
     private final RustDatagramSocketImpl impl;
@@ -84,13 +155,39 @@ public class RustDatagramSocket extends DatagramSocket {
 
     /**
      * Creates a socket bound to {@code bindaddr}, or an unbound one when it is {@code null}
-     * (bind it later with {@link #bind}).
+     * (bind it later with {@link #bind}). A {@link UnixDomainSocketAddress} (which creates the
+     * socket file) or an {@link AbstractUnixSocketAddress} makes a Unix domain datagram socket
+     * (see the class comment).
      *
-     * @param bindaddr the local address, or {@code null} for an unbound socket
-     * @throws SocketException if the socket cannot be opened or bound
+     * @param bindaddr the local address or Unix name, or {@code null} for an unbound socket
+     * @throws SocketException if the socket cannot be opened or bound ({@link java.net.BindException}
+     *     when the address or socket file is taken)
+     * @throws IllegalArgumentException if the address type is not supported
+     * @throws UnsupportedOperationException for a Unix name where the system has no Unix
+     *     datagram sockets (Windows), or an abstract name where it has none
      */
     public RustDatagramSocket(SocketAddress bindaddr) throws SocketException {
         this(new RustDatagramSocketImpl(), bindaddr);
+    }
+
+    /**
+     * Two connected Unix domain datagram sockets ({@code socketpair(2)}): what one sends, the
+     * other receives. Both are unnamed and connected to each other, so they send and receive
+     * {@link DatagramPacket}s without addresses.
+     *
+     * @return the two sockets
+     * @throws IOException if the system cannot make them (for instance, out of descriptors)
+     * @throws UnsupportedOperationException where the system has no Unix datagram sockets (Windows)
+     */
+    public static RustDatagramSocket[] pair() throws IOException {
+        RustDatagramSocketImpl[] ends = RustDatagramSocketImpl.pair();
+        return new RustDatagramSocket[] {new RustDatagramSocket(ends[0]), new RustDatagramSocket(ends[1])};
+    }
+
+    /** A socket over an implementation that already holds its descriptor (a pair end). */
+    private RustDatagramSocket(RustDatagramSocketImpl impl) {
+        super(impl);
+        this.impl = impl;
     }
 
     private RustDatagramSocket(RustDatagramSocketImpl impl, SocketAddress bindaddr) throws SocketException {
@@ -98,7 +195,7 @@ public class RustDatagramSocket extends DatagramSocket {
         this.impl = impl;
         boolean done = false;
         try {
-            impl.create();
+            impl.create(bindaddr);
             if (bindaddr != null) {
                 impl.bind(bindaddr);
             }
@@ -114,6 +211,45 @@ public class RustDatagramSocket extends DatagramSocket {
                 impl.close();
             }
         }
+    }
+
+    // ---------------------------------------------------------------- ByteBuffer send and receive
+
+    /**
+     * Sends the remaining bytes of {@code src} as one datagram to {@code target}, as
+     * {@code DatagramChannel.send} does: all of them or none, and the position advances past
+     * them. The target is an {@code InetSocketAddress} for a UDP socket, a Unix name
+     * ({@link UnixDomainSocketAddress}, {@link AbstractUnixSocketAddress}) for a Unix one, or
+     * {@code null} for the connected peer; a Unix name makes a socket that is neither bound nor
+     * connected a Unix one. Checks and exceptions are {@link #send(DatagramPacket)}'s.
+     *
+     * @param src the bytes
+     * @param target where to send them, or {@code null} for the connected peer
+     * @return the number of bytes sent: {@code src}'s remaining bytes
+     * @throws IOException if the datagram cannot be sent (see the class comment for Unix names)
+     * @throws IllegalArgumentException if the target is null and the socket is not connected,
+     *     differs from the peer of a connected socket, or does not fit the socket's kind
+     */
+    public int send(ByteBuffer src, SocketAddress target) throws IOException {
+        return impl.send(src, target);
+    }
+
+    /**
+     * Receives one datagram into the remaining bytes of {@code dst}, as
+     * {@code DatagramChannel.receive} does in blocking mode: the bytes that do not fit are
+     * discarded, and the position advances past those stored. Waits up to
+     * {@link #getSoTimeout()}.
+     *
+     * @param dst where the datagram goes
+     * @return the sender: an {@code InetSocketAddress} for UDP; for a Unix socket, its name (a
+     *     {@link UnixDomainSocketAddress} or an {@link AbstractUnixSocketAddress}), or the
+     *     empty path for an unnamed sender
+     * @throws java.net.SocketTimeoutException if the timeout passed with nothing received
+     * @throws IOException if the socket is closed or the receive fails
+     * @throws IllegalArgumentException if {@code dst} is read-only
+     */
+    public SocketAddress receive(ByteBuffer dst) throws IOException {
+        return impl.receive(dst);
     }
 
     // ---------------------------------------------------------------- batches
@@ -134,6 +270,7 @@ public class RustDatagramSocket extends DatagramSocket {
      * @throws IllegalArgumentException if a datagram has no target and the socket is not
      *         connected, or another target than the peer while it is connected (checked for
      *         the whole batch before any datagram is sent)
+     * @throws UnsupportedOperationException for a Unix domain socket (batches are UDP's)
      */
     public int send(DatagramBatch batch) throws IOException {
         return send(batch, 0);
@@ -151,7 +288,7 @@ public class RustDatagramSocket extends DatagramSocket {
     public int send(DatagramBatch batch, int from) throws IOException {
         Objects.checkIndex(from, batch.size() + 1);
         // checks the socket is open even when there is nothing to send
-        return impl.sendBatch(batch.data, batch.slot, batch.lens, batch.addrs, from, batch.size() - from);
+        return DatagramBatches.send(impl, batch.data, batch.slot, batch.lens, batch.addrs, from, batch.size() - from);
     }
 
     /**
@@ -166,16 +303,28 @@ public class RustDatagramSocket extends DatagramSocket {
      * @throws java.net.SocketTimeoutException if the timeout passed with nothing received
      * @throws java.net.PortUnreachableException if the socket is connected and its peer's port is closed
      * @throws IOException if the socket is closed or the receive fails
+     * @throws UnsupportedOperationException for a Unix domain socket (batches are UDP's)
      */
     public int receive(DatagramBatch batch) throws IOException {
         batch.clear();
-        int n = impl.receiveBatch(batch.data, batch.slot, batch.lens, batch.addrs, batch.capacity());
+        int n = DatagramBatches.receive(impl, batch.data, batch.slot, batch.lens, batch.addrs, batch.capacity());
         batch.received(n);
         return n;
     }
 
     // ---------------------------------------------------------------- DatagramSocket
 
+    /**
+     * Binds the socket, as {@link DatagramSocket#bind} does; a Unix name makes this a Unix
+     * domain datagram socket, and {@code null} leaves a Unix socket unnamed.
+     *
+     * @param addr an {@code InetSocketAddress}, a Unix name, or {@code null}
+     * @throws SocketException if the socket is closed or bound, or the bind fails
+     *     ({@link java.net.BindException} when the address or socket file is taken)
+     * @throws IllegalArgumentException if the address type does not fit the socket
+     * @throws UnsupportedOperationException for a Unix name where the system has no Unix
+     *     datagram sockets, or an abstract name where it has none
+     */
     @Override
     public void bind(SocketAddress addr) throws SocketException {
         impl.bind(addr);
@@ -193,6 +342,18 @@ public class RustDatagramSocket extends DatagramSocket {
         }
     }
 
+    /**
+     * Connects the socket to a peer, as {@link DatagramSocket#connect(SocketAddress)} does; a Unix
+     * name makes this a Unix domain datagram socket (see the class comment).
+     *
+     * @param addr an {@code InetSocketAddress} or a Unix name
+     * @throws SocketException if the connect fails: for a Unix name,
+     *     {@code SocketException("No such file or directory")} or
+     *     {@link java.net.ConnectException} "Connection refused" when nobody holds the name
+     * @throws IllegalArgumentException if {@code addr} is null or its type does not fit the socket
+     * @throws UnsupportedOperationException for a Unix name where the system has no Unix
+     *     datagram sockets, or an abstract name where it has none
+     */
     @Override
     public void connect(SocketAddress addr) throws SocketException {
         impl.connect(addr);
@@ -210,45 +371,69 @@ public class RustDatagramSocket extends DatagramSocket {
 
     @Override
     public boolean isConnected() {
-        return impl.remoteAddress() != null;
+        return impl.isConnected();
     }
 
+    /** The peer's address; for a connected Unix socket, the loopback address. */
     @Override
     public InetAddress getInetAddress() {
+        if (impl.isUnix()) {
+            return impl.isConnected() ? InetAddress.getLoopbackAddress() : null;
+        }
         InetSocketAddress r = impl.remoteAddress();
         return r != null ? r.getAddress() : null;
     }
 
+    /** The peer's port, -1 when not connected; for a connected Unix socket, 0. */
     @Override
     public int getPort() {
+        if (impl.isUnix()) {
+            return impl.isConnected() ? 0 : -1;
+        }
         InetSocketAddress r = impl.remoteAddress();
         return r != null ? r.getPort() : -1;
     }
 
+    /** The peer's address, or its Unix name (a pair end's: the empty path); null when not connected. */
     @Override
     public SocketAddress getRemoteSocketAddress() {
-        return impl.remoteAddress();
+        return impl.remoteSocketAddress();
     }
 
+    /** The local address, or the Unix name (unnamed: the empty path); null when closed or unbound. */
     @Override
     public SocketAddress getLocalSocketAddress() {
-        return impl.localSocketAddress();
+        return impl.localName();
     }
 
+    /**
+     * Sends a packet, as {@link DatagramSocket#send} does. On a Unix socket, a packet (which
+     * cannot hold a Unix name) goes to the connected peer only, and must have no address: use
+     * {@link #send(ByteBuffer, SocketAddress)} to send to a name.
+     */
     @Override
     public void send(DatagramPacket p) throws IOException {
         impl.send(p);
     }
 
+    /**
+     * Receives a packet, as {@link DatagramSocket#receive} does. On a Unix socket, the packet's
+     * address is cleared (null, port 0), since it cannot hold the sender's name: use
+     * {@link #receive(ByteBuffer)} to learn it.
+     */
     @Override
     public void receive(DatagramPacket p) throws IOException {
         impl.receive(p);
     }
 
+    /** The local address; for a Unix socket, the loopback address. */
     @Override
     public InetAddress getLocalAddress() {
         if (impl.isClosed()) {
             return null;
+        }
+        if (impl.isUnix()) {
+            return InetAddress.getLoopbackAddress();
         }
         InetSocketAddress local = impl.localSocketAddress();
         return local != null ? local.getAddress() : RustDatagramSocketImpl.anyLocal();

@@ -126,6 +126,9 @@ public class RustServerSocket extends ServerSocket {
         UnixSockets.prepareBind(impl, endpoint);
         try {
             super.bind(UnixNames.PLACEHOLDER, backlog);
+        } catch (IOException e) {
+            UnixSockets.revertAfterFailedBind(impl, e);
+            throw e;
         } finally {
             UnixSockets.forgetNames(impl);
         }

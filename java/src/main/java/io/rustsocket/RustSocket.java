@@ -244,11 +244,8 @@ public class RustSocket extends Socket {
     public void connect(SocketAddress endpoint, int timeout) throws IOException {
         if (UnixNames.isUnix(endpoint)) {
             checkTimeout(timeout);
-            if (isClosed()) {
-                throw new SocketException("Socket is closed");
-            }
-            if (isConnected()) {
-                throw new SocketException("already connected");
+            if (isClosed() || isConnected()) {
+                super.connect(UnixNames.PLACEHOLDER, timeout); // throws Socket's own message
             }
             if (isBound() && !impl.isUnix()) {
                 throw new IllegalArgumentException("Unsupported address type");
@@ -274,7 +271,7 @@ public class RustSocket extends Socket {
      * Unix name.
      *
      * @param bindpoint an {@code InetSocketAddress}, a Unix name, or null for an ephemeral port
-     *     (for a Unix socket: an unnamed end)
+     *     (for a socket that is a Unix one already: an unnamed end, as the empty path gives)
      * @throws java.net.BindException if the address is in use (for a Unix name: the file exists)
      * @throws IOException as {@code Socket.bind}
      * @throws IllegalArgumentException if the address type does not fit the socket
@@ -292,13 +289,20 @@ public class RustSocket extends Socket {
             UnixSockets.prepareBind(impl, bindpoint);
             try {
                 super.bind(UnixNames.PLACEHOLDER);
+            } catch (IOException e) {
+                UnixSockets.revertAfterFailedBind(impl, e);
+                throw e;
             } finally {
                 UnixSockets.forgetNames(impl);
             }
             return;
         }
-        if (bindpoint != null && impl.isUnix()) {
-            throw new IllegalArgumentException("Unsupported address type");
+        if (impl.isUnix()) {
+            if (bindpoint != null) {
+                throw new IllegalArgumentException("Unsupported address type");
+            }
+            bind(UnixDomainSocketAddress.of("")); // an unnamed end
+            return;
         }
         super.bind(bindpoint);
     }
@@ -462,6 +466,7 @@ public class RustSocket extends Socket {
      * @return the snapshot, immutable
      * @throws SocketException if the socket is closed ({@code "Socket is closed"}) or not yet
      *         connected ({@code "Socket is not connected"})
+     * @throws UnsupportedOperationException if this is a Unix domain socket
      * @throws IOException if the kernel refuses
      */
     public TcpInfo tcpInfo() throws IOException {
@@ -470,6 +475,9 @@ public class RustSocket extends Socket {
         }
         if (!isConnected()) {
             throw new SocketException("Socket is not connected");
+        }
+        if (impl.isUnix()) {
+            throw new UnsupportedOperationException("TCP_INFO: not a TCP socket");
         }
         return TcpInfo.of(impl.tcpInfo(TcpInfo.FIELDS));
     }

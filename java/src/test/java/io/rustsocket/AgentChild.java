@@ -93,11 +93,11 @@ public final class AgentChild {
                 // the application's own option on its listener wins over the agent's default for
                 // every connection accepted there
                 try (ServerSocket l = new ServerSocket(0, 50, LOOPBACK)) {
-                    l.setOption(ExtendedSocketOptions.TCP_KEEPIDLE, 77);
+                    l.setOption(keepIdleOption(l.supportedOptions()), 77);
                     try (Socket c = new Socket(LOOPBACK, l.getLocalPort()); Socket a = l.accept()) {
-                        OUT.println("client.keepIdle=" + c.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                        OUT.println("client.keepIdle=" + keepIdle(c));
                         OUT.println("accepted.keepAlive=" + a.getKeepAlive());
-                        OUT.println("accepted.keepIdle=" + a.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                        OUT.println("accepted.keepIdle=" + keepIdle(a));
                     }
                 }
                 break;
@@ -177,7 +177,7 @@ public final class AgentChild {
             Future<byte[]> served = pool.submit(() -> {
                 try (Socket s = l.accept()) {
                     OUT.println("accepted.keepAlive=" + s.getKeepAlive());
-                    OUT.println("accepted.keepIdle=" + s.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                    OUT.println("accepted.keepIdle=" + keepIdle(s));
                     byte[] got = s.getInputStream().readNBytes(up.length);
                     s.getOutputStream().write(down);
                     s.shutdownOutput();
@@ -187,7 +187,7 @@ public final class AgentChild {
             try (Socket c = clients.createSocket()) {
                 c.connect(new InetSocketAddress(LOOPBACK, l.getLocalPort()), 10_000);
                 OUT.println("client.keepAlive=" + c.getKeepAlive());
-                OUT.println("client.keepIdle=" + c.getOption(ExtendedSocketOptions.TCP_KEEPIDLE));
+                OUT.println("client.keepIdle=" + keepIdle(c));
                 c.getOutputStream().write(up);
                 byte[] got = c.getInputStream().readAllBytes();
                 check("down", down, got);
@@ -196,6 +196,23 @@ public final class AgentChild {
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * TCP_KEEPIDLE as a socket has it: through the JDK's constant, or ours where the JDK has none
+     * (Windows before JDK 22); null where the socket has neither.
+     */
+    static java.net.SocketOption<Integer> keepIdleOption(java.util.Set<java.net.SocketOption<?>> supported) {
+        if (supported.contains(ExtendedSocketOptions.TCP_KEEPIDLE)) {
+            return ExtendedSocketOptions.TCP_KEEPIDLE;
+        }
+        return supported.contains(RustSocketOptions.TCP_KEEPIDLE) ? RustSocketOptions.TCP_KEEPIDLE : null;
+    }
+
+    /** The socket's TCP_KEEPIDLE, or "unsupported" where it has none (the JDK's sockets on Windows). */
+    static String keepIdle(Socket s) throws IOException {
+        java.net.SocketOption<Integer> o = keepIdleOption(s.supportedOptions());
+        return o == null ? "unsupported" : String.valueOf(s.getOption(o));
     }
 
     private static void plain() throws Exception {

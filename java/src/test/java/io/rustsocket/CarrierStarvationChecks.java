@@ -308,4 +308,168 @@ final class CarrierStarvationChecks {
             }
         }
     }
+
+    /**
+     * {@link #starveRead} over Unix domain sockets: 1,000 virtual threads connect to a socket
+     * file and block in read (the JDK row: its Unix {@code SocketChannel} through
+     * {@code Channels} streams; ours: {@code RustSocket}); the probe must run meanwhile; then
+     * every reader gets its own answer.
+     */
+    static void starveReadUnix(Engine engine) throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("rustsocket-vt");
+        java.net.UnixDomainSocketAddress path = java.net.UnixDomainSocketAddress.of(dir.resolve("s.sock"));
+        List<AutoCloseable> open = Collections.synchronizedList(new ArrayList<>());
+        List<UnixStream> accepted = Collections.synchronizedList(new ArrayList<>());
+        List<Task<Void>> readers = new ArrayList<>();
+        try {
+            UnixListener listener = UnixListener.open(engine, path, READERS + 64);
+            open.add(listener);
+            long t0 = System.nanoTime();
+            FutureTask<Void> acceptor = TestSupport.async("unix-acceptor", () -> {
+                for (int i = 0; i < READERS; i++) {
+                    UnixStream a = listener.accept();
+                    open.add(a);
+                    accepted.add(a);
+                }
+                return null;
+            });
+            for (int i = 0; i < READERS; i++) {
+                int id = i;
+                readers.add(Task.start("unix-reader-" + id, () -> {
+                    UnixStream s = UnixStream.connect(engine, path);
+                    open.add(s);
+                    new DataOutputStream(s.out).writeInt(id);
+                    byte[] got = TestSupport.readExactly(s.in, 16);
+                    if (!Arrays.equals(reply(id), got)) {
+                        throw new AssertionError("unix reader " + id + " got " + Arrays.toString(got));
+                    }
+                    s.close();
+                    return null;
+                }));
+            }
+            String parkedProblem;
+            try {
+                acceptor.get(WAIT_MS, TimeUnit.MILLISECONDS);
+                parkedProblem = parkedProblem(READERS + " readers blocked in read on Unix sockets", readers);
+            } catch (TimeoutException e) {
+                parkedProblem = "only " + accepted.size() + " of " + READERS + " Unix connections were accepted within "
+                        + WAIT_MS + " ms; for example " + describeThread(readers.get(0).thread);
+            }
+            long parked = System.nanoTime();
+            probe(engine, READERS + " virtual threads are blocked in read on Unix sockets", parkedProblem);
+            long t1 = System.nanoTime();
+            synchronized (accepted) {
+                for (UnixStream a : accepted) {
+                    int id = new DataInputStream(a.in).readInt();
+                    a.out.write(reply(id));
+                }
+            }
+            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS);
+            for (Task<Void> r : readers) {
+                long left = Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+                r.get(left, "answered Unix readers");
+            }
+            info(String.format("%s %d Unix readers connected and parked in %.0f ms; all answered in %.0f ms",
+                    engine, READERS, (parked - t0) / 1e6, (System.nanoTime() - t1) / 1e6));
+        } finally {
+            synchronized (open) {
+                open.forEach(VirtualThreadChecks::closeQuietly);
+            }
+            java.nio.file.Files.deleteIfExists(path.getPath());
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * One Unix connection of {@code engine} whose reader parks once: so that the classes and
+     * pollers a Unix check uses (and the jars the class loader opens to find them) exist before
+     * the descriptor baseline is taken.
+     */
+    static void warmUpUnix(Engine engine) throws Exception {
+        java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("rustsocket-vt");
+        java.net.UnixDomainSocketAddress path = java.net.UnixDomainSocketAddress.of(dir.resolve("w.sock"));
+        try (UnixListener l = UnixListener.open(engine, path, 1); UnixStream c = UnixStream.connect(engine, path);
+                UnixStream a = l.accept()) {
+            Task<Integer> reader = Task.start("warm-unix-read", () -> c.in.read());
+            awaitParked("warm-up Unix read " + engine, reader);
+            a.out.write(1);
+            assertEquals(1, reader.get(WAIT_MS, "warm-up Unix read " + engine));
+        } finally {
+            java.nio.file.Files.deleteIfExists(path.getPath());
+            java.nio.file.Files.deleteIfExists(dir);
+        }
+    }
+
+    /** One end of a Unix stream connection, the JDK's channel or our socket, as two streams. */
+    private static final class UnixStream implements AutoCloseable {
+        final java.io.InputStream in;
+        final java.io.OutputStream out;
+        private final AutoCloseable owner;
+
+        UnixStream(java.io.InputStream in, java.io.OutputStream out, AutoCloseable owner) {
+            this.in = in;
+            this.out = out;
+            this.owner = owner;
+        }
+
+        static UnixStream of(Socket s) throws java.io.IOException {
+            return new UnixStream(s.getInputStream(), s.getOutputStream(), s);
+        }
+
+        static UnixStream of(java.nio.channels.SocketChannel c) {
+            return new UnixStream(java.nio.channels.Channels.newInputStream(c),
+                    java.nio.channels.Channels.newOutputStream(c), c);
+        }
+
+        static UnixStream connect(Engine engine, java.net.UnixDomainSocketAddress path) throws java.io.IOException {
+            if (engine == Engine.JDK) {
+                return of(java.nio.channels.SocketChannel.open(path));
+            }
+            RustSocket s = new RustSocket();
+            s.connect(path);
+            return of(s);
+        }
+
+        @Override
+        public void close() {
+            closeQuietly(owner);
+        }
+    }
+
+    /** A Unix listener, the JDK's channel or our server socket. */
+    private static final class UnixListener implements AutoCloseable {
+        private final java.nio.channels.ServerSocketChannel channel;
+        private final RustServerSocket socket;
+
+        private UnixListener(java.nio.channels.ServerSocketChannel channel, RustServerSocket socket) {
+            this.channel = channel;
+            this.socket = socket;
+        }
+
+        static UnixListener open(Engine engine, java.net.UnixDomainSocketAddress path, int backlog)
+                throws java.io.IOException {
+            if (engine == Engine.JDK) {
+                java.nio.channels.ServerSocketChannel c =
+                        java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+                c.bind(path, backlog);
+                return new UnixListener(c, null);
+            }
+            RustServerSocket s = new RustServerSocket();
+            s.bind(path, backlog);
+            return new UnixListener(null, s);
+        }
+
+        UnixStream accept() throws java.io.IOException {
+            return channel != null ? UnixStream.of(channel.accept()) : UnixStream.of(socket.accept());
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            if (channel != null) {
+                channel.close();
+            } else {
+                socket.close();
+            }
+        }
+    }
 }

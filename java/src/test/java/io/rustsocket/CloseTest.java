@@ -140,6 +140,10 @@ class CloseTest {
     @ParameterizedTest(name = "{0}, after a timed read: {1}")
     @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void closeWakesBlockedWrite(Engine engine, boolean afterTimedRead) {
+        if (engine == Engine.JDK && !afterTimedRead) {
+            // the JDK's untimed write blocks in the kernel, where Wine's close does not reach it
+            TestSupport.assumeNotWine("closesocket does not wake a send blocked in another thread");
+        }
         assertTimeoutPreemptively(LIMIT, () -> {
             int baseline = Descriptors.openCount();
             try (Pair p = new Pair(engine)) {
@@ -439,13 +443,13 @@ class CloseTest {
             // the constructor form
             ConnectException ce = assertThrowsExactly(ConnectException.class,
                     () -> engine.connect(InetAddress.getLoopbackAddress(), port));
-            assertEquals("Connection refused", ce.getMessage());
+            assertEquals(TestSupport.refused(false), ce.getMessage());
             // untimed and timed connect on an unconnected socket
             for (int timeout : new int[] {0, 2_000}) {
                 Socket s = engine.socket();
                 try {
                     ce = assertThrowsExactly(ConnectException.class, () -> s.connect(target, timeout));
-                    assertEquals("Connection refused", ce.getMessage());
+                    assertEquals(TestSupport.refused(timeout > 0), ce.getMessage());
                     assertFalse(s.isConnected());
                     assertClosedByFailedConnect(s, "a refused connect",
                             () -> s.connect(target, timeout), () -> s.getReceiveBufferSize());

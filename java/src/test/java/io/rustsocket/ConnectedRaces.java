@@ -122,7 +122,11 @@ final class ConnectedRaces {
                     addIfPresent(a.mustEnd, x.reader, x.writer, x.peer.reader, x.peer.writer);
                 } else if (kind < 5) {
                     a = new Action("shutdownInput", "shutdownInput(" + x.name + ")", x.socket::shutdownInput);
-                    addIfPresent(a.mustEnd, x.reader);
+                    if (!TestSupport.WINDOWS) {
+                        // as the JDK's sockets there, a read waiting for data on Windows is not
+                        // ended by shutdownInput (shutdown(SD_RECEIVE) does not end the wait)
+                        addIfPresent(a.mustEnd, x.reader);
+                    }
                 } else if (kind < 7) {
                     a = new Action("shutdownOutput", "shutdownOutput(" + x.name + ")", x.socket::shutdownOutput);
                     addIfPresent(a.mustEnd, x.writer, x.peer.reader);

@@ -129,7 +129,7 @@ class DatagramBatchTest {
                 batch.add(new byte[len], 0, len, local(jdk));
             }
             assertEquals(3, s.send(batch), "the three before the oversized one");
-            assertThrowsExactly(SocketException.class, "Message too long", () -> s.send(batch, 3));
+            assertThrowsExactly(SocketException.class, TestSupport.MESSAGE_TOO_LONG, () -> s.send(batch, 3));
             assertEquals(1, s.send(batch, 4));
             assertEquals(0, s.send(batch, 5));
             assertThrows(IndexOutOfBoundsException.class, () -> s.send(batch, 6));
@@ -239,6 +239,7 @@ class DatagramBatchTest {
 
     @Test
     void connectedSocketsSendBatchesToTheirPeer() throws IOException {
+        TestSupport.assumeNotWine(TestSupport.WINE_DISCONNECT_DROPS_THE_PORT);
         try (RustDatagramSocket s = new RustDatagramSocket(0, LOOPBACK); DatagramSocket peer = new DatagramSocket(0, LOOPBACK);
              DatagramSocket other = new DatagramSocket(0, LOOPBACK)) {
             s.connect(local(peer));

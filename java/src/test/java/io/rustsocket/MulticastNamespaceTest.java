@@ -35,6 +35,7 @@ class MulticastNamespaceTest {
 
     @Test
     void ipv4AndIpv6GroupsOnLoopbackInANamespace() throws Exception {
+        TestSupport.assumeLinux("a network namespace of its own (unshare -n)");
         Assumptions.assumeTrue(Files.isExecutable(Paths.get("/usr/bin/unshare")), "no unshare");
         Process probe = new ProcessBuilder("unshare", "-n", "ip", "link", "show", "lo").redirectErrorStream(true).start();
         Assumptions.assumeTrue(probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0,

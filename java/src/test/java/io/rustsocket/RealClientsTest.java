@@ -41,6 +41,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import javax.net.SocketFactory;
 import org.apache.commons.net.ProtocolCommandEvent;
 import org.apache.commons.net.ProtocolCommandListener;
 import org.apache.commons.net.ftp.FTP;
@@ -123,12 +124,18 @@ class RealClientsTest {
      * the connection timeout, then the socket timeout). Remembers every socket it made.
      */
     static final class RustJedisSocketFactory implements JedisSocketFactory {
-        private final RustSocketFactory factory = new RustSocketFactory();
+        private final SocketFactory factory;
         private final HostAndPort address;
         private final JedisClientConfig config;
         final List<Socket> sockets = new CopyOnWriteArrayList<>();
 
         RustJedisSocketFactory(int port, JedisClientConfig config) {
+            this(new RustSocketFactory(), port, config);
+        }
+
+        /** Over another factory (a {@link RustUnixSocketFactory} ignores the address it connects to). */
+        RustJedisSocketFactory(SocketFactory factory, int port, JedisClientConfig config) {
+            this.factory = factory;
             this.address = new HostAndPort("127.0.0.1", port);
             this.config = config;
         }
@@ -155,7 +162,7 @@ class RealClientsTest {
                         e.addSuppressed(suppressed);
                     }
                 }
-                throw new JedisConnectionException("Failed to connect to " + address + " with a RustSocket", e);
+                throw new JedisConnectionException("Failed to connect to " + address + " with " + factory, e);
             }
         }
     }

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -24,11 +25,30 @@ final class RedisServerProcess extends ServerProcess {
 
     /** Starts a server and waits until it answers PING; retries on another port if the one picked got taken. */
     static RedisServerProcess start() throws IOException, InterruptedException {
+        return start(false);
+    }
+
+    /**
+     * As {@link #start()}, the server also listening on the Unix socket {@link #unixSocket()}
+     * ({@code unixsocket} in its configuration), readable and writable by this user only.
+     */
+    static RedisServerProcess startWithUnixSocket() throws IOException, InterruptedException {
+        return start(true);
+    }
+
+    /** The server's Unix socket file (there only when started by {@link #startWithUnixSocket()}). */
+    Path unixSocket() {
+        return dir.resolve(UNIX_SOCKET);
+    }
+
+    private static final String UNIX_SOCKET = "redis.sock";
+
+    private static RedisServerProcess start(boolean unixSocket) throws IOException, InterruptedException {
         Path exe = executable().orElseThrow(() -> new IOException("redis-server is not installed"));
         return startOnFreePort(port -> {
             Path dir = Files.createTempDirectory("rustsocket-redis");
             Path log = dir.resolve("redis.log");
-            ProcessBuilder pb = new ProcessBuilder(List.of(
+            List<String> cmd = new ArrayList<>(List.of(
                     exe.toString(),
                     "--port", Integer.toString(port),
                     "--bind", "127.0.0.1",
@@ -36,6 +56,10 @@ final class RedisServerProcess extends ServerProcess {
                     "--appendonly", "no",
                     "--daemonize", "no",
                     "--dir", dir.toString()));
+            if (unixSocket) {
+                cmd.addAll(List.of("--unixsocket", dir.resolve(UNIX_SOCKET).toString(), "--unixsocketperm", "700"));
+            }
+            ProcessBuilder pb = new ProcessBuilder(cmd);
             pb.directory(dir.toFile());
             pb.redirectErrorStream(true);
             pb.redirectOutput(log.toFile());

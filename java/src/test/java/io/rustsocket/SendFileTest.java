@@ -214,6 +214,8 @@ class SendFileTest {
 
     @Test
     void theJdksOwnChannelsAreSentWithoutAHeapCopy() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(io.rustsocket.internal.Platform.zeroCopySendFile(),
+                "no zero-copy sendfile on this system: every file is copied");
         assertTimeoutPreemptively(LIMIT, () -> {
             Path zip = dir.resolve("heap-check.zip");
             try (Pair p = new Pair(Engine.RUST);
@@ -263,8 +265,14 @@ class SendFileTest {
 
     @Test
     void aDirectoryFailsAsReadingItDoes() throws Exception {
-        try (Pair p = new Pair(Engine.RUST); FileChannel ch = FileChannel.open(dir)) {
-            IOException expected = assertThrows(IOException.class, () -> ch.read(ByteBuffer.allocate(10), 0));
+        try (Pair p = new Pair(Engine.RUST)) {
+            // Unix opens a channel on a directory and fails the read; Windows fails the open
+            IOException expected;
+            try (FileChannel ch = FileChannel.open(dir)) {
+                expected = assertThrows(IOException.class, () -> ch.read(ByteBuffer.allocate(10), 0));
+            } catch (IOException opening) {
+                expected = opening;
+            }
             IOException e = assertThrows(IOException.class, () -> rust(p.client).sendFile(dir, 0, 10));
             assertEquals(expected.getClass(), e.getClass());
             assertEquals(expected.getMessage(), e.getMessage());

@@ -207,8 +207,15 @@ abstract class ServerProcess implements AutoCloseable {
         return sb.toString();
     }
 
-    /** An executable: {@code preferred} if it is one, else the first {@code name} on PATH. */
+    /**
+     * An executable: {@code preferred} if it is one, else the first {@code name} on PATH; none
+     * off Linux, where these servers and their set-up (runuser, Unix sockets) are Linux's (under
+     * Wine the Linux binaries are visible on drive Z: but cannot be run as Windows programs).
+     */
     static Optional<Path> find(String name, String preferred) {
+        if (!TestSupport.LINUX) {
+            return Optional.empty();
+        }
         Path p = Path.of(preferred);
         if (Files.isExecutable(p)) {
             return Optional.of(p);

@@ -102,6 +102,7 @@ class SoakTest {
 
     /** Skips (not fails) when the descriptor limit cannot hold {@code needed} more descriptors. */
     private static void assumeDescriptors(int needed, String what) throws IOException {
+        TestSupport.assumeLinux("reads the descriptor limit and the resident set size from /proc/self");
         long limit = openFilesSoftLimit();
         int inUse = TestSupport.processFdCount();
         Assumptions.assumeTrue(inUse + needed + 64 <= limit, () -> what + " needs about " + (inUse + needed + 64)

@@ -3,6 +3,7 @@ package io.rustsocket;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import io.rustsocket.internal.Descriptors;
 import io.rustsocket.internal.NativeLibrary;
 import java.io.File;
 import java.io.IOException;
@@ -35,6 +36,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.provider.Arguments;
 
@@ -45,8 +47,129 @@ public final class TestSupport {
     /** JDK-8343791 (JDK 24): Socket.connect closes the Socket, not just its SocketImpl, on failure. */
     public static final boolean SOCKET_CLOSED_BY_FAILED_CONNECT = Runtime.version().feature() >= 24;
 
-    /** Descriptors open in this process right now (Linux: entries of /proc/self/fd). */
+    private static final String OS = System.getProperty("os.name", "");
+    /** Whether the tests run on Linux. */
+    public static final boolean LINUX = OS.startsWith("Linux");
+    /** Whether the tests run on Windows. */
+    public static final boolean WINDOWS = OS.startsWith("Windows");
+    /**
+     * Whether the tests run on Windows under Wine, which sets WINECONFIGDIR in every process it
+     * runs. Wine's Winsock differs from Windows' in the ways listed in docs/windows.md (each shown
+     * there with a plain program, and where the suite has one, with the JDK's own row); a test
+     * that meets one of them skips itself under Wine with {@link #assumeNotWine}.
+     */
+    public static final boolean WINE = WINDOWS && System.getenv("WINECONFIGDIR") != null;
+
+    /**
+     * Under Wine a connection reset (a peer's close with SO_LINGER 0, a listener closed with
+     * connections queued) reaches a reader that waited for readiness first as end of stream;
+     * only a read already blocked in the kernel sees the reset. Every read of ours waits first on
+     * Windows, and so does the JDK's timed read.
+     */
+    public static final String WINE_RESET_READS_AS_EOF =
+            "a reset reaches a reader that waited for readiness as end of stream (Windows: WSAECONNRESET)";
+
+    /** Skips the test under Wine, where {@code difference} (docs/windows.md) makes it fail. */
+    public static void assumeNotWine(String difference) {
+        Assumptions.assumeFalse(WINE, () -> "Wine's Winsock is not Windows': " + difference);
+    }
+
+    /**
+     * Whether this system makes AF_UNIX stream sockets, as the JDK finds: Linux, macOS and
+     * Windows 10 1803+ do, Wine's Winsock does not.
+     */
+    public static final boolean UNIX_SOCKETS = jdkMakesUnixSockets();
+
+    private static boolean jdkMakesUnixSockets() {
+        try {
+            java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX).close();
+            return true;
+        } catch (UnsupportedOperationException | IOException e) {
+            return false;
+        }
+    }
+
+    /** Skips the test where the system makes no AF_UNIX sockets (Wine). */
+    public static void assumeUnixSockets() {
+        Assumptions.assumeTrue(UNIX_SOCKETS, "this system makes no AF_UNIX sockets");
+    }
+
+    /** Skips the test off Linux, for {@code reason} (what it needs that only Linux has). */
+    public static void assumeLinux(String reason) {
+        Assumptions.assumeTrue(LINUX, () -> "needs Linux: " + reason);
+    }
+
+    /**
+     * The JDK's message on this system: on Linux the C library's text ({@code linux}), on Windows
+     * the JDK's own wording ({@code windows}: its Winsock table's text and the failing call, as in
+     * "Connection refused: connect", or the system's text).
+     */
+    public static String osMessage(String linux, String windows) {
+        return WINDOWS ? windows : linux;
+    }
+
+    /**
+     * The JDK's message for a refused connect. On Windows it names the call that saw the
+     * failure: connect for a blocking connect (a platform thread, no timeout), getsockopt for one
+     * that was waited for (a timeout, or a virtual thread).
+     */
+    public static String refused(boolean waited) {
+        return osMessage("Connection refused", waited ? "Connection refused: getsockopt" : "Connection refused: connect");
+    }
+
+    /** Whether the JDK's sockets have SO_REUSEPORT here (Windows has none). */
+    public static final boolean REUSE_PORT = jdkSupports(java.net.StandardSocketOptions.SO_REUSEPORT);
+
+    private static boolean jdkSupports(java.net.SocketOption<?> option) {
+        try (Socket s = new Socket()) {
+            return s.supportedOptions().contains(option);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The JDK's message for a bind to an address in use. */
+    public static final String ADDRESS_IN_USE = osMessage("Address already in use", "Address already in use: bind");
+
+    /**
+     * The JDK's message for a write after the connection was reset and the reset reported:
+     * Linux says "Broken pipe" then, Windows keeps saying the reset's words (WSAECONNRESET).
+     */
+    public static final String BROKEN_PIPE = osMessage("Broken pipe", "Connection reset by peer");
+
+    /** The JDK's message for a datagram longer than the protocol allows. */
+    public static final String MESSAGE_TOO_LONG = osMessage("Message too long",
+            "The message is larger than the maximum supported by the underlying transport: sendto");
+
+    /**
+     * Under Wine a datagram socket's disconnect drops its local port and it cannot be bound
+     * again (WSAEINVAL); the JDK's own disconnect fails there the same way. Windows keeps the port.
+     */
+    public static final String WINE_DISCONNECT_DROPS_THE_PORT =
+            "a datagram socket's disconnect drops its port, and a bind after it fails";
+
+    /** Wine never reports an ICMP port unreachable to a datagram socket (Windows: WSAECONNRESET). */
+    public static final String WINE_NO_PORT_UNREACHABLE = "a datagram socket never learns of ICMP port unreachable";
+
+    /**
+     * Wine refuses an IPv4 multicast interface given by index (the address 0.0.0.index, which
+     * Windows takes for IP_MULTICAST_IF and IP_ADD_MEMBERSHIP); the JDK's sockets name the
+     * interface by its address instead.
+     */
+    public static final String WINE_NO_IPV4_INTERFACE_INDEX = "no IPv4 multicast interface given by index (0.0.0.x)";
+
+    /** Wine 8 has no TCP_KEEPIDLE, TCP_KEEPINTVL or TCP_KEEPCNT (Windows 10 1709 and later have). */
+    public static final String WINE_NO_KEEPALIVE_TRIO = "no TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT";
+
+    /**
+     * Descriptors open in this process right now: on Linux the entries of /proc/self/fd; where
+     * Java cannot count the process's handles (Windows), the library's own count
+     * ({@link Descriptors#openCount()}) stands in.
+     */
     public static int processFdCount() {
+        if (!LINUX) {
+            return Descriptors.openCount();
+        }
         String[] entries = new File("/proc/self/fd").list();
         return Objects.requireNonNull(entries, "/proc/self/fd").length;
     }

@@ -181,7 +181,10 @@ class TortureTest {
     static void runFullWindowCloseRaces(Config cfg, String name) {
         torture(name, cfg, run -> {
             SplittableRandom rnd = new SplittableRandom(run.seed);
-            for (int i = 0; i < cfg.fullWindowControlIterations; i++) {
+            // under Wine the JDK's own blocking read, raced by close(), returns bytes that were
+            // never sent or never returns (docs/windows.md): no control there
+            int controls = TestSupport.WINE ? 0 : cfg.fullWindowControlIterations;
+            for (int i = 0; i < controls; i++) {
                 fullWindowIteration(run, Engine.JDK, i, rnd.split());
                 run.check();
             }
@@ -189,7 +192,7 @@ class TortureTest {
                 fullWindowIteration(run, Engine.RUST, i, rnd.split());
                 run.check();
             }
-            return cfg.fullWindowIterations + " iterations with RustSocket, " + cfg.fullWindowControlIterations
+            return cfg.fullWindowIterations + " iterations with RustSocket, " + controls
                     + " with JDK sockets (the control)";
         });
     }

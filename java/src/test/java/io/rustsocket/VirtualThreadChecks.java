@@ -53,6 +53,7 @@ final class VirtualThreadChecks {
     static final String STARVE_ACCEPT = "starve-accept";
     static final String STARVE_CONNECT = "starve-connect";
     static final String STARVE_WRITE = "starve-write";
+    static final String STARVE_READ_UNIX = "starve-read-unix";
     static final String TIMEOUT_READ = "timeout-read";
     static final String TIMEOUT_ACCEPT = "timeout-accept";
     static final String TIMEOUT_CONNECT = "timeout-connect";
@@ -61,7 +62,9 @@ final class VirtualThreadChecks {
     static final String DESCRIPTORS = "descriptors";
 
     /** Checks that run under the carrier-starvation scheduler flags. */
-    static final List<String> STARVED = List.of(STARVE_READ, STARVE_ACCEPT, STARVE_CONNECT, STARVE_WRITE);
+    static final List<String> STARVED = TestSupport.UNIX_SOCKETS
+            ? List.of(STARVE_READ, STARVE_ACCEPT, STARVE_CONNECT, STARVE_WRITE, STARVE_READ_UNIX)
+            : List.of(STARVE_READ, STARVE_ACCEPT, STARVE_CONNECT, STARVE_WRITE);
 
     /** Checks that run with the default scheduler. */
     static final List<String> PLAIN;
@@ -102,6 +105,10 @@ final class VirtualThreadChecks {
     }
 
     static void run(String name, Engine engine) throws Exception {
+        if (name.startsWith(UnixDatagramChecks.PREFIX)) {
+            UnixDatagramChecks.run(name);
+            return;
+        }
         if (name.startsWith("close-")) {
             closeWakesParked(engine, Op.valueOf(name.substring("close-".length())));
             return;
@@ -122,6 +129,9 @@ final class VirtualThreadChecks {
                 break;
             case STARVE_WRITE:
                 CarrierStarvationChecks.starveWrite(engine);
+                break;
+            case STARVE_READ_UNIX:
+                CarrierStarvationChecks.starveReadUnix(engine);
                 break;
             case TIMEOUT_READ:
                 timeoutRead(engine);
@@ -321,6 +331,9 @@ final class VirtualThreadChecks {
                 awaitParked("warm-up accept " + engine, acceptor);
                 engine.connect(LOOPBACK, p.listener.getLocalPort()).close();
                 acceptor.get(WAIT_MS, "warm-up accept " + engine);
+            }
+            if (TestSupport.UNIX_SOCKETS) {
+                CarrierStarvationChecks.warmUpUnix(engine);
             }
         }
     }

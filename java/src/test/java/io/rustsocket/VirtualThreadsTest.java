@@ -93,6 +93,14 @@ class VirtualThreadsTest {
         VirtualThreadsChildRun.starved().assertPassed(VirtualThreadChecks.STARVE_WRITE, engine);
     }
 
+    @Order(5)
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Engine.class)
+    void thousandReadersOnUnixSocketsParkWhileAnEchoAndACpuTaskRun(Engine engine) {
+        TestSupport.assumeUnixSockets();
+        VirtualThreadsChildRun.starved().assertPassed(VirtualThreadChecks.STARVE_READ_UNIX, engine);
+    }
+
     // ------------------------------------------------------------------ close, timeouts, interrupts
 
     @Order(10)

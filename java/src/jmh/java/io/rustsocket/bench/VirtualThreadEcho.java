@@ -427,6 +427,10 @@ public final class VirtualThreadEcho {
         long serverRssPeakKiB = -1;
         long serverRssStartKiB = -1;
         int serverCarriers = -1;
+        double p50Micros = Double.NaN;
+        double p99Micros = Double.NaN;
+        /** With --counters: system calls and context switches of the timed phase, or null. */
+        String counters;
 
         Result(Engine engine) {
             this.engine = engine;
@@ -443,12 +447,15 @@ public final class VirtualThreadEcho {
                             (rssPeakKiB - rssStartKiB) / 1024, (serverRssPeakKiB - serverRssStartKiB) / 1024)
                     : String.format(Locale.ROOT, "%5d MiB (+%d)", rssPeakKiB / 1024, (rssPeakKiB - rssStartKiB) / 1024);
             String carrierText = split ? carriers + "+" + serverCarriers : Integer.toString(carriers);
-            return String.format(Locale.ROOT, "%-8s %-6s msgs/s %,10.0f   rss-peak %s   carriers %s   [connect %.1f s, timed %.1f s]",
-                    label, engine, messagesPerSecond, rss, carrierText, connectSeconds, timedSeconds);
+            return String.format(Locale.ROOT, "%-8s %-6s msgs/s %,10.0f   p50 %7.1f us   p99 %8.1f us   rss-peak %s   carriers %s"
+                    + "   [connect %.1f s, timed %.1f s]%s",
+                    label, engine, messagesPerSecond, p50Micros, p99Micros, rss, carrierText, connectSeconds, timedSeconds,
+                    counters == null ? "" : "\n" + counters);
         }
     }
 
-    static Result runOnce(Engine engine, ServerSide serverSide, int n, int messages, int size) throws Exception {
+    static Result runOnce(Engine engine, ServerSide serverSide, int n, int messages, int size, boolean counters)
+            throws Exception {
         System.gc();
         Result result = new Result(engine);
         Set<String> carriers = ConcurrentHashMap.newKeySet();
@@ -460,6 +467,7 @@ public final class VirtualThreadEcho {
             CountDownLatch go = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(n);
             AtomicReference<Throwable> failure = new AtomicReference<>();
+            long[][] latencies = new long[n][messages];
             long t0 = System.nanoTime();
             for (int i = 0; i < n; i++) {
                 int id = i;
@@ -481,12 +489,15 @@ public final class VirtualThreadEcho {
                         ready.countDown();
                         readied = true;
                         go.await();
+                        long[] took = latencies[id];
                         for (int m = 0; m < messages; m++) {
                             msg[0] = (byte) m;
+                            long sent = System.nanoTime();
                             out.write(msg);
                             if (in.readNBytes(back, 0, size) != size || !Arrays.equals(msg, back)) {
                                 throw new IOException("bad echo at message " + m);
                             }
+                            took[m] = System.nanoTime() - sent;
                             if ((m & 15) == 0) {
                                 recordCarrier(carriers);
                             }
@@ -511,12 +522,24 @@ public final class VirtualThreadEcho {
             if (!ready.await(180, TimeUnit.SECONDS)) {
                 throw new IOException(engine + ": only " + (n - ready.getCount()) + " of " + n + " clients connected in 180 s");
             }
+            ProcessCounters.SyscallCount syscalls = counters ? ProcessCounters.SyscallCount.start() : null;
+            Map<String, long[]> threadsBefore = counters ? ProcessCounters.threadSnapshot() : null;
             long t1 = System.nanoTime();
             go.countDown();
             if (!done.await(600, TimeUnit.SECONDS)) {
                 throw new IOException(engine + ": clients still echoing after 600 s");
             }
             long t2 = System.nanoTime();
+            if (counters) {
+                long total = (long) n * messages;
+                Map<String, long[]> threads = ProcessCounters.threadDelta(threadsBefore, ProcessCounters.threadSnapshot());
+                result.counters = "      " + (syscalls == null ? "syscalls: no perf (mount -t tracefs nodev /sys/kernel/tracing)"
+                        : ProcessCounters.describeSyscalls(syscalls.stop(), total)) + "\n"
+                        + ProcessCounters.describeThreads(threads, total);
+            }
+            double[] pct = ProcessCounters.percentilesMicros(Arrays.asList(latencies));
+            result.p50Micros = pct[0];
+            result.p99Micros = pct[1];
             if (failure.get() != null) {
                 throw new IOException(engine + ": a client failed", failure.get());
             }
@@ -559,11 +582,17 @@ public final class VirtualThreadEcho {
         }
         List<String> numbers = new ArrayList<>();
         Boolean split = null;
+        boolean counters = false;
+        List<Engine> order = List.of(Engine.JDK, Engine.RUST, Engine.JDK_AA);
         for (String a : args) {
             if (a.equals("--split")) {
                 split = true;
             } else if (a.equals("--same-process")) {
                 split = false;
+            } else if (a.equals("--counters")) {
+                counters = true;
+            } else if (a.startsWith("--only=")) {
+                order = List.of(Engine.valueOf(a.substring("--only=".length())));
             } else {
                 numbers.add(a);
             }
@@ -591,17 +620,20 @@ public final class VirtualThreadEcho {
                 Runtime.version(), Runtime.getRuntime().availableProcessors(),
                 System.getProperty("jdk.virtualThreadScheduler.parallelism", "default"), n, messages, size, rounds, limit,
                 split ? "; server side in a child JVM (figures: clients+server)" : "; one process");
-        List<Engine> order = List.of(Engine.JDK, Engine.RUST, Engine.JDK_AA);
+        if (counters && split) {
+            System.out.println("--counters: the server runs in a child JVM; the figures are the clients' only");
+        }
+        System.out.println("JVM options: " + ProcessCounters.jvmOptions());
         Map<Engine, List<Result>> results = new EnumMap<>(Engine.class);
         try (ServerSide serverSide = split ? new ChildServer() : new LocalServer()) {
             // warm-up: every engine once on fewer connections, not counted
             int warmN = Math.min(n, 1000);
-            for (Engine e : List.of(Engine.JDK, Engine.RUST)) {
-                System.out.println(runOnce(e, serverSide, warmN, Math.min(messages, 50), size).line("warm-up"));
+            for (Engine e : order.size() == 1 ? order : List.of(Engine.JDK, Engine.RUST)) {
+                System.out.println(runOnce(e, serverSide, warmN, Math.min(messages, 50), size, false).line("warm-up"));
             }
             for (int r = 1; r <= rounds; r++) {
                 for (Engine e : order) {
-                    Result res = runOnce(e, serverSide, n, messages, size);
+                    Result res = runOnce(e, serverSide, n, messages, size, counters);
                     results.computeIfAbsent(e, k -> new ArrayList<>()).add(res);
                     System.out.println(res.line("round " + r));
                 }
@@ -615,22 +647,37 @@ public final class VirtualThreadEcho {
             List<Double> mps = new ArrayList<>();
             List<Double> rss = new ArrayList<>();
             List<Double> carriers = new ArrayList<>();
+            List<Double> p50 = new ArrayList<>();
+            List<Double> p99 = new ArrayList<>();
             for (Result res : rs) {
+                p50.add(res.p50Micros);
+                p99.add(res.p99Micros);
                 mps.add(res.messagesPerSecond);
                 rss.add(res.totalRssPeakKiB() / 1024.0);
                 carriers.add((double) res.carriers + Math.max(0, res.serverCarriers));
             }
-            double[] m = {median(mps), median(rss), median(carriers)};
+            double[] m = {median(mps), median(rss), median(carriers), median(p50), median(p99)};
             medians.put(e, m);
-            System.out.printf(Locale.ROOT, "  %-6s msgs/s %,10.0f   rss-peak %6.0f MiB%s   carriers %.0f%n", e, m[0], m[1],
-                    split ? " (clients+server)" : "", m[2]);
+            System.out.printf(Locale.ROOT, "  %-6s msgs/s %,10.0f   p50 %7.1f us   p99 %8.1f us   rss-peak %6.0f MiB%s   carriers %.0f%n",
+                    e, m[0], m[3], m[4], m[1], split ? " (clients+server)" : "", m[2]);
+        }
+        if (order.size() == 1) {
+            System.exit(0);
         }
         double[] jdk = medians.get(Engine.JDK);
         double[] rust = medians.get(Engine.RUST);
         double[] aa = medians.get(Engine.JDK_AA);
-        System.out.printf(Locale.ROOT, "  RUST/JDK    msgs/s %.3f   rss-peak %.3f%n", rust[0] / jdk[0], rust[1] / jdk[1]);
-        System.out.printf(Locale.ROOT, "  JDK_AA/JDK  msgs/s %.3f   rss-peak %.3f   (A/A control: the noise)%n",
-                aa[0] / jdk[0], aa[1] / jdk[1]);
+        System.out.printf(Locale.ROOT, "  RUST/JDK    msgs/s %.3f   p50 %.3f   p99 %.3f   rss-peak %.3f%n",
+                rust[0] / jdk[0], rust[3] / jdk[3], rust[4] / jdk[4], rust[1] / jdk[1]);
+        System.out.printf(Locale.ROOT, "  JDK_AA/JDK  msgs/s %.3f   p50 %.3f   p99 %.3f   rss-peak %.3f   (A/A control: the noise)%n",
+                aa[0] / jdk[0], aa[3] / jdk[3], aa[4] / jdk[4], aa[1] / jdk[1]);
+        // per round: the ratios within the round, whose spread says more than the medians do
+        for (int r = 0; r < rounds; r++) {
+            Result j = results.get(Engine.JDK).get(r);
+            System.out.printf(Locale.ROOT, "  round %d: RUST/JDK %.3f   JDK_AA/JDK %.3f%n", r + 1,
+                    results.get(Engine.RUST).get(r).messagesPerSecond / j.messagesPerSecond,
+                    results.get(Engine.JDK_AA).get(r).messagesPerSecond / j.messagesPerSecond);
+        }
         System.exit(0);
     }
 }

@@ -68,6 +68,8 @@ public final class Descriptors {
 
         @Override
         public void run() {
+            // before the number can be reused: a watch left behind would belong to the next socket
+            Poller.forget(fd);
             Native.close(fd);
             OPEN.decrementAndGet();
             if (listener) {

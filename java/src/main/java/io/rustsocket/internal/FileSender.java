@@ -100,8 +100,20 @@ final class FileSender {
         }
     }
 
-    /** The fallback: positional reads from the channel, written as {@code write} writes. */
+    /**
+     * The fallback: positional reads from the channel, written as {@code write} writes. Bounded by
+     * the file's size first, as {@code transferTo} is: a read far past the end is an error on some
+     * systems (Windows refuses an offset near {@code Long.MAX_VALUE}) rather than the end of file.
+     */
     private static long copy(RustSocketImpl socket, FileChannel channel, long position, long count) throws IOException {
+        // an empty read first: a write-only channel fails it (NonReadableChannelException), as
+        // transferTo fails, before the size says there is nothing to send
+        channel.read(ByteBuffer.allocate(0), 0);
+        long size = channel.size();
+        if (position >= size) {
+            return 0;
+        }
+        count = Math.min(count, size - position);
         ByteBuffer buf = ByteBuffer.allocate((int) Math.min(count, RustSocketImpl.MAX_BUFFER_SIZE));
         long sent = 0;
         while (sent < count) {

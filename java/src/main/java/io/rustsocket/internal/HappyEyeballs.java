@@ -161,7 +161,7 @@ public final class HappyEyeballs {
                     }
                     if (SocketDescriptor.waitsInPoller()) {
                         socket.descriptor.armedForWrite(); // the own descriptor, deregistered at release
-                        Poller.parkAny(fds, count, Native.POLLOUT, waitNanos, socket::isOpen);
+                        Poller.parkAny(fds, count, Native.POLLOUT, waitNanos, socket::isOpen, socket.descriptor);
                         Native.pollAny(fds, count, Native.POLLOUT, 0, revents);
                     } else {
                         Native.pollAny(fds, count, Native.POLLOUT, SocketDescriptor.pollMillis(waitNanos), revents);
@@ -175,7 +175,7 @@ public final class HappyEyeballs {
                         }
                         Attempt a = running.get(i);
                         try {
-                            Native.connectResult(a.fd);
+                            Native.connectResult(a.fd, timeoutNanos == 0 && !Poller.currentIsVirtual());
                             winner = a;
                         } catch (IOException e) {
                             failures.add(e);

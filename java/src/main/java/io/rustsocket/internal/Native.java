@@ -16,7 +16,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 5;
+    static final int ABI_VERSION = 6;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -85,8 +85,13 @@ public final class Native {
     /** Returns 1 when connected, 0 when the connection is in progress. */
     static native int connect(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
-    /** Throws the error of a connect that {@link #poll} reported ready; returns if it connected. */
-    static native void connectResult(int fd) throws IOException;
+    /**
+     * Throws the error of a connect that {@link #poll} reported ready; returns if it connected.
+     * {@code blockingCall}: whether the JDK would have made this connect one blocking call (a
+     * platform thread, no timeout), whose failure it words as the connect's own (on Windows,
+     * "Connection refused: connect" rather than the "...: getsockopt" of a connect waited for).
+     */
+    static native void connectResult(int fd, boolean blockingCall) throws IOException;
 
     /** Returns the accepted descriptor, its peer written to {@code peer}, or {@link #UNAVAILABLE}. */
     static native int accept(int fd, byte[] peer) throws IOException;
@@ -169,6 +174,13 @@ public final class Native {
     /** Arms {@code fd} in {@code poller} for one {@link #POLLIN} or {@link #POLLOUT} event. */
     static native void pollerArm(long poller, int fd, int events) throws IOException;
 
+    /**
+     * Adds {@code fd} to {@code poller} for good, edge-triggered, for {@link #POLLIN} or
+     * {@link #POLLOUT}: reported once each time it becomes ready again, with no re-arming
+     * (only where {@link Platform#edgeTriggeredPollers()}).
+     */
+    static native void pollerWatch(long poller, int fd, int events) throws IOException;
+
     /** Removes {@code fd} from {@code poller}; nothing happens if it is not there. */
     static native void pollerDelete(long poller, int fd) throws IOException;
 
@@ -195,6 +207,15 @@ public final class Native {
 
     /** The peer's pid (-1 where unknown), uid and gid, into {@code out[0..3]}. */
     static native void peerCredentials(int fd, long[] out) throws IOException;
+
+    /** A default-file-system path's own bytes, as its system calls see them; null for another class. */
+    static native byte[] unixPathBytes(Object path);
+
+    /** The longest Unix socket path, in bytes (the JDK's limit on this system). */
+    static native int unixPathLimit();
+
+    /** The name of user (or group) {@code id} in the system's databases, or null if it has none. */
+    static native String accountName(long id, boolean group) throws IOException;
 
     // ---------------------------------------------------------------- descriptor passing
 

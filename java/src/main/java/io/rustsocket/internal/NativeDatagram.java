@@ -64,4 +64,31 @@ public final class NativeDatagram {
      */
     static native int receiveBatch(int fd, byte[] data, int slot, int[] lens, byte[] senders, int from, int count,
                                    boolean connected, boolean wait) throws IOException;
+
+    // ---------------------------------------------------------------- Unix domain datagrams
+    // (native/src/exports/local_datagram.rs; opened, bound and paired through Native's Unix calls)
+
+    /** Bytes of {@link #unixReceive}'s sender array: a length byte, then the name as {@link UnixNames} reads it. */
+    static final int UNIX_SENDER_LEN = 128;
+
+    /** Connects to the Unix name {@code name} (native form, see {@link UnixNames}); discards what was queued. */
+    static native void unixConnect(int fd, byte[] name) throws IOException;
+
+    /** Removes the peer of a Unix datagram socket; its own name stays. */
+    static native void unixDisconnect(int fd) throws IOException;
+
+    /**
+     * Sends {@code b[off..off+len]} to the Unix name {@code name}, or to the peer when null,
+     * without waiting: returns the bytes sent, or {@link Native#UNAVAILABLE} when it cannot go now.
+     */
+    static native int unixSend(int fd, byte[] b, int off, int len, byte[] name) throws IOException;
+
+    /**
+     * Receives into {@code b[off..]}, at most {@code cap} bytes, or the packet's buffer length
+     * when {@code cap} is negative; writes the sender's name into {@code sender} (its length,
+     * then the name); returns the bytes stored or {@link Native#UNAVAILABLE}. A shutdown's
+     * wake-up returns 0 bytes from an unnamed sender, as an empty datagram would.
+     */
+    static native int unixReceive(int fd, DatagramPacket packet, byte[] b, int off, int cap, byte[] sender,
+                                  boolean peek) throws IOException;
 }

@@ -1,6 +1,7 @@
 package io.rustsocket.internal;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.reflect.Constructor;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -31,6 +32,24 @@ final class NetProperties {
         return new SocketException(Runtime.version().feature() >= 25
                 ? "IPv6 protocol family unavailable"
                 : "Protocol family unavailable");
+    }
+
+    /**
+     * What an implementation's connect throws once an interrupt of its virtual thread closed it,
+     * which java.net.Socket then sees. JDK 21 to 23 (java.net.Socket before JDK-8343791):
+     * NioSocketImpl rethrows the {@code InterruptedIOException}, and Socket.connect closes the
+     * Socket itself and turns it into SocketException("Closed by interrupt"); a SocketException
+     * made here would leave the Socket open. JDK 24+: NioSocketImpl throws that SocketException
+     * and Socket.connect closes itself on any IOException, so an InterruptedIOException would
+     * reach the caller.
+     */
+    static IOException interruptedConnect(InterruptedIOException e) {
+        if (Runtime.version().feature() < 24) {
+            return e;
+        }
+        SocketException se = new SocketException("Closed by interrupt");
+        se.initCause(e);
+        return se;
     }
 
     /** Whether {@code address} cannot be used by this process's IPv4-only sockets. */

@@ -60,7 +60,7 @@ public final class OptionTable {
         public final boolean readOnly;
         /** Whether the kernel must be asked whether it has it. */
         public final boolean probe;
-        /** Whether this system has it at all (a row for another system is never supported). */
+        /** Whether the system the library was built for has it at all (SO_REUSEPORT: not Windows). */
         public final boolean available;
 
         Row(int id, String[] f) {
@@ -150,13 +150,14 @@ public final class OptionTable {
 
     /**
      * The options a socket of {@code kind} supports: every row for that kind whose Java constant
-     * exists, less the Linux extras this kernel lacks (asked once per kind, on a fresh socket).
+     * exists and that this system has, less the extras this kernel lacks (asked once per kind, on
+     * a fresh socket).
      */
     static Set<SocketOption<?>> supported(int kind) {
         Set<SocketOption<?>> set = new HashSet<>();
         List<Map.Entry<SocketOption<?>, Row>> probed = new ArrayList<>();
         for (Map.Entry<SocketOption<?>, Row> e : BY_OPTION.entrySet()) {
-            if ((e.getValue().sockets & kind) == 0) {
+            if ((e.getValue().sockets & kind) == 0 || !e.getValue().available) {
                 continue;
             }
             if (e.getValue().probe) {

@@ -12,6 +12,7 @@ public final class Platform {
     private static final int ZERO_COPY_SENDFILE = 2;
     private static final int TCP_INFO = 4;
     private static final int BATCH_SYSCALLS = 8;
+    private static final int EDGE_POLLERS = 16;
 
     private static final int CAPABILITIES;
     /** The system's name, as messages name it ("Linux", "macOS", "Windows"). */
@@ -40,6 +41,15 @@ public final class Platform {
         return (CAPABILITIES & TCP_INFO) != 0;
     }
 
+    /**
+     * Whether the virtual-thread pollers keep each descriptor registered, edge-triggered
+     * (epoll), rather than arming it one-shot before every park (kqueue and AFD through the
+     * {@code polling} crate).
+     */
+    static boolean edgeTriggeredPollers() {
+        return (CAPABILITIES & EDGE_POLLERS) != 0;
+    }
+
     /** Whether a datagram batch is one system call (sendmmsg/recvmmsg) rather than a loop. */
     public static boolean batchSystemCalls() {
         return (CAPABILITIES & BATCH_SYSCALLS) != 0;
@@ -53,5 +63,10 @@ public final class Platform {
     /** Whether Unix sockets have an abstract namespace (Linux's, names that start with a NUL). */
     public static boolean abstractUnixNames() {
         return "Linux".equals(NAME);
+    }
+
+    /** Whether a connected Unix socket can tell who its peer is (not on Windows). */
+    public static boolean peerCredentials() {
+        return !"Windows".equals(NAME);
     }
 }

@@ -8,6 +8,7 @@ import java.lang.invoke.MethodType;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 
@@ -21,8 +22,28 @@ import java.util.function.BooleanSupplier;
  * one for writability, each a native poller instance serviced by one daemon platform thread
  * that waits for events and unparks the waiting virtual thread. A platform thread rather than a
  * Rust thread attached to the JVM, because unparking is a Java call anyway and a Java thread
- * needs no attach/detach bookkeeping. Registrations are one-shot: the event disarms the
- * descriptor, and the woken thread re-arms it if it must wait again.
+ * needs no attach/detach bookkeeping.
+ *
+ * <p>Which thread runs a poller's loop. Where pollers are edge-triggered (Linux) on JDK 24 and
+ * newer, as the JDK's own pollers do there, each poller's loop is a virtual thread: it takes the
+ * events that are ready without waiting ({@code epoll_wait} with timeout 0), unparks their
+ * threads, yields to them, and polls again, so a busy server's wake-ups cost no context switch
+ * and no core is taken from the 2 carriers of a small machine. Only when nothing is ready does it
+ * park, with its epoll descriptor armed one-shot in a master poller, whose platform thread waits
+ * in the kernel and unparks it. Elsewhere, and on JDK 21 to 23 (where a virtual thread parked
+ * inside {@code synchronized} pins its carrier: with every carrier pinned, a poller that needs
+ * one would never run), each poller's loop is a platform thread. The system property
+ * {@code io.rustsocket.pollerThreads} ({@code virtual} or {@code platform}) overrides the choice,
+ * for measurement and as a way out.
+ *
+ * <p>Each descriptor that has parked a thread has a {@link Watch} here until it is released.
+ * Where the system allows ({@link Platform#edgeTriggeredPollers()}: epoll), the descriptor is
+ * added to the native poller once, edge-triggered, and stays: a park costs no system call, which
+ * matters as every blocking read of a virtual-thread server parks. Elsewhere registrations are
+ * one-shot: the event disarms the descriptor, and every park re-arms it. Either way an event
+ * sets the watch's {@code ready} flag before it unparks the waiter, and a parking thread checks
+ * that flag after it has made itself the waiter: an event that came between the caller's last
+ * try and the park is never lost (with edge triggering nothing would report it again).
  *
  * <p>Closing a socket wakes its parked threads twice over: its shutdown makes the armed
  * descriptor ready, and {@link #wake} unparks them directly. When the descriptor is released,
@@ -46,24 +67,61 @@ final class Poller {
     /** Consecutive failures after which a poller replaces its native instance. */
     private static final int FAILURES_BEFORE_RENEW = 3;
 
+    /** Whether the read and write pollers' loops run as virtual threads (see the class comment). */
+    private static final boolean VIRTUAL_LOOPS = virtualLoops();
+    /** Parks the virtual-thread loops while nothing is ready; null while none is needed. */
+    private static volatile Poller master;
 
+    /** One descriptor's registration in one poller. */
+    static final class Watch {
+        private static final AtomicReferenceFieldUpdater<Watch, Thread> WAITER =
+                AtomicReferenceFieldUpdater.newUpdater(Watch.class, Thread.class, "waiter");
+        // the thread parked on the descriptor (read/write locks allow one per direction), or
+        // the one thread parked on several (the attempts of a racing connect)
+        volatile Thread waiter;
+        // set by the poller thread on every event, cleared by the waiter before it re-tries
+        volatile boolean ready;
+        // whether the descriptor is in the native poller (edge-triggered mode); a renewed native
+        // poller starts empty
+        volatile boolean added;
+        // the socket that made the registration (written by the parking thread)
+        volatile Object owner;
+    }
 
     private final int event;
     private final String name;
+    // edge-triggered registrations kept for a descriptor's life, or one-shot arming per park
+    // (always so for the master: it must wake only when a loop has parked, not on every event)
+    private final boolean edge;
     // the native poller; replaced after repeated failures, so read it fresh for every call
     private volatile long handle;
-    // descriptor -> the virtual thread parked on it (read/write locks allow one per direction)
-    private final Map<Integer, Thread> waiters = new ConcurrentHashMap<>();
+    // descriptor -> its watch: while a thread is parked on it (one-shot), or until it is
+    // released (edge-triggered)
+    private final Map<Integer, Watch> watches = new ConcurrentHashMap<>();
     // tests only: how many of this poller's next waits fail on purpose (0 in production)
     private final AtomicInteger injectedFailures = new AtomicInteger();
 
-    private Poller(int event, String name) throws IOException {
+    private Poller(int event, String name, boolean edge, boolean virtualLoop) throws IOException {
         this.event = event;
         this.name = name;
+        this.edge = edge;
         this.handle = Native.pollerCreate();
-        Thread t = new Thread(this::pollLoop, name);
-        t.setDaemon(true);
+        Thread t;
+        if (virtualLoop) {
+            t = VirtualThreads.unstarted(name, this::virtualPollLoop);
+        } else {
+            t = new Thread(this::pollLoop, name);
+            t.setDaemon(true);
+        }
         t.start();
+    }
+
+    private static boolean virtualLoops() {
+        String chosen = System.getProperty("io.rustsocket.pollerThreads", "");
+        if (!VirtualThreads.AVAILABLE || !Platform.edgeTriggeredPollers() || chosen.equals("platform")) {
+            return false;
+        }
+        return chosen.equals("virtual") || Runtime.version().feature() >= 24;
     }
 
     private static MethodHandle isVirtualHandle() {
@@ -96,8 +154,17 @@ final class Poller {
      * @throws InterruptedIOException if a virtual thread is interrupted
      */
     static void park(int fd, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+        park(fd, event, nanos, isOpen, null);
+    }
+
+    /**
+     * {@link #park(int, int, long, BooleanSupplier)} for the socket {@code owner}, which owns
+     * {@code fd} until it is released: a registration kept for {@code fd} counts only for the same
+     * owner (null: for no one, so the descriptor is registered again at every park).
+     */
+    static void park(int fd, int event, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
         if (currentIsVirtual()) {
-            poller(event).parkOn(fd, nanos, isOpen);
+            poller(event).parkOn(fd, nanos, isOpen, owner);
             if (Thread.currentThread().isInterrupted()) {
                 throw new InterruptedIOException();
             }
@@ -107,7 +174,7 @@ final class Poller {
             // for the wait and restored after
             boolean interrupted = Thread.interrupted();
             try {
-                poller(event).parkOn(fd, nanos, isOpen);
+                poller(event).parkOn(fd, nanos, isOpen, owner);
             } finally {
                 if (interrupted || Thread.interrupted()) {
                     Thread.currentThread().interrupt();
@@ -123,16 +190,17 @@ final class Poller {
      *
      * @throws InterruptedIOException if the thread is interrupted
      */
-    static void parkAny(int[] fds, int count, int event, long nanos, BooleanSupplier isOpen) throws IOException {
+    static void parkAny(int[] fds, int count, int event, long nanos, BooleanSupplier isOpen, Object owner)
+            throws IOException {
         if (currentIsVirtual()) {
-            poller(event).parkOnAny(fds, count, nanos, isOpen);
+            poller(event).parkOnAny(fds, count, nanos, isOpen, owner);
             if (Thread.currentThread().isInterrupted()) {
                 throw new InterruptedIOException();
             }
         } else {
             boolean interrupted = Thread.interrupted();
             try {
-                poller(event).parkOnAny(fds, count, nanos, isOpen);
+                poller(event).parkOnAny(fds, count, nanos, isOpen, owner);
             } finally {
                 if (interrupted || Thread.interrupted()) {
                     Thread.currentThread().interrupt();
@@ -167,6 +235,23 @@ final class Poller {
     }
 
     /**
+     * Drops whatever the pollers keep for {@code fd}, just before it is closed (every close of a
+     * socket's descriptor comes here, including one by the cleaner): a watch kept for a closed
+     * descriptor would say "registered" to the next socket given the same number, which the
+     * kernel dropped from the epoll instance at close.
+     */
+    static void forget(int fd) {
+        Poller r = readPoller;
+        if (r != null) {
+            r.watches.remove(fd);
+        }
+        Poller w = writePoller;
+        if (w != null) {
+            w.watches.remove(fd);
+        }
+    }
+
+    /**
      * Tests only: makes the next {@code count} waits of the poller for {@code event} fail, as a
      * failure inside its thread would (the first is seen once the poller's current wait returns).
      */
@@ -185,27 +270,47 @@ final class Poller {
             return p;
         }
         synchronized (START_LOCK) {
+            boolean edge = Platform.edgeTriggeredPollers();
+            if (VIRTUAL_LOOPS && master == null) {
+                master = new Poller(Native.POLLIN, "rustsocket-master-poller", false, false);
+            }
             if (event == Native.POLLIN) {
                 if (readPoller == null) {
-                    readPoller = new Poller(Native.POLLIN, "rustsocket-read-poller");
+                    readPoller = new Poller(Native.POLLIN, "rustsocket-read-poller", edge, VIRTUAL_LOOPS);
                 }
                 return readPoller;
             }
             if (writePoller == null) {
-                writePoller = new Poller(Native.POLLOUT, "rustsocket-write-poller");
+                writePoller = new Poller(Native.POLLOUT, "rustsocket-write-poller", edge, VIRTUAL_LOOPS);
             }
             return writePoller;
         }
     }
 
     private void unpark(int fd) {
-        Thread t = waiters.get(fd);
-        if (t != null) {
-            LockSupport.unpark(t);
+        Watch w = watches.get(fd);
+        if (w != null) {
+            Thread t = w.waiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
+    /** An event: marks the watch ready, then wakes its waiter (in that order: see parkOn). */
+    private void ready(int fd) {
+        Watch w = watches.get(fd);
+        if (w != null) {
+            w.ready = true;
+            Thread t = w.waiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
         }
     }
 
     private void delete(int fd) {
+        watches.remove(fd);
         try {
             Native.pollerDelete(handle, fd);
         } catch (IOException | RuntimeException e) {
@@ -213,39 +318,93 @@ final class Poller {
         }
     }
 
-    private void parkOn(int fd, long nanos, BooleanSupplier isOpen) throws IOException {
-        Thread me = Thread.currentThread();
-        Integer key = fd;
-        if (waiters.putIfAbsent(key, me) != null) {
-            throw new IllegalStateException("two threads parked on descriptor " + fd);
+    /**
+     * Makes the current thread the waiter of {@code fd}'s watch and registers or arms the
+     * descriptor; the watch's ready flag, read after this, says whether an event came first.
+     */
+    private Watch enlist(int fd, Thread me, Object owner) throws IOException {
+        Watch w = watches.computeIfAbsent(fd, k -> new Watch());
+        if (!Watch.WAITER.compareAndSet(w, null, me)) {
+            throw twoParked(fd, w.waiter, me);
         }
         try {
-            Native.pollerArm(handle, fd, event);
-            parkIfOpen(nanos, isOpen);
-        } finally {
-            // An armed registration may still fire later; with no waiter it is ignored, and a
-            // stray unpark only makes a caller re-check, which every caller does.
-            waiters.remove(key, me);
+            if (w.owner != owner || owner == null) {
+                // a watch left by another user of the number (one closed outside the
+                // library's close path) says nothing about this one's registration
+                w.owner = owner;
+                w.added = false;
+            }
+            if (!edge) {
+                Native.pollerArm(handle, fd, event);
+            } else if (!w.added) {
+                Native.pollerWatch(handle, fd, event);
+                w.added = true;
+            }
+        } catch (IOException | RuntimeException e) {
+            dismiss(fd, w);
+            throw e;
+        }
+        return w;
+    }
+
+    /**
+     * Ends a park on {@code fd}: clears the ready flag before the caller re-tries, so that only
+     * an event after that try can set it again. One-shot: the watch goes (an armed registration
+     * that fires later finds no watch and is ignored; a stray unpark only makes a caller
+     * re-check, which every caller does).
+     */
+    private void dismiss(int fd, Watch w) {
+        w.ready = false;
+        w.waiter = null;
+        if (!edge) {
+            watches.remove(fd, w);
         }
     }
 
-    private void parkOnAny(int[] fds, int count, long nanos, BooleanSupplier isOpen) throws IOException {
+    private void parkOn(int fd, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
+        Watch w = enlist(fd, Thread.currentThread(), owner);
+        try {
+            if (!w.ready) {
+                parkIfOpen(nanos, isOpen);
+            }
+        } finally {
+            dismiss(fd, w);
+        }
+    }
+
+    private void parkOnAny(int[] fds, int count, long nanos, BooleanSupplier isOpen, Object owner)
+            throws IOException {
         Thread me = Thread.currentThread();
+        Watch[] enlisted = new Watch[count];
         int registered = 0;
         try {
+            boolean anyReady = false;
             for (int i = 0; i < count; i++) {
-                if (waiters.putIfAbsent(fds[i], me) != null) {
-                    throw new IllegalStateException("two threads parked on descriptor " + fds[i]);
-                }
+                enlisted[i] = enlist(fds[i], me, owner);
                 registered++;
-                Native.pollerArm(handle, fds[i], event);
+                anyReady |= enlisted[i].ready;
             }
-            parkIfOpen(nanos, isOpen);
+            if (!anyReady) {
+                parkIfOpen(nanos, isOpen);
+            }
         } finally {
             for (int i = 0; i < registered; i++) {
-                waiters.remove(fds[i], me);
+                dismiss(fds[i], enlisted[i]);
             }
         }
+    }
+
+    /** The error for a second thread parking on a descriptor, with where the first one waits. */
+    private static IllegalStateException twoParked(int fd, Thread other, Thread me) {
+        StringBuilder sb = new StringBuilder("two threads parked on descriptor ").append(fd).append(": ")
+                .append(other).append(" and ").append(me);
+        if (other != null) { // null: the first left meanwhile
+            sb.append("; the first waits at");
+            for (StackTraceElement e : other.getStackTrace()) {
+                sb.append("\n\tat ").append(e);
+            }
+        }
+        return new IllegalStateException(sb.toString());
     }
 
     /** Parks once, for {@code nanos} (0: no limit), unless the socket is already closing. */
@@ -269,10 +428,43 @@ final class Poller {
                 }
                 int n = Native.pollerWait(handle, ready, -1);
                 for (int i = 0; i < n; i++) {
-                    unpark(ready[i]);
+                    ready(ready[i]);
                 }
                 failures = 0;
             } catch (Throwable e) {
+                failures++;
+                recover(e, failures);
+            }
+        }
+    }
+
+    /**
+     * The loop of a poller run by a virtual thread: takes what is ready without waiting, and
+     * while something was, yields to the threads it unparked and polls again; when nothing was,
+     * parks until the master poller sees this poller's epoll descriptor readable.
+     */
+    private void virtualPollLoop() {
+        int[] ready = new int[256];
+        int failures = 0;
+        int polled = 0;
+        while (true) {
+            try {
+                if (injectedFailures.get() > 0 && injectedFailures.getAndDecrement() > 0) {
+                    throw new IllegalStateException("failure injected by a test");
+                }
+                if (polled == 0) {
+                    long h = handle;
+                    master.parkOn((int) h, 0, () -> handle == h, this);
+                } else {
+                    Thread.yield();
+                }
+                polled = Native.pollerWait(handle, ready, 0);
+                for (int i = 0; i < polled; i++) {
+                    ready(ready[i]);
+                }
+                failures = 0;
+            } catch (Throwable e) {
+                polled = 0;
                 failures++;
                 recover(e, failures);
             }
@@ -287,13 +479,15 @@ final class Poller {
      */
     private void recover(Throwable e, int failures) {
         log(System.Logger.Level.WARNING, name + " failed; its parked threads are woken and polling goes on", e);
-        waiters.values().forEach(LockSupport::unpark);
+        wakeAll();
         if (failures >= FAILURES_BEFORE_RENEW) {
             try {
                 long old = handle;
                 handle = Native.pollerCreate();
                 Native.pollerClose(old);
-                waiters.values().forEach(LockSupport::unpark);
+                // the new native poller has no registrations: each is made again at the next park
+                watches.values().forEach(w -> w.added = false);
+                wakeAll();
             } catch (Throwable again) {
                 log(System.Logger.Level.WARNING, name + ": could not make a new native poller", again);
             }
@@ -305,11 +499,54 @@ final class Poller {
         }
     }
 
+    /** Marks every watch ready and unparks its waiter: each re-checks its socket. */
+    private void wakeAll() {
+        for (Watch w : watches.values()) {
+            w.ready = true;
+            Thread t = w.waiter;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+        }
+    }
+
     private static void log(System.Logger.Level level, String message, Throwable e) {
         try {
             System.getLogger("io.rustsocket").log(level, "rustsocket: " + message, e);
         } catch (Throwable ignore) {
             // logging must never take the poller down
+        }
+    }
+
+    /** Virtual threads for the pollers' loops, reached by reflection (the jar targets JDK 17). */
+    private static final class VirtualThreads {
+        private static final MethodHandle OF_VIRTUAL = ofVirtual();
+        static final boolean AVAILABLE = OF_VIRTUAL != null;
+
+        private static MethodHandle ofVirtual() {
+            try {
+                Class<?> builder = Class.forName("java.lang.Thread$Builder");
+                MethodHandles.Lookup lookup = MethodHandles.publicLookup();
+                MethodHandle of = lookup.findStatic(Thread.class, "ofVirtual",
+                        MethodType.methodType(Class.forName("java.lang.Thread$Builder$OfVirtual")));
+                MethodHandle unstarted = lookup.findVirtual(builder, "unstarted",
+                        MethodType.methodType(Thread.class, Runnable.class));
+                // () -> Thread.ofVirtual(), then builder.unstarted(runnable)
+                return MethodHandles.collectArguments(unstarted, 0,
+                        of.asType(MethodType.methodType(builder)));
+            } catch (ReflectiveOperationException e) {
+                return null; // JDK 17-20
+            }
+        }
+
+        static Thread unstarted(String name, Runnable body) {
+            try {
+                Thread t = (Thread) OF_VIRTUAL.invoke(body);
+                t.setName(name);
+                return t;
+            } catch (Throwable e) {
+                throw new IllegalStateException("cannot make a virtual thread", e);
+            }
         }
     }
 }

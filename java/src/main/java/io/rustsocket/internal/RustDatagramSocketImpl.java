@@ -14,10 +14,9 @@ import java.net.SocketOption;
 import java.net.SocketOptions;
 import java.net.SocketTimeoutException;
 import java.net.StandardSocketOptions;
-import java.nio.channels.ClosedChannelException;
+import java.nio.ByteBuffer;
 import java.nio.channels.UnsupportedAddressTypeException;
 import java.util.HashSet;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -32,7 +31,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code DatagramChannelImpl}:
  * {@code readLock} serializes receives, {@code writeLock} sends; the descriptor's life (open,
  * operations in flight, close waking blocked threads with a shutdown, release by the last thread
- * out) is the {@link SocketDescriptor}'s, shared with the TCP engine.
+ * out) is the {@link SocketDescriptor}'s, shared with the TCP engine. A Unix domain datagram
+ * socket is this engine with a {@link UnixDatagram} side, which handles what takes or gives a
+ * Unix name; batches are {@link DatagramBatches}'.
  */
 public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     /** Wakes a thread inside recvfrom/recvmmsg/sendto/poll; nothing more to do at release. */
@@ -52,16 +53,16 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         }
     };
 
-    private final ReentrantLock readLock = new ReentrantLock();
-    private final ReentrantLock writeLock = new ReentrantLock();
-    private final SocketDescriptor<Object> descriptor = new SocketDescriptor<>(this, CLOSER);
+    final ReentrantLock readLock = new ReentrantLock();
+    final ReentrantLock writeLock = new ReentrantLock();
+    final SocketDescriptor<Object> descriptor = new SocketDescriptor<>(this, CLOSER);
     // guards the descriptor's life and this socket's bound/connected state
-    private final Object stateLock = descriptor.stateLock;
+    final Object stateLock = descriptor.stateLock;
 
-    private volatile boolean bound;
-    private volatile InetSocketAddress remote;
+    volatile boolean bound;
+    volatile InetSocketAddress remote;
     // the peer in the wire layout, for checking batch targets without decoding them
-    private final byte[] remoteWire = new byte[AddressWire.LEN];
+    final byte[] remoteWire = new byte[AddressWire.LEN];
     /**
      * The local address before the last connect (null while not connected): a disconnect
      * binds to it again, as the JDK does, since connected the socket shows the route's source
@@ -69,6 +70,14 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
      */
     private InetSocketAddress initialLocal;
     private volatile int timeout;
+    // the Unix side of a Unix domain datagram socket, null for a UDP one (see UnixDatagram)
+    volatile UnixDatagram unix;
+    // under the state lock: the buffer sizes set while the socket may still become a Unix one
+    // (null: not set), which the Unix descriptor then gets
+    Integer presetSendBuffer;
+    Integer presetReceiveBuffer;
+    // under the state lock: the IP_MULTICAST_IF set, which IPv4-only sockets cannot read back
+    NetworkInterface multicastInterface;
     // multicast groups joined, as "group%ifindex", so that joining twice and leaving a group
     // not joined give the JDK's exceptions
     private final Set<String> memberships = new HashSet<>();
@@ -92,6 +101,16 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         NativeLibrary.ensureLoaded();
     }
 
+    /**
+     * Two connected Unix domain datagram sockets ({@code socketpair(2)}), each in an
+     * implementation of its own, open and unnamed.
+     *
+     * @throws UnsupportedOperationException where the system has no Unix datagram sockets
+     */
+    public static RustDatagramSocketImpl[] pair() throws IOException {
+        return UnixDatagram.pair();
+    }
+
     // ---------------------------------------------------------------- life cycle
 
     /** Opens the descriptor; does nothing if it is open already. */
@@ -111,12 +130,28 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         }
     }
 
+    /**
+     * Opens the descriptor {@code bindaddr} calls for: a Unix datagram one for a Unix name, a UDP
+     * one otherwise; does nothing if it is open already.
+     */
+    public void create(SocketAddress bindaddr) throws SocketException {
+        if (!UnixNames.isUnix(bindaddr)) {
+            create();
+            return;
+        }
+        synchronized (stateLock) {
+            if (descriptor.state() == SocketDescriptor.NEW) {
+                UnixDatagram.of(this);
+            }
+        }
+    }
+
     /** Whether {@link #close()} was called. */
     public boolean isClosed() {
         return descriptor.state() >= SocketDescriptor.CLOSING;
     }
 
-    private boolean isOpen() {
+    boolean isOpen() {
         return descriptor.isOpen();
     }
 
@@ -130,23 +165,47 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         }
     }
 
-    /** Waits for {@code event} until the deadline ({@code nanos == 0}: none) or a close. */
-    private void park(int fd, int event, long nanos) throws IOException {
-        try {
-            descriptor.park(fd, event, nanos);
-        } catch (InterruptedIOException e) {
-            // as the JDK's datagram socket does for an interrupted virtual thread
-            close();
-            SocketException se = new SocketException("Closed by interrupt");
-            se.initCause(e);
-            throw se;
+    /**
+     * Waits for {@code event} until the deadline ({@code nanos == 0}: none) or a close. An
+     * interrupted virtual thread gets an {@link InterruptedIOException} with the socket still
+     * open, so that it leaves the descriptor as any failure does; the public call then closes
+     * the socket ({@link #interrupted}).
+     */
+    void park(int fd, int event, long nanos) throws IOException {
+        descriptor.park(fd, event, nanos);
+    }
+
+    /**
+     * What a call that caught {@code e} throws: a timeout as it is; for a virtual thread
+     * interrupted while it waited, the JDK datagram socket's answer: the socket is closed and the
+     * call fails with {@code SocketException("Closed by interrupt")}. Closed only here, once the
+     * thread is out of the descriptor, since a close while it is inside makes its exit report
+     * "Socket closed".
+     */
+    IOException interrupted(InterruptedIOException e) {
+        if (e instanceof SocketTimeoutException) {
+            return e;
         }
+        close();
+        SocketException se = new SocketException("Closed by interrupt");
+        se.initCause(e);
+        return se;
     }
 
     // ---------------------------------------------------------------- bind, connect
 
-    /** {@code DatagramSocket.bind}: {@code null} binds to the wildcard address and any port. */
+    /**
+     * {@code DatagramSocket.bind}: {@code null} binds to the wildcard address and any port (a
+     * Unix socket: to no name); a Unix name makes this a Unix socket.
+     */
     public void bind(SocketAddress local) throws SocketException {
+        if (UnixNames.isUnix(local) || (unix != null && local == null)) {
+            UnixDatagram.bind(this, local);
+            return;
+        }
+        if (unix != null) {
+            throw new IllegalArgumentException("Unsupported address type");
+        }
         InetSocketAddress isa = local == null ? new InetSocketAddress(0) : checkAddress(local);
         synchronized (stateLock) {
             if (!isOpen()) {
@@ -177,7 +236,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         bind(new InetSocketAddress(laddr, lport));
     }
 
-    private void bindIfNeeded() throws SocketException {
+    void bindIfNeeded() throws SocketException {
         if (!bound) {
             synchronized (stateLock) {
                 if (!bound && isOpen()) {
@@ -208,6 +267,13 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     public void connect(SocketAddress peer) throws SocketException {
         if (peer == null) {
             throw new IllegalArgumentException("Address can't be null");
+        }
+        if (UnixNames.isUnix(peer)) {
+            UnixDatagram.connect(this, peer);
+            return;
+        }
+        if (unix != null) {
+            throw new IllegalArgumentException("Unsupported address type");
         }
         InetSocketAddress isa = checkAddress(peer);
         readLock.lock();
@@ -257,6 +323,11 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     /** {@code DatagramSocket.disconnect}: removes the peer; the pre-connect local address and port stay. */
     @Override
     public void disconnect() {
+        UnixDatagram u = unix;
+        if (u != null) {
+            u.disconnect();
+            return;
+        }
         readLock.lock();
         try {
             writeLock.lock();
@@ -286,15 +357,38 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         return bound;
     }
 
-    /** The connected peer, or {@code null}. */
+    /** Whether this is a Unix domain datagram socket. */
+    public boolean isUnix() {
+        return unix != null;
+    }
+
+    /** Whether connected (to an IP peer or a Unix name); stays true after close, as in the JDK. */
+    public boolean isConnected() {
+        UnixDatagram u = unix;
+        return u != null ? u.remote != null : remote != null;
+    }
+
+    /** The connected UDP peer, or {@code null} (always for a Unix socket). */
     public InetSocketAddress remoteAddress() {
         return remote;
     }
 
-    /** {@code DatagramSocket.getLocalSocketAddress}: {@code null} when closed or unbound. */
+    /** {@code DatagramSocket.getRemoteSocketAddress}: the peer's address or Unix name, or null. */
+    public SocketAddress remoteSocketAddress() {
+        UnixDatagram u = unix;
+        return u != null ? u.remote : remote;
+    }
+
+    /** {@code DatagramSocket.getLocalSocketAddress}: the address or Unix name; null when closed or unbound. */
+    public SocketAddress localName() {
+        UnixDatagram u = unix;
+        return u != null ? u.localAddress() : localSocketAddress();
+    }
+
+    /** The local UDP address: {@code null} when closed or unbound, and for a Unix socket. */
     public InetSocketAddress localSocketAddress() {
         synchronized (stateLock) {
-            if (!isOpen() || !bound) {
+            if (!isOpen() || !bound || unix != null) {
                 return null;
             }
             try {
@@ -319,7 +413,20 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     /** {@code DatagramSocket.send} with the JDK's checks and exceptions. */
     @Override
     public void send(DatagramPacket p) throws IOException {
+        try {
+            sendPacket(p);
+        } catch (InterruptedIOException e) {
+            throw interrupted(e);
+        }
+    }
+
+    private void sendPacket(DatagramPacket p) throws IOException {
         synchronized (p) {
+            UnixDatagram u = unix;
+            if (u != null) {
+                u.send(p);
+                return;
+            }
             writeLock.lock();
             try {
                 if (!isOpen()) {
@@ -390,23 +497,27 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         receive(p, false);
     }
 
+    /**
+     * As the JDK's datagram sockets receive: the read lock for the whole receive, the packet's
+     * monitor only around the call that fills it, never while the thread waits (a virtual thread
+     * parked inside {@code synchronized} pins its carrier on JDK 21 to 23).
+     */
     private int receive(DatagramPacket p, boolean peek) throws IOException {
-        synchronized (p) {
+        try {
+            UnixDatagram u = unix;
+            if (u != null) {
+                u.receive(p, peek);
+                return 0;
+            }
             long nanos = lockForReceive();
             try {
                 bindIfNeeded();
-                int cap = NativeDatagram.PACKET_FIELDS ? -1 : p.getLength();
-                int n = receiveLocked(p, p.getData(), p.getOffset(), cap, peek, nanos);
-                if (!NativeDatagram.PACKET_FIELDS) {
-                    p.setLength(n);
-                }
-                InetSocketAddress from = sender();
-                p.setAddress(from.getAddress());
-                p.setPort(from.getPort());
-                return from.getPort();
+                return receiveLocked(p, peek, nanos);
             } finally {
                 readLock.unlock();
             }
+        } catch (InterruptedIOException e) {
+            throw interrupted(e);
         }
     }
 
@@ -414,7 +525,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
      * Takes the read lock within SO_TIMEOUT; returns the nanoseconds left for the receive (0:
      * no timeout). The caller unlocks.
      */
-    private long lockForReceive() throws SocketTimeoutException {
+    long lockForReceive() throws SocketTimeoutException {
         int millis = timeout;
         if (millis <= 0) {
             readLock.lock();
@@ -428,7 +539,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
     }
 
     /** Waits until readable, a close, or the deadline {@code start + nanos} (0: none), which throws. */
-    private void awaitReadable(int fd, long start, long nanos) throws IOException {
+    void awaitReadable(int fd, long start, long nanos) throws IOException {
         long remaining = 0;
         if (nanos > 0) {
             remaining = nanos - (System.nanoTime() - start);
@@ -439,20 +550,32 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         park(fd, Native.POLLIN, remaining);
     }
 
-    private int receiveLocked(DatagramPacket p, byte[] b, int off, int cap, boolean peek, long nanos)
-            throws IOException {
+    private int receiveLocked(DatagramPacket p, boolean peek, long nanos) throws IOException {
         int n = Native.UNAVAILABLE;
         int fd = descriptor.begin(true);
         try {
             descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
             boolean connected = remote != null;
             long start = System.nanoTime();
-            n = NativeDatagram.receive(fd, p, b, off, cap, senderWire, peek, connected);
-            while (n == Native.UNAVAILABLE && isOpen()) {
+            while (true) {
+                synchronized (p) {
+                    int cap = NativeDatagram.PACKET_FIELDS ? -1 : p.getLength();
+                    n = NativeDatagram.receive(fd, p, p.getData(), p.getOffset(), cap, senderWire, peek, connected);
+                    if (n != Native.UNAVAILABLE) {
+                        if (!NativeDatagram.PACKET_FIELDS) {
+                            p.setLength(n);
+                        }
+                        InetSocketAddress from = sender();
+                        p.setAddress(from.getAddress());
+                        p.setPort(from.getPort());
+                        return from.getPort();
+                    }
+                }
+                if (!isOpen()) {
+                    throw new SocketException("Socket closed");
+                }
                 awaitReadable(fd, start, nanos);
-                n = NativeDatagram.receive(fd, p, b, off, cap, senderWire, peek, connected);
             }
-            return n;
         } finally {
             descriptor.end(true, n >= 0);
         }
@@ -477,141 +600,71 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         return receive(p, true);
     }
 
-    // ---------------------------------------------------------------- batches
+    // ---------------------------------------------------------------- ByteBuffer send and receive
 
     /**
-     * Sends slots {@code from..from+count} of a batch, one {@code sendmmsg} per
-     * {@link NativeDatagram#MAX_BATCH}: slot {@code i} holds {@code lens[i]} bytes at
-     * {@code data[i * slot..]} for the address at {@code targets[i * AddressWire.LEN..]}
-     * (byte 0 zero: the connected peer). Every target is checked before the first datagram
-     * goes, so that a bad one sends nothing. Blocks while the send buffer is full (until at
-     * least one is sent). Returns how many were sent, counted from {@code from}; fewer than
-     * {@code count} when the next one failed or would block, and sending from there again
-     * reports why.
-     *
-     * @throws IOException if the first datagram fails, or the socket is closed
+     * Sends {@code src}'s remaining bytes as one datagram to {@code target} (null: the connected
+     * peer), with the checks of {@link #send(DatagramPacket)}; a Unix name makes a socket that is
+     * neither bound nor connected a Unix one. Advances the position; returns the bytes sent.
      */
-    public int sendBatch(byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
-            throws IOException {
-        // the native side copies whole ranges: check them here, where a mistake is an exception
-        Objects.checkFromIndexSize(from, count, lens.length);
-        Objects.checkFromIndexSize((long) from * slot, (long) count * slot, data.length);
-        Objects.checkFromIndexSize((long) from * AddressWire.LEN, (long) count * AddressWire.LEN, targets.length);
-        writeLock.lock();
-        try {
-            if (!isOpen()) {
-                throw new SocketException("Socket closed");
-            }
-            if (count == 0) {
-                return 0;
-            }
-            InetSocketAddress peer = remote;
-            for (int i = from; i < from + count; i++) {
-                int at = i * AddressWire.LEN;
-                if (targets[at] == 0 && peer == null) {
-                    throw new IllegalArgumentException("Address not set");
-                }
-                if (targets[at] != 0 && peer != null && !AddressWire.same(targets, at, remoteWire, 0)) {
-                    throw new IllegalArgumentException("Connected and packet address differ");
-                }
-            }
-            bindIfNeeded();
-            int sent = 0;
-            while (sent < count) {
-                int chunk = Math.min(count - sent, NativeDatagram.MAX_BATCH);
-                int n;
-                try {
-                    n = sendChunk(data, slot, lens, targets, from + sent, chunk);
-                } catch (IOException e) {
-                    if (sent == 0) {
-                        throw e;
-                    }
-                    // what went is reported; sending from the failed one again throws this
-                    return sent;
-                }
-                sent += n;
-                if (n < chunk) {
-                    break;
-                }
-            }
-            return sent;
-        } finally {
-            writeLock.unlock();
+    public int send(ByteBuffer src, SocketAddress target) throws IOException {
+        int len = src.remaining();
+        boolean heap = src.hasArray();
+        byte[] b = heap ? src.array() : new byte[len];
+        int off = heap ? src.arrayOffset() + src.position() : 0;
+        if (!heap) {
+            src.duplicate().get(b);
         }
-    }
-
-    /** One {@code sendmmsg} of at most {@link NativeDatagram#MAX_BATCH}, under the write lock. */
-    private int sendChunk(byte[] data, int slot, int[] lens, byte[] targets, int from, int count)
-            throws IOException {
-        int n = Native.UNAVAILABLE;
-        int fd = descriptor.begin(false);
-        try {
-            descriptor.configureNonBlockingIfNeeded(fd, false);
-            n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
-            while (n == Native.UNAVAILABLE && isOpen()) {
-                park(fd, Native.POLLOUT, 0);
-                n = NativeDatagram.sendBatch(fd, data, slot, lens, targets, from, count);
+        UnixDatagram u = unix;
+        if (u == null && UnixNames.isUnix(target)) {
+            synchronized (stateLock) {
+                if (!isOpen()) {
+                    throw new SocketException("Socket closed");
+                }
+                u = UnixDatagram.of(this);
             }
-            return n;
-        } finally {
-            descriptor.end(false, n >= 0);
         }
-    }
-
-    /**
-     * Receives up to {@code count} datagrams, one {@code recvmmsg} per
-     * {@link NativeDatagram#MAX_BATCH}: waits up to SO_TIMEOUT for the first, then takes only
-     * what is already queued. Datagram {@code i} lands at {@code data[i * slot..]}, its length
-     * in {@code lens[i]} ({@code -length - 1} when cut to the slot), its sender at
-     * {@code senders[i * AddressWire.LEN..]}.
-     *
-     * @return how many datagrams were received, at least 1
-     * @throws SocketTimeoutException if SO_TIMEOUT passed with nothing received
-     */
-    public int receiveBatch(byte[] data, int slot, int[] lens, byte[] senders, int count) throws IOException {
-        Objects.checkFromIndexSize(0, count, lens.length);
-        Objects.checkFromIndexSize(0L, (long) count * slot, data.length);
-        Objects.checkFromIndexSize(0L, (long) count * AddressWire.LEN, senders.length);
-        long nanos = lockForReceive();
-        try {
-            bindIfNeeded();
-            int n = Native.UNAVAILABLE;
-            int fd = descriptor.begin(true);
+        if (u != null) {
             try {
-                descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
-                boolean connected = remote != null;
-                int first = Math.min(count, NativeDatagram.MAX_BATCH);
-                long start = System.nanoTime();
-                n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, 0, first, connected, true);
-                while (n == Native.UNAVAILABLE && isOpen()) {
-                    awaitReadable(fd, start, nanos);
-                    n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, 0, first, connected, true);
-                }
-                // a full call may have left more queued: take it without waiting, up to count
-                int chunk = first;
-                while (n > 0 && n < count && chunk == NativeDatagram.MAX_BATCH && isOpen()) {
-                    chunk = Math.min(count - n, NativeDatagram.MAX_BATCH);
-                    int more;
-                    try {
-                        more = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, n, chunk, connected, false);
-                    } catch (IOException e) {
-                        break; // what arrived is returned; the error belongs to a later receive
-                    }
-                    if (more <= 0) {
-                        break;
-                    }
-                    n += more;
-                    if (more < chunk) {
-                        break;
-                    }
-                }
-                return n;
-            } finally {
-                descriptor.end(true, n >= 0);
+                u.sendTo(b, off, len, target);
+            } catch (InterruptedIOException e) {
+                throw interrupted(e);
             }
-        } finally {
-            readLock.unlock();
+        } else {
+            // the packet's constructor checks the address as DatagramPacket users know it
+            send(target == null ? new DatagramPacket(b, off, len) : new DatagramPacket(b, off, len, target));
         }
+        src.position(src.position() + len);
+        return len;
+    }
+
+    /**
+     * Receives one datagram into {@code dst}'s remaining bytes (the rest of a longer one is
+     * discarded) within SO_TIMEOUT, advancing the position; returns the sender.
+     */
+    public SocketAddress receive(ByteBuffer dst) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new IllegalArgumentException("Read-only buffer");
+        }
+        UnixDatagram u = unix;
+        if (u != null) {
+            try {
+                return u.receive(dst);
+            } catch (InterruptedIOException e) {
+                throw interrupted(e);
+            }
+        }
+        boolean heap = dst.hasArray();
+        int len = dst.remaining();
+        DatagramPacket p = heap ? new DatagramPacket(dst.array(), dst.arrayOffset() + dst.position(), len)
+                : new DatagramPacket(new byte[len], len);
+        receive(p);
+        if (heap) {
+            dst.position(dst.position() + p.getLength());
+        } else {
+            dst.put(p.getData(), 0, p.getLength());
+        }
+        return p.getSocketAddress();
     }
 
     // ---------------------------------------------------------------- multicast
@@ -632,6 +685,9 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
 
     private void membership(SocketAddress group, NetworkInterface ni, boolean join) throws IOException {
         InetAddress address = checkGroup(group);
+        if (unix != null) {
+            throw new SocketException("Unix domain datagram sockets have no multicast");
+        }
         if (join && NetProperties.refusedByIpv4Stack(address)) {
             throw new IllegalArgumentException("Only IPv6 sockets can join IPv6 multicast group");
         }
@@ -725,157 +781,43 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         return timeout;
     }
 
-    /** The options a datagram socket supports: the native option table's datagram rows. */
+    /** The options this socket supports (see {@link DatagramOptions}). */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        return Options.ALL;
+        return DatagramOptions.supported(this);
     }
 
-    // read from the native option table when first needed (the library is loaded by then)
-    private static final class Options {
-        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.DATAGRAM);
-    }
-
-    // IPv4-only sockets cannot read the interface back as an index; the one set is kept
-    private NetworkInterface multicastInterface;
-
-    /** {@code DatagramSocket.setOption}; a closed socket gives {@link ClosedChannelException}, as the JDK's. */
+    /** {@code DatagramSocket.setOption}; a closed socket gives {@link java.nio.channels.ClosedChannelException}, as the JDK's. */
     @Override
     public <T> void setOption(SocketOption<T> name, T value) throws IOException {
-        OptionTable.Row row = supportedRow(name);
-        OptionTable.checkType(name, value);
-        synchronized (stateLock) {
-            if (!isOpen()) {
-                throw new ClosedChannelException();
-            }
-            OptionTable.set(descriptor.fd(), row, value);
-            if (name == StandardSocketOptions.IP_MULTICAST_IF) {
-                multicastInterface = (NetworkInterface) value;
-            }
-        }
+        DatagramOptions.set(this, name, value);
     }
 
-    /** {@code DatagramSocket.getOption}; a closed socket gives {@link ClosedChannelException}, as the JDK's. */
+    /** {@code DatagramSocket.getOption}; a closed socket gives {@link java.nio.channels.ClosedChannelException}, as the JDK's. */
     @Override
-    @SuppressWarnings("unchecked")
     public <T> T getOption(SocketOption<T> name) throws IOException {
-        OptionTable.Row row = supportedRow(name);
-        synchronized (stateLock) {
-            if (!isOpen()) {
-                throw new ClosedChannelException();
-            }
-            Object v = OptionTable.get(descriptor.fd(), row);
-            if (name == StandardSocketOptions.IP_MULTICAST_IF) {
-                int index = (Integer) v;
-                if (index < 0) {
-                    return (T) multicastInterface;
-                }
-                return index == 0 ? null : (T) NetworkInterface.getByIndex(index);
-            }
-            return (T) v;
-        }
+        return DatagramOptions.get(this, name);
     }
 
-    private static OptionTable.Row supportedRow(SocketOption<?> name) {
-        Objects.requireNonNull(name);
-        if (!Options.ALL.contains(name)) {
-            throw new UnsupportedOperationException("'" + name + "' not supported");
-        }
-        return OptionTable.row(name);
-    }
-
-    /** An option call whose failures {@link #legacy} translates. */
-    private interface OptionCall<R> {
-        R call() throws IOException;
-    }
-
-    /**
-     * Runs an option call the way {@code DatagramSocket}'s legacy setters and getters do: a
-     * closed socket gives {@code SocketException("Socket is closed")}, other I/O failures a
-     * {@code SocketException}.
-     */
-    private static <R> R legacy(OptionCall<R> call) throws SocketException {
-        try {
-            return call.call();
-        } catch (ClosedChannelException e) {
-            throw new SocketException("Socket is closed");
-        } catch (SocketException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new SocketException(e.getMessage());
-        }
-    }
-
-    /** {@link #setOption(SocketOption, Object)} with the exceptions of the legacy setters. */
+    /** {@link #setOption(SocketOption, Object)} with the exceptions of {@code DatagramSocket}'s legacy setters. */
     public <T> void setLegacy(SocketOption<T> name, T value) throws SocketException {
-        legacy(() -> {
-            setOption(name, value);
-            return null;
-        });
+        DatagramOptions.setLegacy(this, name, value);
     }
 
-    /** {@link #getOption(SocketOption)} with the exceptions of the legacy getters. */
+    /** {@link #getOption(SocketOption)} with the exceptions of {@code DatagramSocket}'s legacy getters. */
     public <T> T getLegacy(SocketOption<T> name) throws SocketException {
-        return legacy(() -> getOption(name));
-    }
-
-    /** The standard option behind a legacy {@link SocketOptions} id, or null. */
-    private static SocketOption<?> legacyOption(int optID) {
-        switch (optID) {
-            case SO_SNDBUF:
-                return StandardSocketOptions.SO_SNDBUF;
-            case SO_RCVBUF:
-                return StandardSocketOptions.SO_RCVBUF;
-            case SO_REUSEADDR:
-                return StandardSocketOptions.SO_REUSEADDR;
-            case SO_REUSEPORT:
-                return StandardSocketOptions.SO_REUSEPORT;
-            case SO_BROADCAST:
-                return StandardSocketOptions.SO_BROADCAST;
-            case IP_TOS:
-                return StandardSocketOptions.IP_TOS;
-            case IP_MULTICAST_IF2:
-                return StandardSocketOptions.IP_MULTICAST_IF;
-            case IP_MULTICAST_LOOP:
-                return StandardSocketOptions.IP_MULTICAST_LOOP;
-            default:
-                return null;
-        }
+        return DatagramOptions.getLegacy(this, name);
     }
 
     /** The legacy {@link SocketOptions} interface, for code that drives the impl directly. */
     @Override
-    @SuppressWarnings("unchecked")
     public void setOption(int optID, Object value) throws SocketException {
-        if (optID == SO_TIMEOUT) {
-            setSoTimeout(value instanceof Integer ? (Integer) value : -1);
-            return;
-        }
-        SocketOption<Object> opt = (SocketOption<Object>) legacyOption(optID);
-        if (opt == null) {
-            throw new SocketException("Unknown option " + optID);
-        }
-        if (optID == IP_MULTICAST_LOOP && value instanceof Boolean) {
-            value = !(Boolean) value; // the legacy option means "loopback disabled"
-        }
-        setLegacy(opt, value);
+        DatagramOptions.setLegacy(this, optID, value);
     }
 
     @Override
     public Object getOption(int optID) throws SocketException {
-        if (optID == SO_TIMEOUT) {
-            return getSoTimeout();
-        }
-        if (optID == SO_BINDADDR) {
-            InetSocketAddress local = localSocketAddress();
-            return local != null ? local.getAddress() : anyLocal();
-        }
-        SocketOption<?> opt = legacyOption(optID);
-        if (opt == null) {
-            throw new SocketException("Unknown option " + optID);
-        }
-        Object v = getLegacy(opt);
-        return optID == IP_MULTICAST_LOOP ? (Object) !(Boolean) v : v;
+        return DatagramOptions.getLegacy(this, optID);
     }
 
     /** {@code 0.0.0.0}, what the JDK reports as the address of an unbound socket. */

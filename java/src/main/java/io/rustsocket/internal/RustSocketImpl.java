@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -439,18 +440,45 @@ public final class RustSocketImpl extends SocketImpl {
         if (s >= SocketDescriptor.CLOSING) {
             throw new SocketException("Socket closed");
         }
+        if (s == SocketDescriptor.OPEN && connState == CONNECTING) {
+            throw new SocketException("Connection in progress");
+        }
         if (s == SocketDescriptor.OPEN && connState != UNCONNECTED) {
             throw new SocketException("Already connected");
         }
         if (localport != 0) {
             throw new SocketException("Already bound");
         }
-        unix = new UnixEnd();
+        UnixEnd u = new UnixEnd();
+        unix = u;
         if (s == SocketDescriptor.OPEN) {
+            try {
+                openDescriptor(); // the IP descriptor stays until the Unix one is open
+            } catch (IOException e) {
+                unix = null;
+                throw e;
+            }
+            StreamOptions.applyPresets(this, descriptor.fd());
+        }
+        return u;
+    }
+
+    /**
+     * Makes a socket that became Unix for a bind the system refused an IP socket again, as it
+     * was: a failed bind leaves a socket usable, as {@code ServerSocket}'s and {@code Socket}'s
+     * do. Nothing to do for a socket that is bound, connected or closed.
+     */
+    void revertToIp() throws IOException {
+        synchronized (stateLock) {
+            UnixEnd u = unix;
+            if (u == null || u.bound || u.pairEnd >= 0 || connState != UNCONNECTED
+                    || descriptor.state() != SocketDescriptor.OPEN) {
+                return;
+            }
+            unix = null;
             openDescriptor();
             StreamOptions.applyPresets(this, descriptor.fd());
         }
-        return unix;
     }
 
     /** Makes a NEW implementation the connected Unix descriptor {@code fd} (accepted or a pair end). */
@@ -464,6 +492,8 @@ public final class RustSocketImpl extends SocketImpl {
         counters = c;
         address = InetAddress.getLoopbackAddress();
         connState = CONNECTED;
+        unix.local = UnixSockets.name(fd, false);
+        unix.remote = UnixSockets.name(fd, true);
     }
 
     /** Whether the socket is connected (the state lock held). */
@@ -490,10 +520,13 @@ public final class RustSocketImpl extends SocketImpl {
     @Override
     protected void connect(SocketAddress remote, int millis) throws IOException {
         byte[] unixName = null;
+        SocketAddress unixTarget = null;
         synchronized (stateLock) {
             if (unix != null) {
                 unixName = unix.connectName;
+                unixTarget = unix.connectTarget;
                 unix.connectName = null;
+                unix.connectTarget = null;
                 if (unix.pairConnectPending) {
                     unix.pairConnectPending = false;
                     return; // a pair end, connected since create()
@@ -508,7 +541,7 @@ public final class RustSocketImpl extends SocketImpl {
         connectCandidates = null;
         try {
             if (unixName != null) {
-                UnixSockets.connect(this, unixName, TimeUnit.MILLISECONDS.toNanos(millis));
+                UnixSockets.connect(this, unixName, unixTarget, TimeUnit.MILLISECONDS.toNanos(millis));
             } else if (candidates != null && candidates.size() > 1 && candidates.get(0).equals(isa)) {
                 new HappyEyeballs(this, candidates, millis, connectionAttemptDelayMillis).run();
             } else {
@@ -522,12 +555,9 @@ public final class RustSocketImpl extends SocketImpl {
             close();
             throw e;
         } catch (InterruptedIOException e) {
-            // a virtual thread interrupted while parked: as the JDK's sockets, the socket is
-            // closed and the connect fails with "Closed by interrupt" (not counted: our own doing)
+            // a virtual thread interrupted while parked (not counted as a failure: our own doing)
             close();
-            SocketException se = new SocketException("Closed by interrupt");
-            se.initCause(e);
-            throw se;
+            throw NetProperties.interruptedConnect(e);
         } catch (IOException e) {
             failed(e);
             close();
@@ -634,7 +664,8 @@ public final class RustSocketImpl extends SocketImpl {
                             events = Native.poll(fd, Native.POLLOUT, 0);
                         }
                         if (events != 0) {
-                            Native.connectResult(fd); // throws the connect's error
+                            // throws the connect's error
+                            Native.connectResult(fd, nanos == 0 && !Poller.currentIsVirtual());
                             connected = true;
                         }
                     }
@@ -717,9 +748,15 @@ public final class RustSocketImpl extends SocketImpl {
             if (unix != null && unix.bindName != null) {
                 byte[] name = unix.bindName;
                 unix.bindName = null;
-                Native.unixBind(descriptor.fd(), name);
+                if (name.length > 0) {
+                    Native.unixBind(descriptor.fd(), name);
+                } else if (server) {
+                    throw new BindException("Server socket cannot bind to unnamed address"); // the JDK's
+                }
+                // the empty name leaves a client unnamed, bound as far as java.net.Socket knows
                 address = host;
                 unix.bound = true;
+                unix.local = UnixSockets.name(descriptor.fd(), false);
                 return;
             }
             checkFamily(host);
@@ -1040,6 +1077,12 @@ public final class RustSocketImpl extends SocketImpl {
     boolean isUnconnected() {
         assert Thread.holdsLock(stateLock);
         return connState == UNCONNECTED;
+    }
+
+    /** Whether a Unix bind could still replace this listener's descriptor (IP, not yet bound). */
+    boolean mayBecomeUnix() {
+        assert Thread.holdsLock(stateLock);
+        return unix == null && localport == 0;
     }
 
     /**

@@ -1,10 +1,12 @@
 package io.rustsocket.internal;
 
+import io.rustsocket.RustSocketOptions;
 import java.io.IOException;
 import java.net.SocketOption;
 import java.net.StandardSocketOptions;
 import java.util.Locale;
-import jdk.net.ExtendedSocketOptions;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Options applied to every new client socket and every listener (whose options Linux copies to
@@ -40,6 +42,8 @@ public final class SocketDefaults {
     private static volatile int keepInterval = UNSET;
     private static volatile int keepCount = UNSET;
     private static volatile int tcpNoDelay = UNSET;
+    // the defaults this system turned down, each reported once
+    private static final Set<String> UNSUPPORTED_REPORTED = ConcurrentHashMap.newKeySet();
 
     static {
         for (String name : new String[] {KEEP_ALIVE, KEEP_IDLE, KEEP_INTERVAL, KEEP_COUNT, TCP_NO_DELAY}) {
@@ -135,15 +139,26 @@ public final class SocketDefaults {
             return;
         }
         applyOne(fd, StandardSocketOptions.SO_KEEPALIVE, keepAlive);
-        applyOne(fd, ExtendedSocketOptions.TCP_KEEPIDLE, keepIdle);
-        applyOne(fd, ExtendedSocketOptions.TCP_KEEPINTERVAL, keepInterval);
-        applyOne(fd, ExtendedSocketOptions.TCP_KEEPCOUNT, keepCount);
+        // our rows rather than jdk.net's: the same kernel options, and the systems where the JDK
+        // has no jdk.net keepalive options (Windows) have ours
+        applyOne(fd, RustSocketOptions.TCP_KEEPIDLE, keepIdle);
+        applyOne(fd, RustSocketOptions.TCP_KEEPINTERVAL, keepInterval);
+        applyOne(fd, RustSocketOptions.TCP_KEEPCOUNT, keepCount);
         applyOne(fd, StandardSocketOptions.TCP_NODELAY, tcpNoDelay);
     }
 
     private static void applyOne(int fd, SocketOption<?> option, int value) throws IOException {
         if (value != UNSET) {
-            Native.setOption(fd, OptionTable.row(option).id, value);
+            try {
+                Native.setOption(fd, OptionTable.row(option).id, value);
+            } catch (UnsupportedOperationException e) {
+                // a system without the option (keepalive tuning before Windows 10 1709): the
+                // socket is made all the same, and the user is told once
+                if (UNSUPPORTED_REPORTED.add(option.name())) {
+                    System.getLogger("io.rustsocket").log(System.Logger.Level.WARNING,
+                            "rustsocket: the default " + option.name() + " is not applied: " + e.getMessage());
+                }
+            }
         }
     }
 

@@ -296,7 +296,7 @@ final class SocketDescriptor<O> {
             } else {
                 polledWrite = true;
             }
-            Poller.park(fd, event, nanos, this::isOpen);
+            Poller.park(fd, event, nanos, this::isOpen, this);
             return READINESS_UNKNOWN;
         }
         return Native.poll(fd, event, pollMillis(nanos));

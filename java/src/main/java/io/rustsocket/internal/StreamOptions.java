@@ -31,7 +31,7 @@ final class StreamOptions {
     }
 
     private static final class UnixClient {
-        static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.UNIX_CLIENT);
+        static final Set<SocketOption<?>> ALL = UnixSockets.withPeerCredentials(OptionTable.supported(OptionTable.UNIX_CLIENT));
     }
 
     private static final class UnixListener {
@@ -75,6 +75,13 @@ final class StreamOptions {
     }
 
     static <T> void set(RustSocketImpl impl, SocketOption<T> opt, T value) throws IOException {
+        if (UnixSockets.isPeerCredentials(opt) && supported(impl).contains(opt)) {
+            OptionTable.checkType(opt, value);
+            synchronized (impl.stateLock) {
+                impl.ensureOpen();
+            }
+            throw new SocketException("SO_PEERCRED cannot be set "); // the JDK's message, its space too
+        }
         OptionTable.Row row = supportedRow(impl, opt);
         OptionTable.checkType(opt, value);
         synchronized (impl.stateLock) {
@@ -86,6 +93,9 @@ final class StreamOptions {
 
     @SuppressWarnings("unchecked")
     static <T> T get(RustSocketImpl impl, SocketOption<T> opt) throws IOException {
+        if (UnixSockets.isPeerCredentials(opt) && supported(impl).contains(opt)) {
+            return (T) UnixSockets.peerPrincipal(impl);
+        }
         OptionTable.Row row = supportedRow(impl, opt);
         synchronized (impl.stateLock) {
             impl.ensureOpen();
@@ -97,7 +107,9 @@ final class StreamOptions {
     private static void setRow(RustSocketImpl impl, OptionTable.Row row, Object value) throws IOException {
         assert Thread.holdsLock(impl.stateLock);
         OptionTable.set(impl.descriptor.fd(), row, value);
-        if (!impl.server && impl.isUnconnected()) {
+        // kept for a racing connect's other descriptors, and for the Unix descriptor that may
+        // replace this one before a client connects or a listener binds
+        if (impl.server ? impl.mayBecomeUnix() : impl.isUnconnected()) {
             if (impl.presetOptions == null) {
                 impl.presetOptions = new LinkedHashMap<>();
             }
@@ -122,10 +134,14 @@ final class StreamOptions {
         if (impl.presetOptions == null) {
             return;
         }
-        if (impl.isUnix()) {
-            impl.presetOptions.keySet().removeIf(row -> (row.sockets & OptionTable.UNIX_CLIENT) == 0);
+        int kind = impl.isUnix()
+                ? (impl.server ? OptionTable.UNIX_LISTENER : OptionTable.UNIX_CLIENT)
+                : (impl.server ? OptionTable.LISTENER : OptionTable.CLIENT);
+        for (Map.Entry<OptionTable.Row, Object> o : impl.presetOptions.entrySet()) {
+            if ((o.getKey().sockets & kind) != 0) {
+                OptionTable.set(fd, o.getKey(), o.getValue());
+            }
         }
-        apply(fd, impl.presetOptions);
     }
 
     /** Applies copies of options to a descriptor. */

@@ -16,6 +16,8 @@ final class UnixEnd {
      */
     byte[] bindName;
     byte[] connectName;
+    /** The address the next connect was given: the remote name once connected, as the JDK keeps it. */
+    SocketAddress connectTarget;
     /**
      * One end of a socket pair handed over before {@code java.net.Socket} creates the
      * implementation: create() adopts it instead of opening a socket, and the first connect()
@@ -23,7 +25,10 @@ final class UnixEnd {
      */
     int pairEnd = -1;
     boolean pairConnectPending;
-    /** The names once known: they outlive the descriptor, as a TCP socket's addresses do. */
+    /**
+     * The names, recorded when the socket is bound, connected, accepted or made by a pair: they
+     * outlive the descriptor, as a TCP socket's addresses do.
+     */
     SocketAddress local;
     SocketAddress remote;
     /**

@@ -6,6 +6,9 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.charset.Charset;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.FileSystems;
 import java.nio.file.Path;
 import java.util.Arrays;
 
@@ -41,26 +44,61 @@ public final class UnixNames {
         return address instanceof UnixDomainSocketAddress || address instanceof AbstractUnixSocketAddress;
     }
 
+    /** The longest path, in bytes: the JDK's limit here (see {@code local::MAX_PATH}). */
+    private static final class Limit {
+        static final int PATH = Native.unixPathLimit();
+    }
+
     /**
-     * The native form of a Unix socket address.
+     * The native form of a Unix socket address (empty for the empty path, the unnamed address),
+     * its length checked here, before any system call.
      *
-     * @throws IllegalArgumentException if {@code address} is not one
-     * @throws UnsupportedOperationException for an abstract name where the system has none
+     * @throws SocketException "Unix domain path too long: N bytes, at most M"
+     * @throws IllegalArgumentException if {@code address} is not a Unix name, or is an abstract
+     *     name where the system has no abstract namespace
      */
-    public static byte[] toNative(SocketAddress address) {
+    public static byte[] toNative(SocketAddress address) throws SocketException {
         if (address instanceof UnixDomainSocketAddress) {
-            return ((UnixDomainSocketAddress) address).getPath().toString().getBytes(PATH_CHARSET);
+            byte[] path = pathBytes(((UnixDomainSocketAddress) address).getPath());
+            checkLength(path.length, Limit.PATH);
+            return path;
         }
         if (address instanceof AbstractUnixSocketAddress) {
             if (!Platform.abstractUnixNames()) {
-                throw new UnsupportedOperationException("abstract Unix socket names are Linux's only");
+                throw new IllegalArgumentException("Unsupported address type: " + Platform.NAME
+                        + " has no abstract namespace for Unix sockets");
             }
             byte[] name = ((AbstractUnixSocketAddress) address).getBytes();
+            checkLength(name.length, Limit.PATH + 1); // all of sun_path but the leading NUL
             byte[] out = new byte[name.length + 1];
             System.arraycopy(name, 0, out, 1, name.length);
             return out;
         }
         throw new IllegalArgumentException("Unsupported address type");
+    }
+
+    private static void checkLength(int length, int limit) throws SocketException {
+        if (length > limit) {
+            // the JDK's message, with the figures it leaves out
+            throw new SocketException("Unix domain path too long: " + length + " bytes, at most " + limit);
+        }
+    }
+
+    /**
+     * A path's bytes as the system calls see them, as the JDK's Unix channels take them: the
+     * default file system's own bytes for the path (so a name listed from a directory that is not
+     * valid in the JVM's encoding still works), UTF-8 on Windows, else the JVM's encoding.
+     */
+    private static byte[] pathBytes(Path path) {
+        String s = path.toString();
+        if (s.isEmpty()) {
+            return new byte[0];
+        }
+        byte[] raw = path.getFileSystem() == FileSystems.getDefault() ? Native.unixPathBytes(path) : null;
+        if (raw != null) {
+            return raw;
+        }
+        return s.getBytes("Windows".equals(Platform.NAME) ? StandardCharsets.UTF_8 : PATH_CHARSET);
     }
 
     /**

@@ -2,11 +2,16 @@ package io.rustsocket.internal;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
 import java.net.SocketAddress;
 import java.net.SocketException;
 import java.net.SocketOption;
 import java.net.SocketTimeoutException;
+import java.nio.file.FileSystems;
+import java.nio.file.attribute.UserPrincipalLookupService;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -18,9 +23,14 @@ import java.util.concurrent.locks.LockSupport;
  * TCP engine's, on a Unix descriptor.
  */
 public final class UnixSockets {
-    /** First and longest pause while a listener's backlog is full. */
+    /**
+     * First and longest pause while a listener's backlog is full: nothing tells a waiting client
+     * when room appears (the kernel wakes only a client blocked in connect, which close() could
+     * not wake), so it tries again after a pause that doubles up to 50 ms; a thousand waiters
+     * cost some 20,000 wake-ups a second at most.
+     */
     private static final long FIRST_PAUSE_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
-    private static final long LONGEST_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+    private static final long LONGEST_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private UnixSockets() {}
 
@@ -36,7 +46,14 @@ public final class UnixSockets {
     public static void prepareConnect(RustSocketImpl socket, SocketAddress name) throws IOException {
         byte[] bytes = UnixNames.toNative(name);
         synchronized (socket.stateLock) {
-            socket.becomeUnix().connectName = bytes;
+            UnixEnd pending = socket.unix;
+            if (pending != null && pending.connectName != null) {
+                // another thread's connect has not taken its name yet: never swap it
+                throw new SocketException("Connection in progress");
+            }
+            UnixEnd u = socket.becomeUnix();
+            u.connectName = bytes;
+            u.connectTarget = name;
         }
     }
 
@@ -57,6 +74,7 @@ public final class UnixSockets {
             UnixEnd u = socket.unix;
             if (u != null) {
                 u.connectName = null;
+                u.connectTarget = null;
                 u.bindName = null;
             }
         }
@@ -69,36 +87,28 @@ public final class UnixSockets {
 
     /**
      * The Unix name of {@code socket} (an unnamed one as the empty path, as the JDK's Unix
-     * channels show it), or null while it has none to report (not bound, or closed before it was
-     * asked).
+     * channels show it), recorded when it was bound or connected; null before.
      */
     public static SocketAddress localAddress(RustSocketImpl socket) {
         synchronized (socket.stateLock) {
-            UnixEnd u = socket.unix;
-            if (u.local == null && socket.isOpen() && (u.bound || socket.isConnected())) {
-                u.local = name(socket, false);
-            }
-            return u.local;
+            return socket.unix.local;
         }
     }
 
     /** The Unix name of the peer (unnamed: the empty path), or null if never connected. */
     public static SocketAddress remoteAddress(RustSocketImpl socket) {
         synchronized (socket.stateLock) {
-            UnixEnd u = socket.unix;
-            if (u.remote == null && socket.isOpen() && socket.isConnected()) {
-                u.remote = name(socket, true);
-            }
-            return u.remote;
+            return socket.unix.remote;
         }
     }
 
-    private static SocketAddress name(RustSocketImpl socket, boolean peer) {
-        int fd = socket.descriptor.fd();
+    /** A name of {@code fd} from the kernel, or null if it cannot be had (getters do not throw). */
+    static SocketAddress name(int fd, boolean peer) {
         try {
             return UnixNames.fromNative(peer ? Native.unixPeerName(fd) : Native.unixLocalName(fd));
-        } catch (IOException e) {
-            return null; // the peer has gone: as for a TCP socket, the getters do not throw
+        } catch (IOException | RuntimeException e) {
+            // the peer has gone, or its name is not a path in the JVM's encoding (InvalidPathException)
+            return null;
         }
     }
 
@@ -119,6 +129,55 @@ public final class UnixSockets {
         return out;
     }
 
+    /** The JDK's SO_PEERCRED, where the JDK has it (jdk.net on Linux and macOS). */
+    private static final SocketOption<?> SO_PEERCRED = peerCredentialsOption();
+
+    private static SocketOption<?> peerCredentialsOption() {
+        try {
+            return jdk.net.ExtendedSocketOptions.SO_PEERCRED;
+        } catch (LinkageError e) {
+            return null; // a runtime image without the jdk.net module
+        }
+    }
+
+    /** {@code options} with the JDK's SO_PEERCRED added, where the system reports credentials. */
+    static Set<SocketOption<?>> withPeerCredentials(Set<SocketOption<?>> options) {
+        if (SO_PEERCRED == null || !Platform.peerCredentials()) {
+            return options;
+        }
+        Set<SocketOption<?>> all = new HashSet<>(options);
+        all.add(SO_PEERCRED);
+        return Collections.unmodifiableSet(all);
+    }
+
+    static boolean isPeerCredentials(SocketOption<?> option) {
+        return option != null && option == SO_PEERCRED;
+    }
+
+    /**
+     * SO_PEERCRED as the JDK's Unix channels report it: the peer's user and group as the
+     * principals of the default file system, named after the system's databases (by number
+     * where the databases have no name, as the JDK does).
+     */
+    static jdk.net.UnixDomainPrincipal peerPrincipal(RustSocketImpl socket) throws IOException {
+        long[] ids = new long[3];
+        synchronized (socket.stateLock) {
+            socket.ensureOpen();
+            if (!socket.isConnected()) {
+                // the JDK's text when the kernel has no peer to report (its errno-based variant
+                // shows whatever errno an earlier call left)
+                throw new SocketException("get SO_PEERCRED failed");
+            }
+            Native.peerCredentials(socket.descriptor.fd(), ids);
+        }
+        UserPrincipalLookupService lookup = FileSystems.getDefault().getUserPrincipalLookupService();
+        String user = Native.accountName(ids[1], false);
+        String group = Native.accountName(ids[2], true);
+        return new jdk.net.UnixDomainPrincipal(
+                lookup.lookupPrincipalByName(user != null ? user : Long.toString(ids[1])),
+                lookup.lookupPrincipalByGroupName(group != null ? group : Long.toString(ids[2])));
+    }
+
     /**
      * Connects {@code socket} (already a Unix socket, see {@link RustSocketImpl#prepareUnixConnect})
      * to {@code name} within {@code nanos} (0: no limit). A Unix connect completes at once when
@@ -126,8 +185,14 @@ public final class UnixSockets {
      * pause that grows to 10 ms, as long as the socket is open and the time lasts. The caller
      * handles failures as for a TCP connect (the socket is closed).
      */
-    static void connect(RustSocketImpl socket, byte[] name, long nanos) throws IOException {
+    static void connect(RustSocketImpl socket, byte[] name, SocketAddress target, long nanos) throws IOException {
+        if (name.length == 0) {
+            throw new ConnectException("Connection refused"); // the JDK's answer for the unnamed address
+        }
         socket.readLock.lock();
+        // a platform thread's interrupt does not stop a connect (as with the JDK); set aside, it
+        // would make every pause below return at once
+        boolean setAside = !Poller.currentIsVirtual() && Thread.interrupted();
         try {
             boolean connected = false;
             int fd = socket.beginConnect(InetAddress.getLoopbackAddress(), 0);
@@ -148,6 +213,9 @@ public final class UnixSockets {
                         }
                     }
                     if (n == Native.CONNECT_BUSY) {
+                        if (!Poller.currentIsVirtual() && Thread.interrupted()) {
+                            setAside = true;
+                        }
                         LockSupport.parkNanos(remaining > 0 ? Math.min(pause, remaining) : pause);
                         pause = Math.min(pause * 2, LONGEST_PAUSE_NANOS);
                         if (Thread.currentThread().isInterrupted() && Poller.currentIsVirtual()) {
@@ -161,19 +229,26 @@ public final class UnixSockets {
                         events = Native.poll(fd, Native.POLLOUT, 0);
                     }
                     if (events != 0) {
-                        Native.connectResult(fd);
+                        Native.connectResult(fd, nanos == 0 && !Poller.currentIsVirtual());
                         connected = true;
                     }
                 }
                 connected = connected && socket.isOpen();
                 if (connected) {
                     socket.connectedBlocking(fd);
+                    synchronized (socket.stateLock) {
+                        socket.unix.remote = target; // as the JDK's channels, the address connected to
+                        socket.unix.local = name(fd, false);
+                    }
                 }
             } finally {
                 socket.endConnect(fd, connected);
             }
         } finally {
             socket.readLock.unlock();
+            if (setAside) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -202,6 +277,18 @@ public final class UnixSockets {
             end.unix = u;
         }
         return end;
+    }
+
+    /**
+     * Makes {@code socket} an IP socket again after a Unix bind failed (see
+     * {@link RustSocketImpl#revertToIp}), keeping {@code failure} as the exception to report.
+     */
+    public static void revertAfterFailedBind(RustSocketImpl socket, IOException failure) {
+        try {
+            socket.revertToIp();
+        } catch (IOException e) {
+            failure.addSuppressed(e);
+        }
     }
 
     /** Closes the pair end that {@code socket} was given if its create() never adopted it. */

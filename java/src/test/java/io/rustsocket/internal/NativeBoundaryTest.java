@@ -185,8 +185,10 @@ class NativeBoundaryTest {
         rejects(IllegalArgumentException.class, () -> Native.getOption(client, rows));
         rejects(IllegalArgumentException.class, () -> Native.setOption(client, Integer.MAX_VALUE, 1));
         OptionTable.Row congestion = OptionTable.row(io.rustsocket.RustSocketOptions.TCP_CONGESTION);
-        rejects(IllegalArgumentException.class, () -> Native.getOption(client, congestion.id));
-        rejects(NullPointerException.class, () -> Native.setStringOption(client, congestion.id, null));
+        if (congestion.available) { // a string option, where the system has one (Linux)
+            rejects(IllegalArgumentException.class, () -> Native.getOption(client, congestion.id));
+            rejects(NullPointerException.class, () -> Native.setStringOption(client, congestion.id, null));
+        }
         OptionTable.Row tos = OptionTable.row(java.net.StandardSocketOptions.IP_TOS);
         rejects(IllegalArgumentException.class, () -> Native.setOption(client, tos.id, 256));
         rejects(IllegalArgumentException.class, () -> Native.setOption(client, tos.id, -1));

@@ -76,7 +76,9 @@ class OptionTableTest {
     }
 
     private static void check(Set<SocketOption<?>> supported, int kind) {
-        assertTrue(supported.size() >= 8, supported.toString());
+        // a listener without the Linux extras (Windows, and a kernel lacking keepalive tuning)
+        // still has SO_RCVBUF, SO_REUSEADDR, IP_TOS, IP_TTL and IPV6_V6ONLY
+        assertTrue(supported.size() >= 5, supported.toString());
         for (SocketOption<?> option : supported) {
             OptionTable.Row row = OptionTable.row(option);
             assertNotNull(row, "supported but not in the table: " + option);

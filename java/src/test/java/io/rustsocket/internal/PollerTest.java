@@ -40,6 +40,12 @@ class PollerTest {
         return (Thread) start.invoke(builder, body);
     }
 
+    /** Skips the test (before it starts any thread) where no epoll instance can be read from /proc. */
+    private static void assumeEpoll() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.name", "").startsWith("Linux"),
+                "needs Linux: reads the epoll instance's registrations from /proc/self/fdinfo");
+    }
+
     /** The descriptors registered in the poller for {@code event}, read from /proc. */
     private static Set<Integer> registered(int event) throws IOException {
         Set<Integer> fds = new HashSet<>();
@@ -72,6 +78,7 @@ class PollerTest {
 
     @Test
     void aFailureInThePollerWakesItsThreadsAndPollingGoesOn() throws Exception {
+        assumeEpoll();
         int[][] pairs = new int[READERS][];
         AtomicIntegerArray got = new AtomicIntegerArray(READERS);
         CountDownLatch done = new CountDownLatch(READERS);
@@ -156,6 +163,7 @@ class PollerTest {
 
     @Test
     void deregisterRemovesAnOpenDescriptorFromThePoller() throws Exception {
+        assumeEpoll();
         int[] p = RawSockets.pair();
         try {
             Native.configureBlocking(p[1], false);
@@ -184,6 +192,76 @@ class PollerTest {
             assertFalse(registered(Native.POLLIN).contains(p[1]), "still registered after deregister");
         } finally {
             RawSockets.closeAll(p);
+        }
+    }
+
+    /** Parks a virtual thread as {@code owner} until {@code fd} is readable, after {@code trigger} ran. */
+    private static void parkedUntilReadable(int fd, Object owner, Runnable trigger) throws Exception {
+        Thread t = startVirtual(() -> {
+            try {
+                while (Native.poll(fd, Native.POLLIN, 0) == 0) {
+                    Poller.park(fd, Native.POLLIN, 0, () -> true, owner);
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        eventually("the thread parks", () -> t.getState() == Thread.State.WAITING);
+        trigger.run();
+        t.join(10_000);
+        assertFalse(t.isAlive(), "the parked thread was not woken");
+    }
+
+    /**
+     * A descriptor closed outside the library's close path leaves its watch behind (with
+     * edge-triggered pollers: "registered"); the socket that gets the number next must be
+     * registered again, or its first park would never be woken.
+     */
+    @Test
+    void aDescriptorNumberReusedAfterACloseOutsideTheLibraryStillWakes() throws Exception {
+        int[] first = RawSockets.pair();
+        int[] second = null;
+        int extra = -1;
+        boolean firstReaderOpen = true;
+        try {
+            Native.configureBlocking(first[1], false);
+            parkedUntilReadable(first[1], new Object(), () -> assertEquals(1, write(first[0])));
+            int number = first[1];
+            Native.close(first[1]); // no Poller.forget: the watch stays
+            firstReaderOpen = false;
+            second = RawSockets.pair(); // its listener, opened first, takes the lowest free number
+            Assumptions.assumeTrue(second[2] == number, "the descriptor number was not reused");
+            int listener = second[2];
+            int[] client = {-1};
+            parkedUntilReadable(listener, new Object(), () -> {
+                try {
+                    client[0] = Native.socket(false);
+                    Native.connect(client[0], RawSockets.LOOPBACK, 0, AddressWire.localOf(listener).getPort());
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            extra = client[0];
+        } finally {
+            Native.close(first[0]);
+            Native.close(first[2]);
+            if (firstReaderOpen) {
+                Native.close(first[1]);
+            }
+            if (second != null) {
+                RawSockets.closeAll(second);
+            }
+            if (extra >= 0) {
+                Native.close(extra);
+            }
+        }
+    }
+
+    private static int write(int fd) {
+        try {
+            return Native.write(fd, new byte[] {1}, 0, 1);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
         }
     }
 }

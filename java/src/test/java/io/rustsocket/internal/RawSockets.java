@@ -22,7 +22,7 @@ final class RawSockets {
         int c = Native.socket(false);
         if (Native.connect(c, LOOPBACK, 0, AddressWire.localOf(l).getPort()) == 0) {
             assertTrue(Native.poll(c, Native.POLLOUT, 5000) != 0, "connect did not finish");
-            Native.connectResult(c);
+            Native.connectResult(c, false);
         }
         Native.configureBlocking(c, true);
         int s = Native.accept(l, new byte[AddressWire.LEN]);
