@@ -388,3 +388,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, windows))]
+mod windows_tests {
+    use super::*;
+
+    #[test]
+    fn every_call_is_unsupported_before_touching_the_descriptor() {
+        let mut buf = [0u8; 4];
+        let mut fds = [-1; 4];
+        let results = [
+            send(0, b"x", &[1]).err(),
+            receive(0, &mut buf, &mut fds).err(),
+            duplicate(0).err(),
+            adopt(0).err(),
+        ];
+        for e in results {
+            let e = e.expect("Windows passes no descriptors");
+            assert_eq!(e.class, ExceptionClass::UnsupportedOperation, "{e:?}");
+            assert!(e.message.contains("no descriptor passing"), "{e:?}");
+        }
+    }
+}

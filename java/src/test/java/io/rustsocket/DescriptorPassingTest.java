@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.DataInputStream;
@@ -41,6 +42,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -56,6 +58,12 @@ class DescriptorPassingTest {
     Path dir;
 
     private static final byte[] ONE = {'!'};
+
+    @BeforeAll
+    static void descriptorPassing() {
+        assumeFalse(TestSupport.WINDOWS, "Windows passes no descriptors: DescriptorPassingUnsupportedTest");
+        TestSupport.assumeUnixSockets();
+    }
 
     /** A file in the test directory holding {@code content}. */
     private Path file(String name, String content) throws IOException {
