@@ -171,7 +171,11 @@ public final class FileDescriptors {
      */
     public static RustSocket socket(FileDescriptor descriptor) throws IOException {
         RustSocket socket = RustSocket.adopt(DescriptorPassing.adopt(descriptor));
-        close(descriptor);
+        try {
+            close(descriptor);
+        } catch (IOException ignore) {
+            // close(2) released the number whatever it reported, and the socket has its own
+        }
         return socket;
     }
 
