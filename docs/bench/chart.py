@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-HIGHER_IS_BETTER = {"bulk"}
+HIGHER_IS_BETTER = {"bulk", "bulkRead"}
 
 
 def main(summary_path, out_path):

@@ -24,6 +24,7 @@ DOCS = os.path.dirname(HERE)
 SCENARIOS = {
     "pingPong": ("ping-pong round trip", "ns", False, lambda score, size: score),
     "bulk": ("one-way bulk transfer", "MB/s", True, lambda score, size: score * size / 1e6),
+    "bulkRead": ("one-way bulk, read side", "MB/s", True, lambda score, size: score * size / 1e6),
     "connectAcceptClose": ("connect + accept + close", "ns", False, lambda score, size: score),
     "available": ("one cheap native call (available())", "ns", False, lambda score, size: score),
 }
@@ -139,7 +140,7 @@ def markdown(rows, n_rounds, java_version):
     for (name, size), row in sorted(rows.items()):
         label, unit, _, _ = SCENARIOS[name]
         if size:
-            label += f", {size} B" if name != "bulk" else f", {size} B writes"
+            label += {"bulk": f", {size} B writes", "bulkRead": f", {size} B reads"}.get(name, f", {size} B")
         r, j, f = med(row["rust"]), med(row["jdk"]), med(row["floor"])
         lo, hi = spread(row["rust_over_jdk"])
         alo, ahi = spread(row["aa_over_jdk"])

@@ -1,5 +1,5 @@
 //! The native floor for the benchmark suite: the same scenarios as the JMH
-//! benchmarks (ping-pong, one-way bulk, connection rate), with plain blocking
+//! benchmarks (ping-pong, one-way bulk both ways, connection rate), with plain blocking
 //! std sockets and no JVM, so every JVM figure can be read as a fraction of
 //! what the kernel allows on this machine.
 //!
@@ -84,6 +84,32 @@ fn bulk(size: usize, run_for: Duration) -> f64 {
     sent as f64 / secs / 1e6
 }
 
+/// One-way transfer the other way round: the peer writes `size`-byte chunks without pause and
+/// this thread reads `size` bytes at a time (as many calls as it takes), in MB/s.
+fn bulk_read(size: usize, run_for: Duration) -> f64 {
+    let l = listener();
+    let addr = l.local_addr().unwrap();
+    let source = thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let chunk = vec![1u8; size];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    let mut c = TcpStream::connect(addr).unwrap();
+    let mut buf = vec![0u8; size];
+    let start = Instant::now();
+    let mut got = 0u64;
+    while start.elapsed() < run_for {
+        for _ in 0..16 {
+            c.read_exact(&mut buf).unwrap();
+        }
+        got += 16 * size as u64;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(c);
+    source.join().unwrap();
+    got as f64 / secs / 1e6
+}
+
 /// connect + accept + close of both ends, in nanoseconds per connection. One
 /// thread does all of it, so the figure does not depend on how the scheduler
 /// interleaves an acceptor thread with the connecting one. The accepted end
@@ -130,9 +156,13 @@ fn main() {
             r#"{{"scenario": "pingPong", "param": {size}, "value": {v:.1}, "unit": "ns/op"}}"#
         );
     }
-    for size in [1024usize, 65536] {
+    for size in [1024usize, 8192, 65536, 1 << 20] {
         let v = bulk(size, run_for);
         println!(r#"{{"scenario": "bulk", "param": {size}, "value": {v:.1}, "unit": "MB/s"}}"#);
+    }
+    for size in [65536usize, 1 << 20] {
+        let v = bulk_read(size, run_for);
+        println!(r#"{{"scenario": "bulkRead", "param": {size}, "value": {v:.1}, "unit": "MB/s"}}"#);
     }
     let v = connect_rate(run_for);
     println!(

@@ -138,9 +138,13 @@ pub(crate) fn open(domain: Domain, kind: Type, nonblocking: bool) -> std::io::Re
 
 /// Switches a descriptor between blocking and non-blocking mode.
 pub fn set_blocking(fd: Fd, blocking: bool) -> NetResult<()> {
-    SockRef::from(&borrow(fd)?)
-        .set_nonblocking(!blocking)
-        .map_err(|e| NetError::from_io(Op::Control, &e))
+    let socket = borrow(fd)?;
+    // one system call: socket2 makes two on Unix (fcntl get, then set), one on Windows
+    #[cfg(unix)]
+    let done = sys::set_nonblocking(&socket, !blocking);
+    #[cfg(not(unix))]
+    let done = SockRef::from(&socket).set_nonblocking(!blocking);
+    done.map_err(|e| NetError::from_io(Op::Control, &e))
 }
 
 /// Binds to an address given as raw IP bytes (4 or 16), scope id and port. On Windows a
@@ -173,17 +177,42 @@ pub fn connect(fd: Fd, ip: IpAddr, scope_id: u32, port: u16) -> NetResult<bool> 
     let target = addr::to_kernel(ip, port, scope_id, ipv6_available())?;
     #[cfg(windows)]
     sys::prepare_connect(fd, ip);
-    match SockRef::from(&borrow(fd)?).connect(&target) {
-        Ok(()) => {
-            log::debug!("fd {fd}: connected to {ip}:{port}");
-            Ok(true)
-        }
+    let socket = borrow(fd)?;
+    let connected = match SockRef::from(&socket).connect(&target) {
+        Ok(()) => true,
         // EINTR: a non-blocking connect goes on in the background. EAGAIN is not "in
         // progress" (no free local port, or the routing cache is full): the JDK reports it as
         // a SocketException, and so does the error mapping.
-        Err(e) if sys::connect_in_progress(&e) => Ok(false),
+        Err(e) if sys::connect_in_progress(&e) => connect_again(&SockRef::from(&socket), &target)?,
+        Err(e) => return Err(NetError::from_io(Op::Connect, &e)),
+    };
+    if connected {
+        log::debug!("fd {fd}: connected to {ip}:{port}");
+    }
+    Ok(connected)
+}
+
+/// Asks once more about a connect that reported "in progress". Over loopback the handshake has
+/// usually finished before connect(2) returned (the SYN-ACK waits in the socket's backlog until
+/// the call releases the socket), and Linux answers a second connect(2) with the outcome: 0 when
+/// connected, `EALREADY` while the handshake runs, or the connect's error. That is one system
+/// call where the wait in poll and the `SO_ERROR` query would be two.
+#[cfg(target_os = "linux")]
+fn connect_again(socket: &SockRef<'_>, target: &socket2::SockAddr) -> NetResult<bool> {
+    match socket.connect(target) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(errno::EISCONN) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(errno::EALREADY) || sys::connect_in_progress(&e) => {
+            Ok(false)
+        }
         Err(e) => Err(NetError::from_io(Op::Connect, &e)),
     }
+}
+
+/// Elsewhere a second connect(2) is not known to report the outcome alike: wait for it.
+#[cfg(not(target_os = "linux"))]
+fn connect_again(_socket: &SockRef<'_>, _target: &socket2::SockAddr) -> NetResult<bool> {
+    Ok(false)
 }
 
 /// The outcome of a connect that [`crate::poller::poll`] reported ready (writable, error or
@@ -249,11 +278,21 @@ pub fn accept(fd: Fd) -> NetResult<Option<(Fd, Option<SocketAddr>)>> {
 /// Receives into `buf`. Returns the byte count, [`EOF`], or [`UNAVAILABLE`]
 /// when a non-blocking descriptor has nothing to read.
 pub fn read(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
+    recv_with_flags(fd, buf, 0)
+}
+
+/// [`read`] that never waits, whatever the descriptor's mode: [`UNAVAILABLE`] when nothing
+/// is there to read.
+pub fn read_now(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
+    recv_with_flags(fd, buf, sys::RECV_DONTWAIT)
+}
+
+fn recv_with_flags(fd: Fd, buf: &mut [u8], flags: i32) -> NetResult<i32> {
     let socket = borrow(fd)?;
     // SAFETY: recv only writes initialised bytes; u8 and MaybeUninit<u8> share a layout.
     let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
     loop {
-        match SockRef::from(&socket).recv(uninit) {
+        match SockRef::from(&socket).recv_with_flags(uninit, flags) {
             Ok(0) => return Ok(if buf.is_empty() { 0 } else { EOF }),
             Ok(n) => return Ok(n as i32),
             Err(e) => match e.kind() {
@@ -269,6 +308,13 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
 /// [`UNAVAILABLE`] when a non-blocking descriptor's send buffer is full.
 pub fn write(fd: Fd, buf: &[u8]) -> NetResult<i32> {
     send_with_flags(fd, buf, sys::SEND_FLAGS, Op::Write)
+}
+
+/// [`write`] that never waits, whatever the descriptor's mode: it sends what fits in the send
+/// buffer now, and [`UNAVAILABLE`] when nothing does. (The flag that makes a receive not wait
+/// does the same for a send; where the system has none, sockets are never blocking.)
+pub fn write_now(fd: Fd, buf: &[u8]) -> NetResult<i32> {
+    send_with_flags(fd, buf, sys::SEND_FLAGS | sys::RECV_DONTWAIT, Op::Write)
 }
 
 /// Sends one byte of urgent (out-of-band) data.
@@ -542,6 +588,93 @@ pub(crate) mod tests {
         let mut buf = [0u8; 4];
         assert_eq!(read(c, &mut buf).unwrap(), UNAVAILABLE);
         close(c);
+        close(l);
+    }
+
+    #[test]
+    fn read_now_and_write_now_never_wait_on_a_blocking_socket() {
+        let t = trio(); // both ends blocking
+        let mut buf = [0u8; 64];
+        assert_eq!(read_now(t.server, &mut buf).unwrap(), UNAVAILABLE);
+        // fill the connection without a reader: write_now must stop at "unavailable", not block
+        crate::options::set(t.client, crate::options::Opt::SndBuf, 4096).unwrap();
+        let chunk = [9u8; 65536];
+        let mut sent = 0usize;
+        loop {
+            match write_now(t.client, &chunk).unwrap() {
+                UNAVAILABLE => break,
+                n => sent += n as usize,
+            }
+            assert!(sent < 64 << 20, "write_now never filled the connection");
+        }
+        // and the bytes sent so far arrive intact, read without waiting once they are there
+        let mut got = 0usize;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while got < sent {
+            match read_now(t.server, &mut buf).unwrap() {
+                UNAVAILABLE => {
+                    assert!(Instant::now() < deadline, "bytes lost: {got} of {sent}");
+                    poll(t.server, POLLIN, 100).unwrap();
+                }
+                n => {
+                    assert!(buf[..n as usize].iter().all(|&b| b == 9));
+                    got += n as usize;
+                }
+            }
+        }
+        assert_eq!(got, sent);
+        assert_eq!(read_now(t.server, &mut buf).unwrap(), UNAVAILABLE);
+    }
+
+    #[test]
+    fn set_blocking_switches_both_ways() {
+        let t = trio();
+        let mut buf = [0u8; 4];
+        set_blocking(t.server, false).unwrap();
+        assert_eq!(read(t.server, &mut buf).unwrap(), UNAVAILABLE);
+        set_blocking(t.server, true).unwrap();
+        write(t.client, b"ok").unwrap();
+        assert_eq!(read(t.server, &mut buf).unwrap(), 2); // waits for the bytes
+    }
+
+    #[test]
+    fn a_connect_to_a_closed_port_fails_at_once_or_after_the_wait() {
+        // Linux asks a second time when the first connect(2) reports "in progress": a refusal
+        // must then come out of connect itself, with the JDK's message
+        let (l, port) = listener();
+        close(l);
+        for _ in 0..20 {
+            let c = open_stream(false).unwrap();
+            match connect(c, LOOPBACK, 0, port) {
+                Err(e) => assert_eq!(e.message, "Connection refused"),
+                Ok(true) => panic!("connected to a closed port"),
+                Ok(false) => {
+                    poll(c, POLLOUT, 5000).unwrap();
+                    assert_eq!(
+                        connect_result(c, true).unwrap_err().class,
+                        ExceptionClass::Connect
+                    );
+                }
+            }
+            close(c);
+        }
+    }
+
+    #[test]
+    fn a_connect_that_reports_connected_is_usable_at_once() {
+        let (l, port) = listener();
+        for _ in 0..20 {
+            let c = open_stream(false).unwrap();
+            connect_and_wait(c, port);
+            let (s, peer) = accept_waiting(l);
+            assert_eq!(peer, Some(local_addr(c).unwrap()));
+            assert_eq!(write(c, b"x").unwrap(), 1);
+            set_blocking(s, true).unwrap();
+            let mut buf = [0u8; 1];
+            assert_eq!(read(s, &mut buf).unwrap(), 1);
+            close(s);
+            close(c);
+        }
         close(l);
     }
 

@@ -35,6 +35,7 @@ use jni::{Env, EnvUnowned};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Why a native method failed.
 #[derive(Debug)]
@@ -237,6 +238,47 @@ impl RawEnv {
         self.check()
     }
 
+    /// Pins a non-null `byte[]` (`GetPrimitiveArrayCritical`) so that one non-blocking system
+    /// call can use the Java heap's bytes in place; `None` when the JVM hands out a copy
+    /// instead (see [`Pinned`]), and then never again in this process.
+    ///
+    /// While the guard lives the JVM may not be able to collect garbage (JDK 17's G1 waits
+    /// for every critical section to end): hold it around one call that cannot wait (a send
+    /// or receive with `MSG_DONTWAIT`) and nothing else, no JNI call, no log, no lock.
+    pub(crate) fn pin(self, array: jbyteArray, mode: PinMode) -> Outcome<Option<Pinned>> {
+        if COPYING_JVM.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let mut is_copy: jni::sys::jboolean = false;
+        // SAFETY: a valid env and a non-null byte[]; the pointer is released by Pinned's drop.
+        let ptr =
+            unsafe { (self.table().v1_2.GetPrimitiveArrayCritical)(self.0, array, &mut is_copy) };
+        if ptr.is_null() {
+            // out of memory: an exception is pending
+            self.check()?;
+            return Err(Failure::Pending);
+        }
+        let pinned = Pinned {
+            raw: self,
+            array,
+            ptr: ptr.cast(),
+            mode: if is_copy {
+                jni::sys::JNI_ABORT
+            } else {
+                mode as jint
+            },
+        };
+        if is_copy {
+            // The JVM copied the whole array: a copy back would also overwrite bytes outside
+            // the caller's range that another thread may have changed meanwhile, and a copy of
+            // a large array per call costs more than staging the range. Stage from now on.
+            COPYING_JVM.store(true, Ordering::Relaxed);
+            drop(pinned);
+            return Ok(None);
+        }
+        Ok(Some(pinned))
+    }
+
     /// Copies `array[at..at + dst.len()]` of an int[] into `dst`.
     pub(crate) fn get_ints(self, array: jintArray, at: usize, dst: &mut [i32]) -> Outcome<()> {
         // SAFETY: as for get_bytes.
@@ -288,6 +330,50 @@ impl RawEnv {
         // SAFETY: as for get_int_field.
         unsafe { (self.table().v1_1.SetIntField)(self.0, obj, field.into_raw(), value) };
         self.check()
+    }
+}
+
+/// Set once `GetPrimitiveArrayCritical` returned a copy: such a JVM is not asked again.
+static COPYING_JVM: AtomicBool = AtomicBool::new(false);
+
+/// What releasing a [`Pinned`] array does with its bytes.
+#[derive(Clone, Copy)]
+#[repr(i32)]
+pub(crate) enum PinMode {
+    /// The call wrote into the array (a receive).
+    Written = 0,
+    /// The call only read the array (a send): nothing to write back.
+    ReadOnly = jni::sys::JNI_ABORT,
+}
+
+/// A `byte[]` held in place by `GetPrimitiveArrayCritical` ([`RawEnv::pin`]); released
+/// (`ReleasePrimitiveArrayCritical`) when dropped, a panic's unwinding included.
+pub(crate) struct Pinned {
+    raw: RawEnv,
+    array: jbyteArray,
+    ptr: *mut u8,
+    mode: jint,
+}
+
+impl Pinned {
+    /// `array[at..at + len]`, in the Java heap; the caller has checked the range.
+    pub(crate) fn range(&mut self, at: usize, len: usize) -> &mut [u8] {
+        // SAFETY: the array is pinned while self lives and the range lies inside it.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.add(at), len) }
+    }
+}
+
+impl Drop for Pinned {
+    fn drop(&mut self) {
+        // SAFETY: the pointer GetPrimitiveArrayCritical returned for this array, released once.
+        unsafe {
+            (self.raw.table().v1_2.ReleasePrimitiveArrayCritical)(
+                self.raw.0,
+                self.array,
+                self.ptr.cast(),
+                self.mode,
+            );
+        }
     }
 }
 

@@ -3,9 +3,10 @@
 
 use super::{
     byte_len, hot, in_bounds, ip_arg, object_arg, port_arg, require, run, scope_arg, with_staging,
-    write_address, RawEnv,
+    write_address, Outcome, PinMode, RawEnv,
 };
 use crate::addr;
+use crate::error::NetResult;
 use crate::sendfile;
 use crate::sock::{self, Shutdown};
 use crate::{options, tcp_info};
@@ -15,7 +16,7 @@ use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 6;
+pub const ABI_VERSION: jint = 7;
 
 /// Largest chunk one read or write call moves; the JDK uses the same bound.
 pub(crate) const MAX_CHUNK: usize = 128 * 1024;
@@ -183,13 +184,7 @@ pub fn read<'local>(
 ) -> jint {
     hot(&env, |raw: RawEnv| {
         let (off, len) = raw.range(b, off, len, "buffer")?;
-        with_staging(len.min(MAX_CHUNK), |buf| {
-            let n = sock::read(fd, buf)?;
-            if n > 0 {
-                raw.set_bytes(b, off, &buf[..n as usize])?;
-            }
-            Ok(n)
-        })
+        staged_read(raw, fd, b, off, len.min(MAX_CHUNK), sock::read)
     })
 }
 
@@ -205,10 +200,89 @@ pub fn write<'local>(
 ) -> jint {
     hot(&env, |raw: RawEnv| {
         let (off, len) = raw.range(b, off, len, "buffer")?;
-        with_staging(len.min(MAX_CHUNK), |buf| {
-            raw.get_bytes(b, off, buf)?;
-            Ok(sock::write(fd, buf)?)
-        })
+        staged_write(raw, fd, b, off, len.min(MAX_CHUNK), sock::write)
+    })
+}
+
+/// recv(2) straight into `b[off..off+len]` (at most one chunk), which stays pinned for this one
+/// call, made with `MSG_DONTWAIT` so that it never waits, whatever the descriptor's mode: bytes
+/// read, -1 at EOF, -2 when nothing is there. Saves the copy through the staging buffer, at the
+/// price of two more JNI calls (pin and release), so the Java side uses it for large reads.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn read_now<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    b: jbyteArray,
+    off: jint,
+    len: jint,
+) -> jint {
+    hot(&env, |raw: RawEnv| {
+        let (off, len) = raw.range(b, off, len, "buffer")?;
+        let len = len.min(MAX_CHUNK);
+        let Some(mut pinned) = raw.pin(b, PinMode::Written)? else {
+            // a JVM that copies instead of pinning: the staging buffer does less work
+            return staged_read(raw, fd, b, off, len, sock::read_now);
+        };
+        let n = sock::read_now(fd, pinned.range(off, len));
+        drop(pinned); // released before anything else happens, an exception included
+        Ok(n?)
+    })
+}
+
+/// send(2) straight from `b[off..off+len]` (at most one chunk), pinned for this one call, with
+/// `MSG_DONTWAIT`: bytes written (what fits in the send buffer now), or -2 when nothing fits.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn write_now<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    b: jbyteArray,
+    off: jint,
+    len: jint,
+) -> jint {
+    hot(&env, |raw: RawEnv| {
+        let (off, len) = raw.range(b, off, len, "buffer")?;
+        let len = len.min(MAX_CHUNK);
+        let Some(mut pinned) = raw.pin(b, PinMode::ReadOnly)? else {
+            return staged_write(raw, fd, b, off, len, sock::write_now);
+        };
+        let n = sock::write_now(fd, pinned.range(off, len));
+        drop(pinned);
+        Ok(n?)
+    })
+}
+
+/// `recv` into this thread's staging buffer, then the bytes received into `b[off..]`.
+fn staged_read(
+    raw: RawEnv,
+    fd: jint,
+    b: jbyteArray,
+    off: usize,
+    len: usize,
+    recv: fn(jint, &mut [u8]) -> NetResult<i32>,
+) -> Outcome<jint> {
+    with_staging(len, |buf| {
+        let n = recv(fd, buf)?;
+        if n > 0 {
+            raw.set_bytes(b, off, &buf[..n as usize])?;
+        }
+        Ok(n)
+    })
+}
+
+/// `b[off..off + len]` into this thread's staging buffer, then `send` from there.
+fn staged_write(
+    raw: RawEnv,
+    fd: jint,
+    b: jbyteArray,
+    off: usize,
+    len: usize,
+    send: fn(jint, &[u8]) -> NetResult<i32>,
+) -> Outcome<jint> {
+    with_staging(len, |buf| {
+        raw.get_bytes(b, off, buf)?;
+        Ok(send(fd, buf)?)
     })
 }
 

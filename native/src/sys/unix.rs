@@ -26,10 +26,10 @@ pub fn borrow(fd: Fd) -> NetResult<Borrowed> {
 /// The OS error numbers the core tells apart, under their POSIX names.
 pub mod errno {
     pub use libc::{
-        EACCES, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, EBADF, ECONNABORTED, ECONNREFUSED, ECONNRESET,
-        EHOSTUNREACH, EINPROGRESS, EINTR, EINVAL, EIO, EMFILE, EMSGSIZE, ENETDOWN, ENETUNREACH,
-        ENODEV, ENOENT, ENOPROTOOPT, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPERM, EPIPE, EPROTO,
-        ETIMEDOUT,
+        EACCES, EADDRINUSE, EADDRNOTAVAIL, EAGAIN, EALREADY, EBADF, ECONNABORTED, ECONNREFUSED,
+        ECONNRESET, EHOSTUNREACH, EINPROGRESS, EINTR, EINVAL, EIO, EISCONN, EMFILE, EMSGSIZE,
+        ENETDOWN, ENETUNREACH, ENODEV, ENOENT, ENOPROTOOPT, ENOTCONN, ENOTSOCK, EOPNOTSUPP, EPERM,
+        EPIPE, EPROTO, ETIMEDOUT,
     };
 }
 
@@ -37,6 +37,18 @@ pub mod errno {
 pub fn into_fd(socket: socket2::Socket) -> Fd {
     use std::os::fd::IntoRawFd;
     socket.into_raw_fd()
+}
+
+/// Switches `O_NONBLOCK` in one system call (`ioctl(FIONBIO)`), where `fcntl` takes two (get the
+/// flags, set them).
+pub fn set_nonblocking(socket: &Borrowed, nonblocking: bool) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut on = libc::c_int::from(nonblocking);
+    // SAFETY: FIONBIO reads one int.
+    if unsafe { libc::ioctl(socket.as_raw_fd(), libc::FIONBIO, &mut on) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// Whether a failed non-blocking connect is under way rather than failed.

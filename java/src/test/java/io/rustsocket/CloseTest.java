@@ -110,6 +110,45 @@ class CloseTest {
         });
     }
 
+    /**
+     * A reader that has been streaming large reads (which rustsocket makes straight into the
+     * caller's array, without waiting, and then waits outside the system call) is still woken by
+     * close() once the stream runs dry.
+     */
+    @ParameterizedTest(name = "{0}, timed: {1}")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
+    void closeWakesReaderWaitingAfterLargeReads(Engine engine, boolean timed) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            int baseline = Descriptors.openCount();
+            try (Pair p = new Pair(engine)) {
+                if (timed) {
+                    p.client.setSoTimeout(30_000);
+                }
+                byte[] sent = TestSupport.randomBytes(1 << 20);
+                FutureTask<Void> writer = async("writer", () -> {
+                    p.server.getOutputStream().write(sent);
+                    return null;
+                });
+                InputStream in = p.client.getInputStream();
+                byte[] got = new byte[sent.length];
+                for (int off = 0, n; off < got.length; off += n) {
+                    n = in.read(got, off, Math.min(65536, got.length - off));
+                    assertTrue(n > 0, "EOF after " + off + " bytes");
+                }
+                await(writer, 5_000);
+                assertTrue(java.util.Arrays.equals(sent, got), "bytes differ");
+                FutureTask<Integer> reader = asyncStarted("reader", () -> in.read(new byte[65536]));
+                Thread.sleep(200);
+                assertFalse(reader.isDone(), "read returned with nothing to read: " + describe(reader));
+                p.client.close();
+                Throwable t = awaitFailure(reader, 2_000);
+                assertSocketException(t, "Socket closed");
+                assertEquals(-1, p.server.getInputStream().read());
+            }
+            assertDescriptorsReleased(engine, baseline);
+        });
+    }
+
     @ParameterizedTest(name = "{0}, timed: {1}")
     @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
     void closeWakesBlockedAccept(Engine engine, boolean timed) {

@@ -120,7 +120,7 @@ public class SocketBench {
         @Param({"JDK", "RUST", "JDK_AA"})
         public Engine engine;
         /** Bytes per write call. */
-        @Param({"1024", "65536"})
+        @Param({"1024", "8192", "65536", "1048576"})
         public int size;
         byte[] chunk;
 
@@ -138,6 +138,44 @@ public class SocketBench {
                 InputStream sin = server.getInputStream();
                 while (sin.read(buf) >= 0) {
                     // discard
+                }
+            } catch (IOException e) {
+                // client closed at tear-down
+            }
+        }
+
+        /** Closes the connection. */
+        @TearDown(Level.Trial)
+        public void tearDown() throws Exception {
+            close();
+        }
+    }
+
+    /** One-way bulk the other way round: the peer writes without pause, the benchmark thread reads. */
+    @State(Scope.Thread)
+    public static class BulkRead extends Connection {
+        /** Engine under test. */
+        @Param({"JDK", "RUST", "JDK_AA"})
+        public Engine engine;
+        /** Bytes per read call, and per write of the peer. */
+        @Param({"65536", "1048576"})
+        public int size;
+        byte[] buf;
+
+        /** Opens the connection. */
+        @Setup(Level.Trial)
+        public void setUp() throws IOException {
+            buf = new byte[size];
+            open(engine);
+        }
+
+        @Override
+        void serve() {
+            byte[] chunk = new byte[size];
+            try {
+                OutputStream sout = server.getOutputStream();
+                while (true) {
+                    sout.write(chunk);
                 }
             } catch (IOException e) {
                 // client closed at tear-down
@@ -229,6 +267,15 @@ public class SocketBench {
     @OutputTimeUnit(TimeUnit.SECONDS)
     public void bulk(Bulk c) throws IOException {
         c.out.write(c.chunk);
+    }
+
+    /** Scenario 2b: one read of {@code size} bytes (in as many calls as it takes) from a writing peer. */
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    public byte[] bulkRead(BulkRead c) throws IOException {
+        readFully(c.in, c.buf);
+        return c.buf;
     }
 
     /**

@@ -198,7 +198,7 @@ public final class HappyEyeballs {
                         synchronized (socket.stateLock) {
                             ownFd = socket.descriptor.fd();
                         }
-                        socket.connectedBlocking(ownFd);
+                        socket.connectedBlocking();
                     }
                 } finally {
                     synchronized (socket.stateLock) {

@@ -16,7 +16,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 6;
+    static final int ABI_VERSION = 7;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -99,6 +99,16 @@ public final class Native {
     static native int read(int fd, byte[] b, int off, int len) throws IOException;
 
     static native int write(int fd, byte[] b, int off, int len) throws IOException;
+
+    /**
+     * {@link #read} without the staging copy: the kernel writes straight into {@code b}, which is
+     * pinned for this one call; never waits, whatever the descriptor's mode ({@link #UNAVAILABLE}
+     * when nothing is there).
+     */
+    static native int readNow(int fd, byte[] b, int off, int len) throws IOException;
+
+    /** {@link #write} without the staging copy, as {@link #readNow}: sends what fits now. */
+    static native int writeNow(int fd, byte[] b, int off, int len) throws IOException;
 
     static native int sendUrgent(int fd, int data) throws IOException;
 

@@ -50,6 +50,14 @@ public final class RustSocketImpl extends SocketImpl {
     /** Largest chunk handed to one native read or write, as in the JDK. */
     static final int MAX_BUFFER_SIZE = 128 * 1024;
 
+    /**
+     * From this many bytes on, a read or write lets the kernel copy straight between the socket
+     * and the caller's array ({@link Native#readNow}, {@link Native#writeNow}: the array is pinned
+     * for one call that never waits); below it, the copy through the native staging buffer costs
+     * less than pinning. Measured in docs/performance.md.
+     */
+    static final int PIN_AT_LEAST = 16 * 1024;
+
     final boolean server;
 
     // serializes reads, accept and connect
@@ -71,12 +79,19 @@ public final class RustSocketImpl extends SocketImpl {
     // this socket's byte counts (null for a listener); replaced with each new descriptor
     private volatile Statistics.Counters counters;
 
+    // SO_LINGER may be on: it was set on this socket, or on the listener that accepted it
+    volatile boolean lingerMaybeOn;
+
     private volatile int timeout;
     private volatile boolean inputClosed;
     private volatile boolean outputClosed;
     private volatile boolean connectionReset;
     // a read saw EOF: later reads return -1 even after close, as the JDK does
     private boolean readEOF;
+    // the last read brought PIN_AT_LEAST bytes or more: the peer is streaming, so the next large
+    // read on a blocking descriptor is tried without waiting (and without the staging copy);
+    // under the read lock
+    private boolean readsAreLarge;
 
     // the local address and port the user asked for, applied again to the descriptors of a
     // connect that tries several addresses
@@ -138,7 +153,7 @@ public final class RustSocketImpl extends SocketImpl {
             try {
                 if (socket.resetOnRelease) {
                     Native.abort(fd);
-                } else if (lastOut && StreamOptions.linger(fd) > 0) {
+                } else if (lastOut && StreamOptions.linger(socket, fd) > 0) {
                     StreamOptions.lingerOff(fd);
                 }
             } catch (IOException ignore) {
@@ -206,29 +221,42 @@ public final class RustSocketImpl extends SocketImpl {
         descriptor.end(reader, completed);
     }
 
-    /**
-     * One read system call: for a Unix socket receiving descriptors a recvmsg that keeps them
-     * (see {@link DescriptorPassing}), for every other socket read(2).
-     */
-    private int readOnce(int fd, byte[] b, int off, int len) throws IOException {
-        UnixEnd u = unix;
-        DescriptorInbox inbox = u == null ? null : u.inbox;
-        if (inbox != null && inbox.receiving) {
-            return inbox.read(fd, b, off, len);
-        }
-        return Native.read(fd, b, off, len);
-    }
-
     private int timedRead(int fd, byte[] b, int off, int len, long nanos) throws IOException {
         long start = System.nanoTime();
-        int n = readOnce(fd, b, off, len);
+        int n = readOnce(fd, b, off, len, false);
         while (n == Native.UNAVAILABLE && isOpen()) {
             long remaining = nanos - (System.nanoTime() - start);
             if (remaining <= 0) {
                 throw new SocketTimeoutException("Read timed out");
             }
             descriptor.park(fd, Native.POLLIN, remaining);
-            n = readOnce(fd, b, off, len);
+            n = readOnce(fd, b, off, len, false);
+        }
+        return n;
+    }
+
+    /**
+     * One read system call. A large one goes straight into {@code b} when it cannot wait anyway
+     * (a non-blocking descriptor), or when the last read was large too: the peer is streaming
+     * and bytes are probably there; if none are, the caller waits for them and tries again.
+     * Otherwise a read that may have to wait (a request, say) waits in the kernel, in one system
+     * call, and its bytes come through the staging buffer. A Unix socket receiving descriptors
+     * reads with a recvmsg that keeps them instead (see {@link DescriptorPassing}).
+     */
+    private int readOnce(int fd, byte[] b, int off, int len, boolean blocking) throws IOException {
+        UnixEnd u = unix;
+        DescriptorInbox inbox = u == null ? null : u.inbox;
+        if (inbox != null && inbox.receiving) {
+            return inbox.read(fd, b, off, len);
+        }
+        int n;
+        if (len >= PIN_AT_LEAST && (readsAreLarge || !blocking)) {
+            n = Native.readNow(fd, b, off, len);
+        } else {
+            n = Native.read(fd, b, off, len);
+        }
+        if (n != Native.UNAVAILABLE) {
+            readsAreLarge = n >= PIN_AT_LEAST;
         }
         return n;
     }
@@ -243,14 +271,14 @@ public final class RustSocketImpl extends SocketImpl {
             if (inputClosed) {
                 return Native.EOF;
             }
-            descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
+            boolean blocking = descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
             if (remainingNanos > 0) {
                 n = timedRead(fd, b, off, len, remainingNanos);
             } else {
-                n = readOnce(fd, b, off, len);
+                n = readOnce(fd, b, off, len, blocking);
                 while (n == Native.UNAVAILABLE && isOpen()) {
                     descriptor.park(fd, Native.POLLIN, 0);
-                    n = readOnce(fd, b, off, len);
+                    n = readOnce(fd, b, off, len, blocking);
                 }
             }
             if (n > 0 && !isOpen()) {
@@ -316,10 +344,10 @@ public final class RustSocketImpl extends SocketImpl {
         int fd = beginIO(false);
         try {
             descriptor.configureNonBlockingIfNeeded(fd, false);
-            n = Native.write(fd, b, off, len);
+            n = writeOnce(fd, b, off, len);
             while (n == Native.UNAVAILABLE && isOpen()) {
                 descriptor.park(fd, Native.POLLOUT, 0);
-                n = Native.write(fd, b, off, len);
+                n = writeOnce(fd, b, off, len);
             }
             if (n > 0) {
                 counters.addWritten(n);
@@ -328,6 +356,15 @@ public final class RustSocketImpl extends SocketImpl {
         } finally {
             endIO(false, n > 0);
         }
+    }
+
+    /**
+     * One write system call: a large one straight from {@code b}, never waiting (when the send
+     * buffer is full the caller waits until it has room, then tries again: cheaper than copying
+     * the rest to wait in the kernel); a small one through the staging buffer.
+     */
+    private static int writeOnce(int fd, byte[] b, int off, int len) throws IOException {
+        return len >= PIN_AT_LEAST ? Native.writeNow(fd, b, off, len) : Native.write(fd, b, off, len);
     }
 
     /** {@code OutputStream.write}: all of {@code b[off..off+len]}, under the write lock. */
@@ -632,11 +669,9 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    /** Makes a connected descriptor blocking for the one-system-call path of platform threads. */
-    void connectedBlocking(int fd) throws IOException {
-        if (!SocketDescriptor.waitsInPoller()) {
-            descriptor.configureBlocking(fd);
-        }
+    /** Lets a connected descriptor turn blocking for the one-system-call path of platform threads. */
+    void connectedBlocking() {
+        descriptor.blockOnFirstUse();
     }
 
     private void connectOnce(InetAddress address, int port, long nanos) throws IOException {
@@ -648,7 +683,7 @@ public final class RustSocketImpl extends SocketImpl {
                 // The descriptor is non-blocking here (see openDescriptor): the connect is started,
                 // then waited for in poll, which close() can always wake.
                 if (Native.connect(fd, address.getAddress(), AddressWire.scopeId(address), port) > 0) {
-                    connected = true;
+                    connected = isOpen();
                 } else {
                     long start = System.nanoTime();
                     while (!connected && isOpen()) {
@@ -672,7 +707,7 @@ public final class RustSocketImpl extends SocketImpl {
                     connected = connected && isOpen();
                 }
                 if (connected) {
-                    connectedBlocking(fd);
+                    connectedBlocking();
                 }
             } finally {
                 endConnect(fd, connected);
@@ -855,6 +890,7 @@ public final class RustSocketImpl extends SocketImpl {
         } finally {
             readLock.unlock();
         }
+        target.lingerMaybeOn = lingerMaybeOn;
         if (peer[0] == Native.UNIX_PEER) {
             synchronized (target.stateLock) {
                 target.connected(newFd);
@@ -958,7 +994,7 @@ public final class RustSocketImpl extends SocketImpl {
             boolean reset = false;
             if (connected) {
                 try {
-                    reset = StreamOptions.linger(fd) == 0;
+                    reset = StreamOptions.linger(this, fd) == 0;
                     if (!reset) {
                         Native.shutdown(fd, Native.SHUT_WR);
                         reset = inFlight && !inputClosed && Native.available(fd) > 0;
@@ -1025,6 +1061,7 @@ public final class RustSocketImpl extends SocketImpl {
             int n = 0;
             int fd = beginIO(false);
             try {
+                descriptor.configureNonBlockingIfNeeded(fd, false);
                 n = Native.sendUrgent(fd, data);
                 if (n == Native.UNAVAILABLE) {
                     throw new SocketException("No buffer space available");

@@ -32,6 +32,11 @@ final class SocketDescriptor<O> {
     static final int CLOSING = 2;
     static final int CLOSED = 3;
 
+    // the descriptor's blocking mode (see mode)
+    private static final int BLOCKING = 0;
+    private static final int NON_BLOCKING = 1;
+    private static final int BLOCKING_ON_FIRST_USE = 2;
+
     /** What {@link #park} returns when it does not know which events occurred. */
     static final int READINESS_UNKNOWN = -1;
 
@@ -64,9 +69,11 @@ final class SocketDescriptor<O> {
     private Cleaner.Cleanable cleanable;
     private boolean readerInFlight;
     private boolean writerInFlight;
-    // set once, under the owner's read or write lock, when a timed or virtual-thread operation
-    // first needs it; it stays so (as in the JDK)
-    private volatile boolean nonBlocking;
+    // BLOCKING, NON_BLOCKING, or BLOCKING_ON_FIRST_USE (non-blocking for a connect; the first
+    // read or write decides). NON_BLOCKING is set when a timed or virtual-thread operation first
+    // needs it, and stays so (as in the JDK); changes other than to NON_BLOCKING are made under
+    // the state lock
+    private volatile int mode;
     // whether the descriptor was armed in the read or write poller (by a virtual thread), so
     // that release deregisters it; each written only by the thread in flight in that direction,
     // read at close and at release
@@ -118,7 +125,7 @@ final class SocketDescriptor<O> {
                 ? Descriptors.register(owner, newFd, counters)
                 : Descriptors.register(owner, newFd);
         // where a shutdown does not wake blocked calls, the native side made it non-blocking
-        nonBlocking = !blocking || !Platform.shutdownWakesBlockedCalls();
+        mode = blocking && Platform.shutdownWakesBlockedCalls() ? BLOCKING : NON_BLOCKING;
         polledRead = false;
         polledWrite = false;
         if (state == NEW) {
@@ -253,23 +260,48 @@ final class SocketDescriptor<O> {
 
     /**
      * Switches to non-blocking mode the first time a timed operation, or any operation on a
-     * virtual thread, needs it; it stays so (as in the JDK).
+     * virtual thread, needs it; it stays so (as in the JDK). After a connect, the first untimed
+     * operation of a platform thread makes it blocking instead (see {@link #blockOnFirstUse}).
+     *
+     * @return whether calls on the descriptor now wait in the kernel (blocking mode)
      */
-    void configureNonBlockingIfNeeded(int fd, boolean timed) throws IOException {
-        if (!nonBlocking && (timed || Poller.currentIsVirtual())) {
-            Native.configureBlocking(fd, false);
-            nonBlocking = true;
+    boolean configureNonBlockingIfNeeded(int fd, boolean timed) throws IOException {
+        int m = mode;
+        if (m == NON_BLOCKING) {
+            return false;
+        }
+        boolean nonBlockingNeeded = timed || Poller.currentIsVirtual();
+        if (m == BLOCKING && !nonBlockingNeeded) {
+            return true;
+        }
+        synchronized (stateLock) {
+            m = mode;
+            if (nonBlockingNeeded) {
+                if (m == BLOCKING) {
+                    Native.configureBlocking(fd, false);
+                }
+                mode = NON_BLOCKING;
+            } else if (m == BLOCKING_ON_FIRST_USE) {
+                Native.configureBlocking(fd, true);
+                mode = BLOCKING;
+            }
+            return mode == BLOCKING;
         }
     }
 
     /**
-     * Makes a connected descriptor blocking again, for the one-system-call path of platform
-     * threads, where a shutdown wakes blocked calls; elsewhere it stays non-blocking.
+     * After a connect (made non-blocking, so that close() can wake it): where a shutdown wakes
+     * blocked calls, the descriptor turns blocking for the one-system-call path of platform
+     * threads, but only when the first read or write needs that. A socket that is closed
+     * unused, or whose first use is timed or on a virtual thread, so never switches twice.
      */
-    void configureBlocking(int fd) throws IOException {
+    void blockOnFirstUse() {
         if (Platform.shutdownWakesBlockedCalls()) {
-            Native.configureBlocking(fd, true);
-            nonBlocking = false;
+            synchronized (stateLock) {
+                if (mode == NON_BLOCKING) {
+                    mode = BLOCKING_ON_FIRST_USE;
+                }
+            }
         }
     }
 

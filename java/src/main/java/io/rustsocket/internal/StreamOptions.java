@@ -55,6 +55,15 @@ final class StreamOptions {
         return Native.getOption(fd, Rows.LINGER.id);
     }
 
+    /**
+     * SO_LINGER of {@code impl}'s descriptor {@code fd}, for close: off (-1) without asking the
+     * kernel when it was never set on the socket (nor on the listener that accepted it, whose
+     * value the kernel copies), since only this class sets it. Saves a system call per close.
+     */
+    static int linger(RustSocketImpl impl, int fd) throws IOException {
+        return impl.lingerMaybeOn ? linger(fd) : -1;
+    }
+
     /** Turns SO_LINGER off on {@code fd}. */
     static void lingerOff(int fd) throws IOException {
         Native.setOption(fd, Rows.LINGER.id, -1);
@@ -107,6 +116,9 @@ final class StreamOptions {
     private static void setRow(RustSocketImpl impl, OptionTable.Row row, Object value) throws IOException {
         assert Thread.holdsLock(impl.stateLock);
         OptionTable.set(impl.descriptor.fd(), row, value);
+        if (row == Rows.LINGER) {
+            impl.lingerMaybeOn = true;
+        }
         // kept for a racing connect's other descriptors, and for the Unix descriptor that may
         // replace this one before a client connects or a listener binds
         if (impl.server ? impl.mayBecomeUnix() : impl.isUnconnected()) {

@@ -235,7 +235,7 @@ public final class UnixSockets {
                 }
                 connected = connected && socket.isOpen();
                 if (connected) {
-                    socket.connectedBlocking(fd);
+                    socket.connectedBlocking();
                     synchronized (socket.stateLock) {
                         socket.unix.remote = target; // as the JDK's channels, the address connected to
                         socket.unix.local = name(fd, false);

@@ -185,7 +185,7 @@ class NativeBoundaryTest {
         rejects(IllegalArgumentException.class, () -> Native.getOption(client, rows));
         rejects(IllegalArgumentException.class, () -> Native.setOption(client, Integer.MAX_VALUE, 1));
         OptionTable.Row congestion = OptionTable.row(io.rustsocket.RustSocketOptions.TCP_CONGESTION);
-        if (congestion.available) { // a string option, where the system has one (Linux)
+        if (congestion != null) { // a string option, where the system has one (Linux)
             rejects(IllegalArgumentException.class, () -> Native.getOption(client, congestion.id));
             rejects(NullPointerException.class, () -> Native.setStringOption(client, congestion.id, null));
         }
