@@ -16,7 +16,7 @@ use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 7;
+pub const ABI_VERSION: jint = 8;
 
 /// Largest chunk one read or write call moves; the JDK uses the same bound.
 pub(crate) const MAX_CHUNK: usize = 128 * 1024;

@@ -16,7 +16,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 7;
+    static final int ABI_VERSION = 8;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
