@@ -4,6 +4,7 @@
 //! - [`udp`]: the datagram core (UDP, multicast, `sendmmsg`/`recvmmsg`).
 //! - [`local`]: what Unix domain sockets add (names, socket pairs, peer credentials);
 //!   [`local_datagram`]: Unix datagrams (sends to a name, receives with the sender's name).
+//! - [`passing`]: descriptor passing (`SCM_RIGHTS`) over Unix stream sockets.
 //! - [`options`]: every socket option, described once in a table that Java reads.
 //! - [`poller`]: readiness, for platform threads (`poll`) and virtual threads (epoll).
 //! - [`sendfile`]: zero-copy sending of files.
@@ -24,6 +25,7 @@ pub mod exports;
 pub mod local;
 pub mod local_datagram;
 pub mod options;
+pub mod passing;
 pub mod poller;
 pub mod sendfile;
 pub mod sock;

@@ -1,5 +1,5 @@
 //! The JNI layer: the `native` methods of `io.rustsocket.internal.Native`
-//! ([`socket`], [`poller`], [`local`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`],
+//! ([`socket`], [`poller`], [`local`], [`passing`]) and `io.rustsocket.internal.NativeDatagram` ([`datagram`],
 //! [`local_datagram`]).
 //!
 //! Every export is a `#[jni_mangle]` function that checks its arguments, converts
@@ -21,6 +21,7 @@
 pub mod datagram;
 pub mod local;
 pub mod local_datagram;
+pub mod passing;
 pub mod poller;
 pub mod socket;
 

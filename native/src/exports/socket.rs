@@ -16,10 +16,10 @@ use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 7;
+pub const ABI_VERSION: jint = 8;
 
 /// Largest chunk one read or write call moves; the JDK uses the same bound.
-const MAX_CHUNK: usize = 128 * 1024;
+pub(crate) const MAX_CHUNK: usize = 128 * 1024;
 
 /// Starts native logging (off unless `RUST_LOG` enables it), makes every socket IPv4 when
 /// `prefer_ipv4_stack` (the JVM's `java.net.preferIPv4Stack`), and returns [`ABI_VERSION`].
@@ -471,34 +471,21 @@ pub fn file_channel_descriptor<'local>(
     })
 }
 
-/// The int inside `channel.fd.fd`, or [`sendfile::FILE_CLOSED`] when any step does not
-/// apply. Clears the exception a failed lookup leaves pending (NoSuchFieldError), so
-/// the caller can fall back to copying.
+/// The int inside a JDK `FileChannel`'s `FileDescriptor` (see
+/// [`super::passing::channel_file_descriptor`]), or [`sendfile::FILE_CLOSED`] when any step
+/// does not apply, so that the caller falls back to copying.
 fn file_channel_raw_fd(env: &mut Env<'_>, channel: &JObject<'_>) -> jint {
-    let lookup = |env: &mut Env<'_>| -> jni::errors::Result<jint> {
-        let impl_class = env.find_class(jni_str!("sun/nio/ch/FileChannelImpl"))?;
-        if !env.is_instance_of(channel, &impl_class)? {
-            return Ok(sendfile::FILE_CLOSED);
-        }
-        let descriptor = env
-            .get_field(
-                channel,
-                jni_str!("fd"),
-                jni_sig!("Ljava/io/FileDescriptor;"),
-            )?
-            .l()?;
-        if descriptor.is_null() {
-            return Ok(sendfile::FILE_CLOSED);
-        }
-        env.get_field(&descriptor, jni_str!("fd"), jni_sig!("I"))?
-            .i()
+    let Some(descriptor) = super::passing::channel_file_descriptor(env, channel) else {
+        return sendfile::FILE_CLOSED;
     };
-    lookup(env).unwrap_or_else(|_| {
-        if env.exception_check() {
-            env.exception_clear();
-        }
-        sendfile::FILE_CLOSED
-    })
+    env.get_field(&descriptor, jni_str!("fd"), jni_sig!("I"))
+        .and_then(|v| v.i())
+        .unwrap_or_else(|_| {
+            if env.exception_check() {
+                env.exception_clear();
+            }
+            sendfile::FILE_CLOSED
+        })
 }
 
 /// Which of the JDK's socket implementation factories are set: bit 1 for

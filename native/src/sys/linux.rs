@@ -532,6 +532,18 @@ pub fn set_option(fd: Fd, s: &SockRef<'_>, opt: Opt, value: i32) -> NetResult<()
     }
 }
 
+/// The recvmsg(2) flag that makes received descriptors close-on-exec as they are installed.
+pub const RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+
+/// Nothing to do on Linux: [`RECV_CLOEXEC`] made the descriptor close-on-exec atomically.
+pub fn close_on_exec_after_receipt(_fd: Fd) {}
+
+/// Readies a socket received from another process for this library: nothing on Linux, where
+/// every send passes `MSG_NOSIGNAL`.
+pub fn prepare_adopted(_fd: Fd) -> NetResult<()> {
+    Ok(())
+}
+
 /// `struct ucred` (libc's has no `Default`, which [`get_struct`] asks of its structs).
 #[repr(C)]
 #[derive(Default)]

@@ -429,6 +429,31 @@ fn sysctl_int(name: &CStr) -> NetResult<i32> {
     Ok(value)
 }
 
+/// macOS has no flag that makes received descriptors close-on-exec as they are installed
+/// (Linux's `MSG_CMSG_CLOEXEC`): [`close_on_exec_after_receipt`] sets it right after.
+pub const RECV_CLOEXEC: libc::c_int = 0;
+
+/// Sets `FD_CLOEXEC` on a descriptor just received; a fork and exec in another thread between
+/// the receipt and this call would still inherit it, a window Linux does not have.
+pub fn close_on_exec_after_receipt(fd: Fd) {
+    // SAFETY: fcntl on a descriptor this process just received.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        log::warn!(
+            "fd {fd}: FD_CLOEXEC not set: {}",
+            super::error_text(last_errno())
+        );
+    }
+}
+
+/// Readies a socket received from another process for this library: `SO_NOSIGPIPE`, which
+/// socket2 sets on the sockets it makes and which a write to a dead peer needs here to raise
+/// an error instead of SIGPIPE.
+pub fn prepare_adopted(fd: Fd) -> NetResult<()> {
+    SockRef::from(&borrow(fd)?)
+        .set_nosigpipe(true)
+        .map_err(|e| NetError::from_io(Op::Setup, &e))
+}
+
 /// The pid, uid and gid of the process at the other end of a connected Unix socket: macOS has
 /// no SO_PEERCRED; getpeereid(3) gives the effective ids and LOCAL_PEERPID the pid, all as the
 /// kernel recorded them at connect.

@@ -44,6 +44,10 @@
 //! JDK keeps it there), `prepare_connect` (fast loopback connects), `report_port_unreachable` (`SIO_UDP_CONNRESET`), and `system_text` and
 //! `winsock_message` (the two ways the JDK words a Winsock error).
 //!
+//! Linux and macOS also pass descriptors over Unix sockets ([`crate::passing`]):
+//! `send_with_fds`, `receive_with_fds` (close-on-exec on arrival: `RECV_CLOEXEC` where the
+//! kernel can, `close_on_exec_after_receipt` where it cannot), `dup_cloexec`, `prepare_adopted`.
+//!
 //! Every function takes the descriptor as the `int` Java holds ([`Fd`]).
 
 #[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]

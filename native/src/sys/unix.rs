@@ -1,7 +1,9 @@
 //! What Linux and macOS share: descriptors, `errno`, `poll(2)` and the few calls socket2
 //! does not wrap.
 
+use super::{close_on_exec_after_receipt, RECV_CLOEXEC};
 use crate::error::{NetError, NetResult, Op};
+use crate::passing::MAX_FDS;
 use std::ffi::CStr;
 use std::os::fd::BorrowedFd;
 
@@ -183,15 +185,178 @@ pub fn dup_readable_file(fd: Fd) -> NetResult<Fd> {
     if flags & libc::O_ACCMODE == libc::O_WRONLY {
         return Ok(FILE_NOT_READABLE);
     }
-    // SAFETY: as above; the new descriptor belongs to the caller.
+    dup_cloexec(fd).or_else(|code| match code {
+        libc::EBADF => Ok(FILE_CLOSED),
+        code => Err(NetError::from_errno(Op::SendFile, code)),
+    })
+}
+
+/// A close-on-exec duplicate of any descriptor, which the caller owns; the error number when
+/// there is none (`EBADF` for a descriptor that is not open, `EMFILE` at the limit).
+pub fn dup_cloexec(fd: Fd) -> Result<Fd, i32> {
+    // SAFETY: fcntl on a plain int descriptor; an invalid one gives EBADF.
     let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
     if copy < 0 {
-        return match last_errno() {
-            libc::EBADF => Ok(FILE_CLOSED),
-            code => Err(NetError::from_errno(Op::SendFile, code)),
-        };
+        return Err(last_errno());
     }
     Ok(copy)
+}
+
+/// Control-message space for [`MAX_FDS`] descriptors, in 8-byte words (aligned for
+/// `cmsghdr` on every system).
+const CONTROL_WORDS: usize = {
+    // SAFETY: CMSG_SPACE is arithmetic on its argument.
+    let bytes = unsafe { libc::CMSG_SPACE((MAX_FDS * std::mem::size_of::<Fd>()) as u32) };
+    (bytes as usize).div_ceil(8)
+};
+
+/// What [`receive_with_fds`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceivedFds {
+    /// Bytes read, [`crate::sock::EOF`] or [`crate::sock::UNAVAILABLE`].
+    pub len: i32,
+    /// Descriptors written to the front of the caller's slice.
+    pub count: usize,
+    /// The descriptors sent with these bytes did not all arrive (`MSG_CTRUNC`: no room in the
+    /// control buffer, or the process was out of descriptors); those that did were closed.
+    pub truncated: bool,
+}
+
+/// Sends `buf` with `fds` attached as one `SCM_RIGHTS` message, without raising SIGPIPE: the
+/// peer's process receives a duplicate of each, with the first byte sent. Returns the bytes
+/// sent (the descriptors went with them when it is more than 0), or
+/// [`crate::sock::UNAVAILABLE`] when a non-blocking socket's send buffer is full (nothing was
+/// sent). Refuses more than [`MAX_FDS`] descriptors and descriptors without a byte (see
+/// [`crate::passing::check_send`]).
+pub fn send_with_fds(fd: Fd, buf: &[u8], fds: &[Fd]) -> NetResult<i32> {
+    // the control buffer's size depends on this check
+    crate::passing::check_send(buf.len(), fds)?;
+    borrow(fd)?;
+    let mut control = [0u64; CONTROL_WORDS];
+    let data_len = std::mem::size_of_val(fds);
+    let mut iov = libc::iovec {
+        iov_base: buf.as_ptr() as *mut libc::c_void,
+        iov_len: buf.len(),
+    };
+    // SAFETY: a zeroed msghdr is valid (null pointers, zero lengths).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    if !fds.is_empty() {
+        msg.msg_control = control.as_mut_ptr().cast();
+        // SAFETY: arithmetic only.
+        msg.msg_controllen = unsafe { libc::CMSG_SPACE(data_len as u32) } as _;
+        // SAFETY: the control buffer holds CMSG_SPACE(data_len) bytes (fds.len() was checked
+        // to be at most MAX_FDS), so the first header and its data fit; the data may be unaligned
+        // for an int, hence the unaligned copy.
+        unsafe {
+            let cmsg = libc::CMSG_FIRSTHDR(&msg);
+            (*cmsg).cmsg_level = libc::SOL_SOCKET;
+            (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+            (*cmsg).cmsg_len = libc::CMSG_LEN(data_len as u32) as _;
+            std::ptr::copy_nonoverlapping(
+                fds.as_ptr().cast::<u8>(),
+                libc::CMSG_DATA(cmsg),
+                data_len,
+            );
+        }
+    }
+    loop {
+        // SAFETY: msg points at live buffers of the lengths it states.
+        let n = unsafe { libc::sendmsg(fd, &msg, SEND_FLAGS) };
+        if n >= 0 {
+            return Ok(n as i32);
+        }
+        match last_errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => return Ok(crate::sock::UNAVAILABLE),
+            code => return Err(NetError::from_errno(Op::Write, code)),
+        }
+    }
+}
+
+/// Receives into `buf`, and the descriptors sent with those bytes into the front of `fds`,
+/// whose length is how many this call may take (at most [`MAX_FDS`]). Every descriptor
+/// received is close-on-exec. When they did not all arrive (`MSG_CTRUNC`), those that did are
+/// closed here and the result says so, so none is ever left open unreported.
+pub fn receive_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd]) -> NetResult<ReceivedFds> {
+    borrow(fd)?;
+    let room = fds.len().min(MAX_FDS);
+    let mut control = [0u64; CONTROL_WORDS];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: a zeroed msghdr is valid (null pointers, zero lengths).
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    let n = loop {
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        // SAFETY: arithmetic only.
+        msg.msg_controllen =
+            unsafe { libc::CMSG_SPACE((room * std::mem::size_of::<Fd>()) as u32) } as _;
+        msg.msg_flags = 0;
+        // SAFETY: msg points at live buffers of the lengths it states.
+        let n = unsafe { libc::recvmsg(fd, &mut msg, RECV_CLOEXEC) };
+        if n >= 0 {
+            break n;
+        }
+        match last_errno() {
+            libc::EINTR => continue,
+            libc::EAGAIN => {
+                return Ok(ReceivedFds {
+                    len: crate::sock::UNAVAILABLE,
+                    count: 0,
+                    truncated: false,
+                })
+            }
+            code => return Err(NetError::from_errno(Op::Read, code)),
+        }
+    };
+    let mut count = 0;
+    let mut overflow = false;
+    // SAFETY: the kernel filled msg_control with msg_controllen bytes of well-formed headers;
+    // CMSG_FIRSTHDR/CMSG_NXTHDR stay inside them, and each SCM_RIGHTS header holds
+    // (cmsg_len - CMSG_LEN(0)) / 4 descriptors, read unaligned.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let bytes = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let data = libc::CMSG_DATA(cmsg).cast::<Fd>();
+                for i in 0..bytes / std::mem::size_of::<Fd>() {
+                    let received = data.add(i).read_unaligned();
+                    close_on_exec_after_receipt(received);
+                    if count < room {
+                        fds[count] = received;
+                        count += 1;
+                    } else {
+                        close(received);
+                        overflow = true;
+                    }
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    let truncated = overflow || msg.msg_flags & libc::MSG_CTRUNC != 0;
+    if truncated {
+        for &received in &fds[..count] {
+            close(received);
+        }
+        count = 0;
+    }
+    let len = if n == 0 && !buf.is_empty() {
+        crate::sock::EOF
+    } else {
+        n as i32
+    };
+    Ok(ReceivedFds {
+        len,
+        count,
+        truncated,
+    })
 }
 
 /// getsockopt(2) of a plain int, for the options socket2 has no getter for.

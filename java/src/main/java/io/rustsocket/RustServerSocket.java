@@ -189,4 +189,9 @@ public class RustServerSocket extends ServerSocket {
         implAccept(s);
         return s;
     }
+
+    /** The implementation, for {@link FileDescriptors}. */
+    RustSocketImpl impl() {
+        return impl;
+    }
 }

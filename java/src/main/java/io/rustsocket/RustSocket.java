@@ -1,8 +1,10 @@
 package io.rustsocket;
 
+import io.rustsocket.internal.DescriptorPassing;
 import io.rustsocket.internal.RustSocketImpl;
 import io.rustsocket.internal.UnixNames;
 import io.rustsocket.internal.UnixSockets;
+import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetAddress;
@@ -37,7 +39,9 @@ import java.util.Set;
  *   <li>Unix domain sockets: {@link #connect(SocketAddress, int)} and {@link #bind(SocketAddress)}
  *       take a {@link UnixDomainSocketAddress} (a socket file) or, on Linux, an
  *       {@link AbstractUnixSocketAddress}; {@link #pair()} makes two connected sockets;
- *       {@link #peerCredentials()} says who is at the other end.</li>
+ *       {@link #peerCredentials()} says who is at the other end;
+ *       {@link #writeWithDescriptors} and {@link #takeReceivedDescriptors()} pass open files and
+ *       sockets to the process at the other end (see {@link FileDescriptors}).</li>
  * </ul>
  *
  * <h2>Unix domain sockets</h2>
@@ -167,24 +171,46 @@ public class RustSocket extends Socket {
      */
     public static RustSocket[] pair() throws IOException {
         RustSocketImpl[] ends = UnixSockets.pair();
-        RustSocket[] sockets = new RustSocket[2];
+        RustSocket first;
         try {
-            for (int i = 0; i < 2; i++) {
-                sockets[i] = new RustSocket(ends[i]);
-                sockets[i].completePair();
-            }
-            return sockets;
+            first = adopt(ends[0]);
         } catch (IOException | RuntimeException e) {
-            for (int i = 0; i < 2; i++) {
-                if (sockets[i] != null) {
-                    try {
-                        sockets[i].close();
-                    } catch (IOException ce) {
-                        e.addSuppressed(ce);
-                    }
-                }
-                UnixSockets.discardPairEnd(ends[i]);
+            UnixSockets.discardPairEnd(ends[1]);
+            throw e;
+        }
+        try {
+            return new RustSocket[] {first, adopt(ends[1])};
+        } catch (IOException | RuntimeException e) {
+            try {
+                first.close();
+            } catch (IOException ce) {
+                e.addSuppressed(ce);
             }
+            throw e;
+        }
+    }
+
+    /**
+     * A connected socket over an implementation that holds a connected Unix descriptor to adopt
+     * (a pair end, a received socket: see {@link UnixSockets#pair}). Socket creates the
+     * implementation, which adopts the descriptor, and marks it connected; on failure the
+     * descriptor is closed.
+     */
+    static RustSocket adopt(RustSocketImpl end) throws IOException {
+        RustSocket socket = null;
+        try {
+            socket = new RustSocket(end);
+            socket.completePair();
+            return socket;
+        } catch (IOException | RuntimeException e) {
+            if (socket != null) {
+                try {
+                    socket.close();
+                } catch (IOException ce) {
+                    e.addSuppressed(ce);
+                }
+            }
+            UnixSockets.discardPairEnd(end);
             throw e;
         }
     }
@@ -331,6 +357,83 @@ public class RustSocket extends Socket {
      * @throws IOException if the system cannot tell
      */
     public PeerCredentials peerCredentials() throws IOException {
+        checkUnixConnected();
+        long[] c = UnixSockets.peerCredentials(impl);
+        return new PeerCredentials(c[0], c[1], c[2]);
+    }
+
+    /**
+     * Writes {@code b[off..off+len]} as {@code getOutputStream().write} does, with
+     * {@code descriptors} attached to the first byte ({@code SCM_RIGHTS}): the process at the
+     * other end of this Unix socket receives them with the read that returns that byte, if it
+     * {@linkplain #setReceivingDescriptors receives descriptors}. They stay open here; see
+     * {@link FileDescriptors} for those of sockets and channels.
+     *
+     * @param b the data: at least one byte when there are descriptors, which a stream socket
+     *     carries only with data
+     * @param off the first byte to write
+     * @param len how many bytes to write
+     * @param descriptors at most 253 (Linux's limit, kept everywhere); none makes a plain write
+     * @throws NullPointerException if {@code b}, {@code descriptors} or one of them is null
+     * @throws IndexOutOfBoundsException if the range is outside {@code b}
+     * @throws IllegalArgumentException for more than 253 descriptors, descriptors with no byte,
+     *     or one that is not valid (closed) or not open; nothing is sent
+     * @throws SocketException if the socket is closed, not connected or its output is shut down,
+     *     or the connection fails, as for {@code write}
+     * @throws UnsupportedOperationException if this is not a Unix domain socket, or on Windows
+     */
+    public void writeWithDescriptors(byte[] b, int off, int len, FileDescriptor... descriptors) throws IOException {
+        DescriptorPassing.checkWrite(b, off, len, descriptors);
+        checkWritable();
+        try {
+            DescriptorPassing.write(impl, b, off, len, descriptors);
+        } catch (InterruptedIOException e) {
+            throw closedByInterrupt(e);
+        }
+    }
+
+    /**
+     * Makes the reads of this Unix socket take the descriptors sent with the bytes they return,
+     * for {@link #takeReceivedDescriptors()}, or ({@code false}) stops that. Off by default: the
+     * system then closes whatever descriptors arrive, so a peer cannot fill this process with
+     * descriptors it does not expect. Turn it on before the read of the first byte they come with.
+     *
+     * @param on whether reads take descriptors
+     * @throws SocketException if the socket is closed or not connected
+     * @throws UnsupportedOperationException if this is not a Unix domain socket, or on Windows
+     */
+    public void setReceivingDescriptors(boolean on) throws SocketException {
+        checkUnixConnected();
+        DescriptorPassing.setReceiving(impl, on);
+    }
+
+    /**
+     * Whether reads take descriptors; see {@link #setReceivingDescriptors}.
+     *
+     * @return whether reads take descriptors
+     */
+    public boolean isReceivingDescriptors() {
+        return DescriptorPassing.isReceiving(impl);
+    }
+
+    /**
+     * The descriptors that arrived with the bytes read so far and were not taken yet, oldest
+     * first, now the caller's (see {@link FileDescriptors} for what to do with them). Those
+     * nobody takes are closed with this socket.
+     *
+     * @return the descriptors, possibly none
+     * @throws SocketException if the socket is closed or not connected; and once after the
+     *     descriptors of some write did not all arrive (more than 253, or this process was out of
+     *     descriptors): those of that write that did were closed, the others stay for the next call
+     * @throws UnsupportedOperationException if this is not a Unix domain socket, or on Windows
+     */
+    public FileDescriptor[] takeReceivedDescriptors() throws SocketException {
+        checkUnixConnected();
+        return DescriptorPassing.take(impl);
+    }
+
+    /** The state checks of the calls only a connected Unix socket has. */
+    private void checkUnixConnected() throws SocketException {
         if (isClosed()) {
             throw new SocketException("Socket is closed");
         }
@@ -340,8 +443,11 @@ public class RustSocket extends Socket {
         if (!impl.isUnix()) {
             throw new UnsupportedOperationException("Not a Unix domain socket");
         }
-        long[] c = UnixSockets.peerCredentials(impl);
-        return new PeerCredentials(c[0], c[1], c[2]);
+    }
+
+    /** The implementation, for {@link FileDescriptors}. */
+    RustSocketImpl impl() {
+        return impl;
     }
 
     /** For a Unix socket, its two names; otherwise as {@link Socket#toString()}. */
@@ -644,15 +750,22 @@ public class RustSocket extends Socket {
         try {
             return impl.sendFile(channel, position, count);
         } catch (InterruptedIOException e) {
-            // what Socket's own output stream does on JDK 21+ (only virtual threads get here)
-            if (Thread.currentThread().isInterrupted()) {
-                close();
-                SocketException se = new SocketException("Closed by interrupt");
-                se.initCause(e);
-                throw se;
-            }
-            throw e;
+            throw closedByInterrupt(e);
         }
+    }
+
+    /**
+     * What Socket's own output stream does on JDK 21+ when a virtual thread is interrupted in a
+     * write (only virtual threads get here): the socket is closed, "Closed by interrupt".
+     */
+    private IOException closedByInterrupt(InterruptedIOException e) throws IOException {
+        if (!Thread.currentThread().isInterrupted()) {
+            return e;
+        }
+        close();
+        SocketException se = new SocketException("Closed by interrupt");
+        se.initCause(e);
+        return se;
     }
 
     /** The argument and state checks of sendFile, in the order getOutputStream makes them. */
@@ -660,6 +773,11 @@ public class RustSocket extends Socket {
         if (position < 0 || count < 0) {
             throw new IllegalArgumentException("negative position or count: " + position + ", " + count);
         }
+        checkWritable();
+    }
+
+    /** The state checks of a write outside the output stream, in the order getOutputStream makes them. */
+    private void checkWritable() throws SocketException {
         if (isClosed()) {
             throw new SocketException("Socket is closed");
         }

@@ -1,6 +1,9 @@
 package io.rustsocket.internal;
 
+import java.io.FileDescriptor;
 import java.io.IOException;
+import java.net.SocketImpl;
+import java.nio.channels.Channel;
 import java.nio.channels.FileChannel;
 
 /**
@@ -13,7 +16,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 7;
+    static final int ABI_VERSION = 8;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -223,6 +226,60 @@ public final class Native {
 
     /** The name of user (or group) {@code id} in the system's databases, or null if it has none. */
     static native String accountName(long id, boolean group) throws IOException;
+
+    // ---------------------------------------------------------------- descriptor passing
+
+    /** The most descriptors one write carries (Linux's {@code SCM_MAX_FD}, kept everywhere). */
+    public static final int MAX_PASSED_DESCRIPTORS = 253;
+
+    /** The ints {@link #unixReadWithDescriptors} writes before the descriptors (count, lost flag). */
+    static final int RECEIVED_HEADER = 2;
+
+    /**
+     * Writes at most one chunk of {@code b[off..off+len]} with {@code fds[0..count]} attached to
+     * its first byte (SCM_RIGHTS); returns the bytes written, or {@link #UNAVAILABLE} when the
+     * send buffer is full and nothing was sent.
+     */
+    static native int unixWriteWithDescriptors(int fd, byte[] b, int off, int len, int[] fds, int count)
+            throws IOException;
+
+    /**
+     * Reads at most one chunk, taking the descriptors sent with the bytes read: returns the byte
+     * count, {@link #EOF} or {@link #UNAVAILABLE}; {@code out[0]} is how many descriptors arrived,
+     * {@code out[1]} 1 when some were lost (those that arrived were closed), and they follow from
+     * {@code out[2]}. {@code out} holds {@link #RECEIVED_HEADER} + {@link #MAX_PASSED_DESCRIPTORS}
+     * ints. Received descriptors are close-on-exec and belong to the caller.
+     */
+    static native int unixReadWithDescriptors(int fd, byte[] b, int off, int len, int[] out) throws IOException;
+
+    /** A close-on-exec duplicate of the descriptor in {@code descriptor}, checked against a concurrent close. */
+    static native int duplicateDescriptor(FileDescriptor descriptor) throws IOException;
+
+    /** A close-on-exec duplicate of descriptor {@code fd}. */
+    static native int duplicate(int fd) throws IOException;
+
+    /** A duplicate of a JDK channel's descriptor, or {@link #NO_DESCRIPTOR} for another class or a closed channel. */
+    static native int channelDescriptor(Channel channel) throws IOException;
+
+    /** The {@code SocketImpl} of a {@code java.net.Socket} or {@code ServerSocket}, or null. */
+    static native SocketImpl socketImpl(Object socket);
+
+    /** A duplicate of a JDK {@code SocketImpl}'s descriptor, or {@link #NO_DESCRIPTOR}. */
+    static native int socketImplDescriptor(SocketImpl impl) throws IOException;
+
+    /**
+     * A new {@code FileDescriptor} owning {@code fd}, closed by the JDK's streams built on it and,
+     * when it becomes unreachable still open, by the JDK's own cleaner. On failure the caller
+     * still owns {@code fd}.
+     */
+    static native FileDescriptor newFileDescriptor(int fd);
+
+    /**
+     * Checks that {@code fd} is a connected Unix stream socket and puts it in the mode this
+     * library expects ({@code IllegalArgumentException} when it is no connected stream socket,
+     * {@code UnsupportedOperationException} for another family).
+     */
+    static native void adoptSocket(int fd) throws IOException;
 
     /** Panics inside Rust; exists only in libraries built with the {@code test-hooks} feature. */
     static native int panicForTest();

@@ -55,6 +55,11 @@ public final class Platform {
         return (CAPABILITIES & BATCH_SYSCALLS) != 0;
     }
 
+    /** Whether Unix stream sockets pass descriptors ({@code SCM_RIGHTS}): everywhere but Windows. */
+    static boolean descriptorPassing() {
+        return !"Windows".equals(NAME);
+    }
+
     /** Whether Unix sockets have an abstract namespace (Linux's, names that start with a NUL). */
     public static boolean abstractUnixNames() {
         return "Linux".equals(NAME);

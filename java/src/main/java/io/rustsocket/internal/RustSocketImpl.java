@@ -240,9 +240,15 @@ public final class RustSocketImpl extends SocketImpl {
      * (a non-blocking descriptor), or when the last read was large too: the peer is streaming
      * and bytes are probably there; if none are, the caller waits for them and tries again.
      * Otherwise a read that may have to wait (a request, say) waits in the kernel, in one system
-     * call, and its bytes come through the staging buffer.
+     * call, and its bytes come through the staging buffer. A Unix socket receiving descriptors
+     * reads with a recvmsg that keeps them instead (see {@link DescriptorPassing}).
      */
     private int readOnce(int fd, byte[] b, int off, int len, boolean blocking) throws IOException {
+        UnixEnd u = unix;
+        DescriptorInbox inbox = u == null ? null : u.inbox;
+        if (inbox != null && inbox.receiving) {
+            return inbox.read(fd, b, off, len);
+        }
         int n;
         if (len >= PIN_AT_LEAST && (readsAreLarge || !blocking)) {
             n = Native.readNow(fd, b, off, len);
@@ -1000,6 +1006,24 @@ public final class RustSocketImpl extends SocketImpl {
             closeWithReset = reset;
             closeReadOnly = connected && !descriptor.writerInFlight();
             descriptor.finishClose();
+            if (unix != null) {
+                DescriptorPassing.closeInbox(unix);
+            }
+        }
+    }
+
+    /**
+     * Closes this socket without a word to the peer (no FIN, no reset): its connection lives on
+     * in a duplicate of the descriptor handed elsewhere (see {@link DescriptorPassing#detach}).
+     * The caller holds the state lock and has checked that no thread is inside a call on it.
+     */
+    void closeSilently() {
+        assert Thread.holdsLock(stateLock) && !descriptor.inFlight();
+        if (descriptor.startClose()) {
+            descriptor.finishClose();
+        }
+        if (unix != null) {
+            DescriptorPassing.closeInbox(unix);
         }
     }
 

@@ -31,4 +31,9 @@ final class UnixEnd {
      */
     SocketAddress local;
     SocketAddress remote;
+    /**
+     * The descriptors received and not yet taken, made when the application first asks for
+     * them ({@link DescriptorPassing#setReceiving}); read without the lock by every read.
+     */
+    volatile DescriptorInbox inbox;
 }

@@ -258,17 +258,25 @@ public final class UnixSockets {
      * (which completes the hand-over) or calls {@link #discardPairEnd} on failure.
      */
     public static RustSocketImpl[] pair() throws IOException {
-        RustSocketImpl[] ends = {new RustSocketImpl(false), new RustSocketImpl(false)};
+        NativeLibrary.ensureLoaded();
         int[] fds = new int[2];
         Native.unixPair(false, fds);
-        for (int i = 0; i < 2; i++) {
-            UnixEnd u = new UnixEnd();
-            u.pairEnd = fds[i];
-            synchronized (ends[i].stateLock) {
-                ends[i].unix = u;
-            }
+        return new RustSocketImpl[] {adoptable(fds[0]), adoptable(fds[1])};
+    }
+
+    /**
+     * A new implementation that adopts the connected Unix descriptor {@code fd} when
+     * {@code java.net.Socket} creates it (as a {@link #pair} end does): a pair end, or a
+     * descriptor received from another process.
+     */
+    static RustSocketImpl adoptable(int fd) {
+        RustSocketImpl end = new RustSocketImpl(false);
+        UnixEnd u = new UnixEnd();
+        u.pairEnd = fd;
+        synchronized (end.stateLock) {
+            end.unix = u;
         }
-        return ends;
+        return end;
     }
 
     /**

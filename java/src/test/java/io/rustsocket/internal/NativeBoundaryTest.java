@@ -51,7 +51,7 @@ class NativeBoundaryTest {
     }
 
     /** Asserts {@code body} throws exactly {@code type} (from native code: nothing in Java checks first). */
-    private static <T extends Throwable> T rejects(Class<T> type, Executable body) {
+    static <T extends Throwable> T rejects(Class<T> type, Executable body) {
         T e = assertThrows(type, body);
         assertEquals(type, e.getClass(), () -> "wrong class: " + e);
         return e;
