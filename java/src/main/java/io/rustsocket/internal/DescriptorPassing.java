@@ -330,6 +330,8 @@ public final class DescriptorPassing {
         try {
             Native.adoptSocket(fd);
             impl = UnixSockets.adoptable(fd);
+            // whoever made the socket may have set SO_LINGER: close() must ask the kernel
+            impl.lingerMaybeOn = true;
         } catch (IOException | RuntimeException | Error e) {
             Native.close(fd);
             throw e;
