@@ -120,7 +120,7 @@ wine "target/$target/release/examples/wine_probe.exe" | sed 's/^/windows: wine p
 
 # ---------------------------------------------------------------- cargo test under Wine
 say "cargo test under Wine"
-cargo test --locked --target "$target" 2>&1 | tee "$out/cargo-test.log"
+timeout 900 cargo test --locked --target "$target" 2>&1 | tee "$out/cargo-test.log"
 [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 say "cargo test done ($(elapsed))"
 
