@@ -372,6 +372,12 @@ abstract class RandomApiStreams extends RandomApiWorld {
             skip("urgent data beyond what the buffers surely hold");
             return;
         }
+        if (TestSupport.WINE && c != null && c.closed[1 - m.side]) {
+            // Wine learns of the peer's reset asynchronously: whether this send fails depends on
+            // when its server thread has seen the RST, in either world
+            skip("Wine: a send after the peer's close races Wine's view of the reset");
+            return;
+        }
         int v = st.d();
         run(p + "sendUrgentData(" + v + ")", () -> s.sendUrgentData(v));
         if (lastOk && c != null) {

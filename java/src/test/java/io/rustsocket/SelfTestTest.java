@@ -45,9 +45,11 @@ class SelfTestTest {
         Process p = pb.start();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            fail("java -jar did not finish in 60 s:\n" + Files.readString(out));
+            fail("java -jar did not finish in 60 s:\n" + new String(Files.readAllBytes(out), java.nio.charset.StandardCharsets.UTF_8));
         }
-        return new String[] {String.valueOf(p.exitValue()), Files.readString(out)};
+        // the child writes in the platform's console encoding (not UTF-8 on Windows): decode leniently
+        return new String[] {String.valueOf(p.exitValue()),
+                new String(Files.readAllBytes(out), java.nio.charset.StandardCharsets.UTF_8)};
     }
 
     private static String line(String report, String key) {

@@ -158,6 +158,12 @@ public final class TestSupport {
      */
     public static final String WINE_NO_IPV4_INTERFACE_INDEX = "no IPv4 multicast interface given by index (0.0.0.x)";
 
+    /**
+     * Wine's server frees the port of a closed socket (one whose connect was refused) a little
+     * after closesocket returns, so binding the same port at once may meet "Address already in use".
+     */
+    public static final String WINE_PORT_FREED_LATE = "a closed socket's port is freed a little after closesocket returns";
+
     /** Wine 8 has no TCP_KEEPIDLE, TCP_KEEPINTVL or TCP_KEEPCNT (Windows 10 1709 and later have). */
     public static final String WINE_NO_KEEPALIVE_TRIO = "no TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT";
 

@@ -40,6 +40,7 @@ import okhttp3.Request;
 import okhttp3.RequestBody;
 import okhttp3.Response;
 import okio.BufferedSink;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +59,12 @@ import redis.clients.jedis.Pipeline;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UnixClientsTest {
+
+    /** Skips where the system makes no AF_UNIX sockets (Wine). */
+    @BeforeAll
+    static void unixSocketsHere() {
+        TestSupport.assumeUnixSockets();
+    }
     @TempDir
     Path dir;
 

@@ -42,6 +42,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -53,6 +54,13 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @SuppressWarnings("try") // closing a socket inside its try-with-resources is what several tests test
 class UnixDatagramTest {
+
+    /** Windows' AF_UNIX is stream-only. */
+    @BeforeAll
+    static void unixSocketsHere() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(TestSupport.WINDOWS,
+                "Windows has no Unix datagram sockets (UnixDatagramUnsupportedTest checks that it says so)");
+    }
     private static final UnixDomainSocketAddress UNNAMED = UnixDomainSocketAddress.of("");
     private static final InetAddress LOOPBACK = InetAddress.getLoopbackAddress();
 

@@ -32,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.FutureTask;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,6 +42,12 @@ import org.junit.jupiter.api.io.TempDir;
  * and failures are those of a direct connect (the JDK's Unix channel's, where it has one).
  */
 class UnixSocketFactoryTest {
+
+    /** Skips where the system makes no AF_UNIX sockets (Wine). */
+    @BeforeAll
+    static void unixSocketsHere() {
+        TestSupport.assumeUnixSockets();
+    }
     @TempDir
     Path dir;
 

@@ -23,6 +23,8 @@ class UnixDatagramBoundaryTest {
 
     @BeforeAll
     static void load() {
+        org.junit.jupiter.api.Assumptions.assumeFalse(io.rustsocket.TestSupport.WINDOWS,
+                "Windows has no Unix datagram sockets");
         NativeLibrary.ensureLoaded();
     }
 
