@@ -149,7 +149,9 @@ main=$(echo "$paths" | sed -n 's/^MAIN=//p')
 # the library jar as the build makes it, with the DLL where the loader looks for it
 rm -rf "$out/jar" && mkdir -p "$out/jar/META-INF/native/windows-x86_64"
 cp "$out/rustsocket.dll" "$out/jar/META-INF/native/windows-x86_64/"
-printf 'Automatic-Module-Name: io.rustsocket\nMain-Class: io.rustsocket.internal.SelfTest\nEnable-Native-Access: ALL-UNNAMED\nPremain-Class: io.rustsocket.RustSocketAgent\nAgent-Class: io.rustsocket.RustSocketAgent\n' > "$out/MANIFEST.MF"
+# the manifest as build.gradle writes it (the self-test names the version from it)
+version=$(sed -n "s/^version *= *'\(.*\)'/\1/p" build.gradle)
+printf 'Automatic-Module-Name: io.rustsocket\nMain-Class: io.rustsocket.internal.SelfTest\nEnable-Native-Access: ALL-UNNAMED\nPremain-Class: io.rustsocket.RustSocketAgent\nAgent-Class: io.rustsocket.RustSocketAgent\nImplementation-Title: rustsocket\nImplementation-Version: %s\n' "$version" > "$out/MANIFEST.MF"
 jar --create --file "$out/rustsocket.jar" --manifest "$out/MANIFEST.MF" -C "$main" . -C "$out/jar" . \
     || die "cannot make the jar"
 
