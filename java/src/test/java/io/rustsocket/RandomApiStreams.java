@@ -84,9 +84,12 @@ abstract class RandomApiStreams extends RandomApiWorld {
         if (target <= 0) {
             return;
         }
-        // after urgent data, available() stops at the urgent mark: then any byte will do
+        // after urgent data, available() stops at the urgent mark: then any byte will do, and
+        // none may come (only the urgent byte is left), so the wait is shorter; but it outlasts
+        // the reader's delayed ACK (40 ms and up), until which Nagle's algorithm holds a small
+        // write behind an unacknowledged one: a short SO_TIMEOUT read would otherwise race it
         boolean urgent = c.urgent[m.side] > 0;
-        long limit = urgent ? 5 : SYNC_MILLIS;
+        long limit = urgent ? 250 : SYNC_MILLIS;
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(limit);
         try {
             InputStream in = s.getInputStream();
