@@ -274,6 +274,11 @@ abstract class RandomApiStreams extends RandomApiWorld {
             skip("write beyond what the buffers surely hold");
             return;
         }
+        if (TestSupport.WINE && bytes > 0 && c != null && c.closed[1 - m.side]) {
+            // as for urgent data: whether this send fails depends on when Wine saw the reset
+            skip("Wine: a send after the peer's close races Wine's view of the reset");
+            return;
+        }
         OutputStream out = out(s, m, p, cached || kind == 4);
         if (out == null) {
             return;
