@@ -773,27 +773,6 @@ pub(crate) mod tests {
     const LINGER_ZERO_SENDS_FIN: &str = "a close with SO_LINGER 0 sends FIN instead of RST";
 
     #[test]
-    fn after_abort_the_close_resets_the_connection() {
-        if wine_differs(LINGER_ZERO_SENDS_FIN) {
-            return;
-        }
-        let mut t = trio();
-        write(t.client, b"unsent or unread").unwrap();
-        abort(t.client).unwrap();
-        close(t.client);
-        t.client = -1;
-        let mut buf = [0u8; 64];
-        let end = loop {
-            match read(t.server, &mut buf) {
-                Ok(n) if n > 0 => continue,
-                other => break other,
-            }
-        };
-        let err = end.expect_err("the peer must see the reset, not EOF");
-        assert_eq!(err.class, ExceptionClass::ConnectionReset);
-    }
-
-    #[test]
     #[cfg(target_os = "linux")]
     fn abort_wakes_a_blocked_writer_and_the_peer_sees_a_reset_not_eof() {
         let t = trio();
