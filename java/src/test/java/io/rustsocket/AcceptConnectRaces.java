@@ -229,7 +229,7 @@ final class AcceptConnectRaces {
         int t = rnd.nextInt(10);
         String target = t < 4 ? "full backlog" : t < 8 ? "live listener" : "closed port";
         InetSocketAddress address = t < 4 ? fullBacklog : t < 8 ? live.address
-                : new InetSocketAddress(LOOPBACK, TestSupport.closedPort());
+                : new InetSocketAddress(LOOPBACK, TestSupport.refusedPort());
         Side x = new Side("x", new RustSocket(), rnd.nextLong());
         List<Task> all = new ArrayList<>();
         try {

@@ -477,7 +477,7 @@ class CloseTest {
     @EnumSource(Engine.class)
     void refusedConnectThrowsConnectExceptionAndClosesTheSocket(Engine engine) {
         assertTimeoutPreemptively(LIMIT, () -> {
-            int port = TestSupport.closedPort();
+            int port = TestSupport.refusedPort();
             InetSocketAddress target = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
             // the constructor form
             ConnectException ce = assertThrowsExactly(ConnectException.class,
@@ -503,7 +503,7 @@ class CloseTest {
     @Test
     void refusedConnectReleasesTheDescriptorAtOnce() {
         assertTimeoutPreemptively(LIMIT, () -> {
-            int port = TestSupport.closedPort();
+            int port = TestSupport.refusedPort();
             InetSocketAddress target = new InetSocketAddress(InetAddress.getLoopbackAddress(), port);
             int before = Descriptors.openCount();
             for (int i = 0; i < 20; i++) {

@@ -107,14 +107,14 @@ class ErrorsTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void connectRefusedByConstructor(Engine engine) throws Exception {
-        int port = TestSupport.closedPort();
+        int port = TestSupport.refusedPort();
         assertThrowsExactly(ConnectException.class, REFUSED, () -> engine.connect(LOOPBACK, port).close());
     }
 
     @ParameterizedTest
     @EnumSource(Engine.class)
     void connectRefusedByHostNameConstructor(Engine engine) throws Exception {
-        int port = TestSupport.closedPort();
+        int port = TestSupport.refusedPort();
         assertThrowsExactly(ConnectException.class, REFUSED,
                 () -> socketByName(engine, "127.0.0.1", port).close());
     }
@@ -133,7 +133,7 @@ class ErrorsTest {
 
     /** connect(address), or connect(address, 1500) if {@code timed}, to a closed port is refused. */
     private static void assertConnectMethodRefused(Engine engine, boolean timed) throws Exception {
-        InetSocketAddress target = new InetSocketAddress(LOOPBACK, TestSupport.closedPort());
+        InetSocketAddress target = new InetSocketAddress(LOOPBACK, TestSupport.refusedPort());
         try (Socket s = engine.socket()) {
             assertThrowsExactly(ConnectException.class, TestSupport.refused(timed), () -> {
                 if (timed) {
@@ -149,7 +149,7 @@ class ErrorsTest {
     @ParameterizedTest
     @EnumSource(Engine.class)
     void connectAgainAfterRefusedConnectFailsAsInTheJdk(Engine engine) throws Exception {
-        int port = TestSupport.closedPort();
+        int port = TestSupport.refusedPort();
         try (Socket s = engine.socket(); ServerSocket listener = Engine.JDK.listen()) {
             assertThrows(ConnectException.class, () -> s.connect(new InetSocketAddress(LOOPBACK, port)));
             // The JDK closes the SocketImpl after a failed connect, so the socket cannot be reused.
@@ -452,7 +452,7 @@ class ErrorsTest {
     @Timeout(value = 30, unit = TimeUnit.SECONDS) // the polls take 20 s only when it fails
     void failedConstructorsLeakNoDescriptor() throws Exception {
         new RustSocket().close(); // load the library first
-        int refusedPort = TestSupport.closedPort();
+        int refusedPort = TestSupport.refusedPort();
         try (ServerSocket busy = Engine.JDK.listen()) {
             DescriptorBaseline baseline = DescriptorBaseline.now();
             for (int i = 0; i < 20; i++) {

@@ -2,10 +2,11 @@ package io.rustsocket;
 
 import static io.rustsocket.TestSupport.assertSocketException;
 import static io.rustsocket.TestSupport.asyncStarted;
-import static io.rustsocket.TestSupport.closedPort;
 import static io.rustsocket.TestSupport.eventually;
 import static io.rustsocket.TestSupport.failureOf;
+import static io.rustsocket.TestSupport.freePort;
 import static io.rustsocket.TestSupport.processFdCount;
+import static io.rustsocket.TestSupport.refusedPort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrowsExactly;
@@ -100,7 +101,7 @@ class HappyEyeballsTest {
                 try (RustSocket s = new RustSocket()) {
                     s.setConnectionAttemptDelay(20_000);
                     long start = System.nanoTime();
-                    s.connectAny(Arrays.asList(new InetSocketAddress(LOOPBACK, closedPort()), at(good)), 30_000);
+                    s.connectAny(Arrays.asList(new InetSocketAddress(LOOPBACK, refusedPort()), at(good)), 30_000);
                     long elapsed = millisSince(start);
                     assertTrue(elapsed < 5_000, "connected after " + elapsed + " ms: waited out the delay after a refusal");
                     assertEquals(good.getLocalPort(), s.getPort());
@@ -116,8 +117,8 @@ class HappyEyeballsTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             int fds = processFdCount();
             RustSocket s = new RustSocket();
-            List<InetSocketAddress> refused = Arrays.asList(new InetSocketAddress(LOOPBACK, closedPort()),
-                    new InetSocketAddress(LOOPBACK, closedPort()), new InetSocketAddress(LOOPBACK, closedPort()));
+            List<InetSocketAddress> refused = Arrays.asList(new InetSocketAddress(LOOPBACK, refusedPort()),
+                    new InetSocketAddress(LOOPBACK, refusedPort()), new InetSocketAddress(LOOPBACK, refusedPort()));
             ConnectException e = assertThrowsExactly(ConnectException.class, () -> s.connectAny(refused, 10_000));
             assertEquals(TestSupport.refused(true), e.getMessage());
             assertEquals(2, e.getSuppressed().length, "the other endpoints' errors are suppressed");
@@ -240,11 +241,11 @@ class HappyEyeballsTest {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (ServerSocket good = listener()) {
                 int fds = processFdCount();
-                int localPort = closedPort();
+                int localPort = freePort();
                 try (RustSocket s = new RustSocket()) {
                     s.setReuseAddress(true);
                     s.bind(new InetSocketAddress(LOOPBACK, localPort));
-                    s.connectAny(Arrays.asList(new InetSocketAddress(LOOPBACK, closedPort()), at(good)), 10_000);
+                    s.connectAny(Arrays.asList(new InetSocketAddress(LOOPBACK, refusedPort()), at(good)), 10_000);
                     assertEquals(good.getLocalPort(), s.getPort());
                     assertEquals(localPort, s.getLocalPort());
                     assertTrue(s.getReuseAddress(), "options survive the fresh descriptor");

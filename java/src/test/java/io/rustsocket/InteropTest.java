@@ -346,7 +346,7 @@ class InteropTest {
     @Timeout(value = 60, unit = TimeUnit.SECONDS)
     void descriptorsOfFailedConnectsAreReleased() throws Exception {
         new RustSocket().close();
-        int port = TestSupport.closedPort();
+        int port = TestSupport.refusedPort();
         int baselineFds = TestSupport.processFdCount();
         int baselineOpen = Descriptors.openCount();
         for (int i = 0; i < 200; i++) {
@@ -399,7 +399,7 @@ class InteropTest {
             assertEquals(LOOPBACK, bound.getLocalAddress());
             assertWorks(bound, listener);
 
-            int localPort = TestSupport.closedPort();
+            int localPort = TestSupport.freePort();
             Socket boundToPort = factory.createSocket(LOOPBACK, port, LOOPBACK, localPort);
             assertEquals(localPort, boundToPort.getLocalPort());
             assertEquals(LOOPBACK, boundToPort.getLocalAddress());

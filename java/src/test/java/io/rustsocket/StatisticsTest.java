@@ -191,7 +191,7 @@ class StatisticsTest {
     @Test
     void otherErrorsByClassButNotTheApplicationsOwnClose() throws Exception {
         SocketStatistics before = RustSockets.statistics();
-        int port = TestSupport.closedPort();
+        int port = TestSupport.refusedPort();
         try (Socket s = new RustSocket()) {
             assertThrows(ConnectException.class, () -> s.connect(new InetSocketAddress(LOOPBACK, port)));
         }
@@ -243,7 +243,7 @@ class StatisticsTest {
     void theMxBeanShowsTheSameFigures() throws Exception {
         RustSockets.registerStatisticsMBean();
         RustSockets.registerStatisticsMBean(); // idempotent
-        int port = TestSupport.closedPort();
+        int port = TestSupport.refusedPort();
         try (Socket s = new RustSocket()) {
             assertThrows(ConnectException.class, () -> s.connect(new InetSocketAddress(LOOPBACK, port)));
         }

@@ -11,6 +11,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -31,6 +32,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.FutureTask;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -124,7 +126,7 @@ public final class TestSupport {
         try (Socket s = new Socket()) {
             return s.supportedOptions().contains(option);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -301,11 +303,46 @@ public final class TestSupport {
         }
     }
 
-    /** A port on 127.0.0.1 with nothing listening (bound briefly, then released). */
-    public static int closedPort() throws IOException {
+    /**
+     * A port on 127.0.0.1 that was free a moment ago (bound briefly, then released): for a test
+     * that binds a socket to a fixed port. Connects to it are not sure to be refused: see
+     * {@link #refusedPort()}.
+     */
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
+    }
+
+    /**
+     * A port on 127.0.0.1 where every connect is refused, for the life of this JVM; successive calls
+     * cycle through a few distinct ones. A port merely released is not enough: another test may
+     * listen on it since, and a connect from an ephemeral port can pick the target port itself as
+     * its source and succeed by a TCP self-connect (seen once in CI). Each of these ports is held
+     * by a bound socket that never listens and does not allow address reuse, so no listener can
+     * take it and the kernel never picks it as an ephemeral port; the sockets are opened when this
+     * class loads, before any descriptor count a test takes through {@link #processFdCount()}.
+     */
+    public static int refusedPort() {
+        return REFUSED_PORTS[Math.floorMod(nextRefusedPort.getAndIncrement(), REFUSED_PORTS.length)];
+    }
+
+    private static final int[] REFUSED_PORTS = holdRefusedPorts(3);
+    private static final AtomicInteger nextRefusedPort = new AtomicInteger();
+
+    private static int[] holdRefusedPorts(int count) {
+        int[] ports = new int[count];
+        for (int i = 0; i < count; i++) {
+            try {
+                Socket holder = new Socket(); // never closed: lives as long as the JVM
+                holder.setReuseAddress(false);
+                holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                ports[i] = holder.getLocalPort();
+            } catch (IOException e) {
+                throw new UncheckedIOException("setup: binding a port that refuses connects", e);
+            }
+        }
+        return ports;
     }
 
     /** Waits up to 10 s for the condition, polling; returns whether it became true. */
