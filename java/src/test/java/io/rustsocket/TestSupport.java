@@ -327,6 +327,8 @@ public final class TestSupport {
         return REFUSED_PORTS[Math.floorMod(nextRefusedPort.getAndIncrement(), REFUSED_PORTS.length)];
     }
 
+    // held for the life of the JVM: an unreachable socket would be closed by the JDK's cleaner
+    private static final List<Socket> REFUSED_PORT_HOLDERS = new ArrayList<>();
     private static final int[] REFUSED_PORTS = holdRefusedPorts(3);
     private static final AtomicInteger nextRefusedPort = new AtomicInteger();
 
@@ -334,7 +336,8 @@ public final class TestSupport {
         int[] ports = new int[count];
         for (int i = 0; i < count; i++) {
             try {
-                Socket holder = new Socket(); // never closed: lives as long as the JVM
+                Socket holder = new Socket();
+                REFUSED_PORT_HOLDERS.add(holder);
                 holder.setReuseAddress(false);
                 holder.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
                 ports[i] = holder.getLocalPort();
