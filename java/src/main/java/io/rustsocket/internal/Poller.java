@@ -18,11 +18,13 @@ import java.util.function.BooleanSupplier;
  * blocked call ({@link Platform#shutdownWakesBlockedCalls()} false), platform threads as well,
  * so that close() can wake them.
  *
- * <p>The shape is the JDK's own {@code sun.nio.ch.Poller}: two pollers, one for readability and
- * one for writability, each a native poller instance serviced by one daemon platform thread
- * that waits for events and unparks the waiting virtual thread. A platform thread rather than a
- * Rust thread attached to the JVM, because unparking is a Java call anyway and a Java thread
- * needs no attach/detach bookkeeping.
+ * <p>The shape is the JDK's own {@code sun.nio.ch.Poller}: read pollers and a write poller,
+ * each a native poller instance serviced by one Java thread that waits for events and unparks
+ * the waiting virtual thread (a Java thread rather than a Rust one attached to the JVM, because
+ * unparking is a Java call anyway). A descriptor always goes to the same poller, chosen by its
+ * number. Where the loops are virtual threads there is one read poller per core, as in the JDK:
+ * every carrier then has a poller loop to run when its own threads all wait for input, instead
+ * of idling in the kernel until another carrier's poller wakes one of them.
  *
  * <p>Which thread runs a poller's loop. Where pollers are edge-triggered (Linux) on JDK 24 and
  * newer, as the JDK's own pollers do there, each poller's loop is a virtual thread: it takes the
@@ -61,14 +63,17 @@ import java.util.function.BooleanSupplier;
 final class Poller {
     private static final MethodHandle IS_VIRTUAL = isVirtualHandle();
     private static final Object START_LOCK = new Object();
-    private static volatile Poller readPoller;
-    private static volatile Poller writePoller;
+    // null until the first park; a descriptor's poller is chosen by its number (pollerFor)
+    private static volatile Poller[] readPollers;
+    private static volatile Poller[] writePollers;
 
     /** Consecutive failures after which a poller replaces its native instance. */
     private static final int FAILURES_BEFORE_RENEW = 3;
 
     /** Whether the read and write pollers' loops run as virtual threads (see the class comment). */
     private static final boolean VIRTUAL_LOOPS = virtualLoops();
+    /** How many read pollers share the descriptors (a power of two; see the class comment). */
+    private static final int READ_POLLERS = readPollerCount();
     /** Parks the virtual-thread loops while nothing is ready; null while none is needed. */
     private static volatile Poller master;
 
@@ -114,6 +119,19 @@ final class Poller {
             t.setDaemon(true);
         }
         t.start();
+    }
+
+    /**
+     * One read poller per core (up to 32) where the loops are virtual threads, as the JDK has
+     * since 21: with a single loop, a carrier whose threads all wait for input has no poller to
+     * run and goes idle in the kernel while the other carrier polls; one poller where loops are
+     * platform threads. {@code io.rustsocket.readPollers} overrides the count (rounded down to a
+     * power of two), for measurement.
+     */
+    private static int readPollerCount() {
+        int fallback = VIRTUAL_LOOPS ? Math.min(Runtime.getRuntime().availableProcessors(), 32) : 1;
+        int chosen = Integer.getInteger("io.rustsocket.readPollers", fallback);
+        return Integer.highestOneBit(Math.max(1, Math.min(chosen, 64)));
     }
 
     private static boolean virtualLoops() {
@@ -164,7 +182,7 @@ final class Poller {
      */
     static void park(int fd, int event, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
         if (currentIsVirtual()) {
-            poller(event).parkOn(fd, nanos, isOpen, owner);
+            pollerFor(fd, event).parkOn(fd, nanos, isOpen, owner);
             if (Thread.currentThread().isInterrupted()) {
                 throw new InterruptedIOException();
             }
@@ -174,7 +192,7 @@ final class Poller {
             // for the wait and restored after
             boolean interrupted = Thread.interrupted();
             try {
-                poller(event).parkOn(fd, nanos, isOpen, owner);
+                pollerFor(fd, event).parkOn(fd, nanos, isOpen, owner);
             } finally {
                 if (interrupted || Thread.interrupted()) {
                     Thread.currentThread().interrupt();
@@ -193,14 +211,14 @@ final class Poller {
     static void parkAny(int[] fds, int count, int event, long nanos, BooleanSupplier isOpen, Object owner)
             throws IOException {
         if (currentIsVirtual()) {
-            poller(event).parkOnAny(fds, count, nanos, isOpen, owner);
+            parkOnAny(fds, count, event, nanos, isOpen, owner);
             if (Thread.currentThread().isInterrupted()) {
                 throw new InterruptedIOException();
             }
         } else {
             boolean interrupted = Thread.interrupted();
             try {
-                poller(event).parkOnAny(fds, count, nanos, isOpen, owner);
+                parkOnAny(fds, count, event, nanos, isOpen, owner);
             } finally {
                 if (interrupted || Thread.interrupted()) {
                     Thread.currentThread().interrupt();
@@ -211,12 +229,12 @@ final class Poller {
 
     /** Unparks the virtual threads parked on {@code fd} in the pollers it was armed in. */
     static void wake(int fd, boolean read, boolean write) {
-        Poller r = readPoller;
-        if (read && r != null) {
+        Poller r = read ? startedPollerFor(fd, readPollers) : null;
+        if (r != null) {
             r.unpark(fd);
         }
-        Poller w = writePoller;
-        if (write && w != null) {
+        Poller w = write ? startedPollerFor(fd, writePollers) : null;
+        if (w != null) {
             w.unpark(fd);
         }
     }
@@ -226,11 +244,13 @@ final class Poller {
      * before it is closed. A failure is logged: the kernel drops the registration at close anyway.
      */
     static void deregister(int fd, boolean read, boolean write) {
-        if (read && readPoller != null) {
-            readPoller.delete(fd);
+        Poller r = read ? startedPollerFor(fd, readPollers) : null;
+        if (r != null) {
+            r.delete(fd);
         }
-        if (write && writePoller != null) {
-            writePoller.delete(fd);
+        Poller w = write ? startedPollerFor(fd, writePollers) : null;
+        if (w != null) {
+            w.delete(fd);
         }
     }
 
@@ -241,50 +261,73 @@ final class Poller {
      * kernel dropped from the epoll instance at close.
      */
     static void forget(int fd) {
-        Poller r = readPoller;
+        Poller r = startedPollerFor(fd, readPollers);
         if (r != null) {
             r.watches.remove(fd);
         }
-        Poller w = writePoller;
+        Poller w = startedPollerFor(fd, writePollers);
         if (w != null) {
             w.watches.remove(fd);
         }
     }
 
     /**
-     * Tests only: makes the next {@code count} waits of the poller for {@code event} fail, as a
-     * failure inside its thread would (the first is seen once the poller's current wait returns).
+     * Tests only: makes the next {@code count} waits of the poller that watches {@code fd} for
+     * {@code event} fail, as a failure inside its thread would (the first is seen once the
+     * poller's current wait returns).
      */
-    static void injectFailures(int event, int count) throws IOException {
-        poller(event).injectedFailures.set(count);
+    static void injectFailures(int fd, int event, int count) throws IOException {
+        pollerFor(fd, event).injectedFailures.set(count);
     }
 
-    /** Tests only: the native handle of the poller for {@code event}, starting it if needed. */
-    static long handleForTest(int event) throws IOException {
-        return poller(event).handle;
+    /**
+     * Tests only: the native handle of the poller that watches {@code fd} for {@code event},
+     * starting the pollers if needed.
+     */
+    static long handleForTest(int fd, int event) throws IOException {
+        return pollerFor(fd, event).handle;
     }
 
-    private static Poller poller(int event) throws IOException {
-        Poller p = event == Native.POLLIN ? readPoller : writePoller;
-        if (p != null) {
-            return p;
+    /** The poller that watches {@code fd} for {@code event}, starting the pollers if needed. */
+    private static Poller pollerFor(int fd, int event) throws IOException {
+        Poller[] all = event == Native.POLLIN ? readPollers : writePollers;
+        if (all == null) {
+            all = start(event);
         }
+        return all[fd & (all.length - 1)];
+    }
+
+    /** The poller of {@code fd} among {@code all}; null if they have not started. */
+    private static Poller startedPollerFor(int fd, Poller[] all) {
+        return all == null ? null : all[fd & (all.length - 1)];
+    }
+
+    private static Poller[] start(int event) throws IOException {
         synchronized (START_LOCK) {
             boolean edge = Platform.edgeTriggeredPollers();
             if (VIRTUAL_LOOPS && master == null) {
                 master = new Poller(Native.POLLIN, "rustsocket-master-poller", false, false);
             }
             if (event == Native.POLLIN) {
-                if (readPoller == null) {
-                    readPoller = new Poller(Native.POLLIN, "rustsocket-read-poller", edge, VIRTUAL_LOOPS);
+                if (readPollers == null) {
+                    readPollers = startPollers(Native.POLLIN, "rustsocket-read-poller", READ_POLLERS, edge);
                 }
-                return readPoller;
+                return readPollers;
             }
-            if (writePoller == null) {
-                writePoller = new Poller(Native.POLLOUT, "rustsocket-write-poller", edge, VIRTUAL_LOOPS);
+            if (writePollers == null) {
+                // one is enough: writers park only when the peer reads more slowly than they write
+                writePollers = startPollers(Native.POLLOUT, "rustsocket-write-poller", 1, edge);
             }
-            return writePoller;
+            return writePollers;
         }
+    }
+
+    private static Poller[] startPollers(int event, String name, int count, boolean edge) throws IOException {
+        Poller[] pollers = new Poller[count];
+        for (int i = 0; i < count; i++) {
+            pollers[i] = new Poller(event, count == 1 ? name : name + "-" + i, edge, VIRTUAL_LOOPS);
+        }
+        return pollers;
     }
 
     private void unpark(int fd) {
@@ -372,15 +415,18 @@ final class Poller {
         }
     }
 
-    private void parkOnAny(int[] fds, int count, long nanos, BooleanSupplier isOpen, Object owner)
-            throws IOException {
+    /** Enlists the current thread on each descriptor, in the poller of each, and parks once. */
+    private static void parkOnAny(int[] fds, int count, int event, long nanos, BooleanSupplier isOpen,
+            Object owner) throws IOException {
         Thread me = Thread.currentThread();
+        Poller[] pollers = new Poller[count];
         Watch[] enlisted = new Watch[count];
         int registered = 0;
         try {
             boolean anyReady = false;
             for (int i = 0; i < count; i++) {
-                enlisted[i] = enlist(fds[i], me, owner);
+                pollers[i] = pollerFor(fds[i], event);
+                enlisted[i] = pollers[i].enlist(fds[i], me, owner);
                 registered++;
                 anyReady |= enlisted[i].ready;
             }
@@ -389,7 +435,7 @@ final class Poller {
             }
         } finally {
             for (int i = 0; i < registered; i++) {
-                dismiss(fds[i], enlisted[i]);
+                pollers[i].dismiss(fds[i], enlisted[i]);
             }
         }
     }

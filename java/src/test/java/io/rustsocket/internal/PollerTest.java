@@ -46,16 +46,16 @@ class PollerTest {
                 "needs Linux: reads the epoll instance's registrations from /proc/self/fdinfo");
     }
 
-    /** The descriptors registered in the poller for {@code event}, read from /proc. */
-    private static Set<Integer> registered(int event) throws IOException {
+    /** Whether {@code fd} is registered in its poller for {@code event}, read from /proc. */
+    private static boolean registered(int fd, int event) throws IOException {
         Set<Integer> fds = new HashSet<>();
-        long handle = Poller.handleForTest(event);
+        long handle = Poller.handleForTest(fd, event);
         for (String line : Files.readAllLines(Paths.get("/proc/self/fdinfo/" + handle))) {
             if (line.startsWith("tfd:")) {
                 fds.add(Integer.parseInt(line.trim().split("\\s+")[1]));
             }
         }
-        return fds;
+        return fds.contains(fd);
     }
 
     private static void eventually(String what, BooleanSupplier condition) throws InterruptedException {
@@ -102,9 +102,8 @@ class PollerTest {
             }
             eventually("every reader is parked", () -> {
                 try {
-                    Set<Integer> armed = registered(Native.POLLIN);
                     for (int[] p : pairs) {
-                        if (!armed.contains(p[1])) {
+                        if (!registered(p[1], Native.POLLIN)) {
                             return false;
                         }
                     }
@@ -118,24 +117,25 @@ class PollerTest {
                     throw new IllegalStateException(e);
                 }
             });
-            long before = Poller.handleForTest(Native.POLLIN);
+            // the poller of the first reader's descriptor (the others may share it or not)
+            int first = pairs[0][1];
+            long before = Poller.handleForTest(first, Native.POLLIN);
             // three failures in a row: the poller wakes everyone each time, then renews itself
-            Poller.injectFailures(Native.POLLIN, 3);
+            Poller.injectFailures(first, Native.POLLIN, 3);
             assertEquals(1, Native.write(pairs[0][0], new byte[] {42}, 0, 1));
             eventually("the first reader got its byte", () -> got.get(0) == 1);
             eventually("the poller renewed itself", () -> {
                 try {
-                    return Poller.handleForTest(Native.POLLIN) != before;
+                    return Poller.handleForTest(first, Native.POLLIN) != before;
                 } catch (IOException e) {
                     throw new IllegalStateException(e);
                 }
             });
-            // the others were woken, found nothing and parked again in the new poller
-            eventually("every other reader re-armed in the new poller", () -> {
+            // the others of that poller were woken, found nothing and parked again in the new one
+            eventually("every other reader re-armed in its poller", () -> {
                 try {
-                    Set<Integer> armed = registered(Native.POLLIN);
                     for (int i = 1; i < READERS; i++) {
-                        if (!armed.contains(pairs[i][1]) || readers[i].getState() != Thread.State.WAITING) {
+                        if (!registered(pairs[i][1], Native.POLLIN) || readers[i].getState() != Thread.State.WAITING) {
                             return false;
                         }
                     }
@@ -151,7 +151,7 @@ class PollerTest {
             for (int i = 0; i < READERS; i++) {
                 assertEquals(1, got.get(i), "reader " + i);
             }
-            assertNotEquals(before, Poller.handleForTest(Native.POLLIN));
+            assertNotEquals(before, Poller.handleForTest(first, Native.POLLIN));
         } finally {
             for (int[] p : pairs) {
                 if (p != null) {
@@ -179,7 +179,7 @@ class PollerTest {
             });
             eventually("the reader is armed", () -> {
                 try {
-                    return registered(Native.POLLIN).contains(p[1]);
+                    return registered(p[1], Native.POLLIN);
                 } catch (IOException e) {
                     throw new IllegalStateException(e);
                 }
@@ -187,9 +187,9 @@ class PollerTest {
             Native.write(p[0], new byte[] {1}, 0, 1);
             assertTrue(read.await(10, TimeUnit.SECONDS));
             // one-shot: disarmed, but still registered until deregistered
-            assertTrue(registered(Native.POLLIN).contains(p[1]));
+            assertTrue(registered(p[1], Native.POLLIN));
             Poller.deregister(p[1], true, false);
-            assertFalse(registered(Native.POLLIN).contains(p[1]), "still registered after deregister");
+            assertFalse(registered(p[1], Native.POLLIN), "still registered after deregister");
         } finally {
             RawSockets.closeAll(p);
         }
