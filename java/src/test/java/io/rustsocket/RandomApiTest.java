@@ -110,7 +110,10 @@ class RandomApiTest {
             t.setDaemon(true);
             return t;
         });
-        fullBacklog = new TestSupport.FullBacklog();
+        // on a quiet port, below the ephemeral range: a port the kernel can give out could also
+        // go to a socket bound on another address in one world only, which would then be named
+        // FULL there (seen once: a socket bound to [::1] got the number of FULL's 127.0.0.1 port)
+        fullBacklog = new TestSupport.FullBacklog(LOOPBACK, quietPort());
         fullPort = fullBacklog.address.getPort();
     }
 

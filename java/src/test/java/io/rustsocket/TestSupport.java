@@ -269,7 +269,12 @@ public final class TestSupport {
 
         /** The same on another local address (::1 for an IPv6 one). */
         public FullBacklog(InetAddress bindAddress) throws IOException {
-            listener = new ServerSocket(0, 1, bindAddress);
+            this(bindAddress, 0);
+        }
+
+        /** The same on a given port (0: one the kernel picks). */
+        public FullBacklog(InetAddress bindAddress, int port) throws IOException {
+            listener = new ServerSocket(port, 1, bindAddress);
             address = new InetSocketAddress(bindAddress, listener.getLocalPort());
             boolean full = false;
             try {
