@@ -32,10 +32,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.FutureTask;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
@@ -329,13 +329,13 @@ public final class TestSupport {
      * class loads, before any descriptor count a test takes through {@link #processFdCount()}.
      */
     public static int refusedPort() {
-        return REFUSED_PORTS[Math.floorMod(nextRefusedPort.getAndIncrement(), REFUSED_PORTS.length)];
+        return REFUSED_PORTS[Math.floorMod(NEXT_REFUSED_PORT.getAndIncrement(), REFUSED_PORTS.length)];
     }
 
     // held for the life of the JVM: an unreachable socket would be closed by the JDK's cleaner
     private static final List<Socket> REFUSED_PORT_HOLDERS = new ArrayList<>();
     private static final int[] REFUSED_PORTS = holdRefusedPorts(3);
-    private static final AtomicInteger nextRefusedPort = new AtomicInteger();
+    private static final AtomicInteger NEXT_REFUSED_PORT = new AtomicInteger();
 
     private static int[] holdRefusedPorts(int count) {
         int[] ports = new int[count];

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * Parks virtual threads while their socket is not ready, so that no virtual thread ever blocks
@@ -229,14 +230,7 @@ final class Poller {
 
     /** Unparks the virtual threads parked on {@code fd} in the pollers it was armed in. */
     static void wake(int fd, boolean read, boolean write) {
-        Poller r = read ? startedPollerFor(fd, readPollers) : null;
-        if (r != null) {
-            r.unpark(fd);
-        }
-        Poller w = write ? startedPollerFor(fd, writePollers) : null;
-        if (w != null) {
-            w.unpark(fd);
-        }
+        inPollersOf(fd, read, write, p -> p.unpark(fd));
     }
 
     /**
@@ -244,14 +238,7 @@ final class Poller {
      * before it is closed. A failure is logged: the kernel drops the registration at close anyway.
      */
     static void deregister(int fd, boolean read, boolean write) {
-        Poller r = read ? startedPollerFor(fd, readPollers) : null;
-        if (r != null) {
-            r.delete(fd);
-        }
-        Poller w = write ? startedPollerFor(fd, writePollers) : null;
-        if (w != null) {
-            w.delete(fd);
-        }
+        inPollersOf(fd, read, write, p -> p.delete(fd));
     }
 
     /**
@@ -261,14 +248,7 @@ final class Poller {
      * kernel dropped from the epoll instance at close.
      */
     static void forget(int fd) {
-        Poller r = startedPollerFor(fd, readPollers);
-        if (r != null) {
-            r.watches.remove(fd);
-        }
-        Poller w = startedPollerFor(fd, writePollers);
-        if (w != null) {
-            w.watches.remove(fd);
-        }
+        inPollersOf(fd, true, true, p -> p.watches.remove(fd));
     }
 
     /**
@@ -294,12 +274,27 @@ final class Poller {
         if (all == null) {
             all = start(event);
         }
+        return pick(all, fd);
+    }
+
+    /** The poller among {@code all} that watches {@code fd}: always the same one for a number. */
+    private static Poller pick(Poller[] all, int fd) {
         return all[fd & (all.length - 1)];
     }
 
-    /** The poller of {@code fd} among {@code all}; null if they have not started. */
-    private static Poller startedPollerFor(int fd, Poller[] all) {
-        return all == null ? null : all[fd & (all.length - 1)];
+    /**
+     * Runs {@code action} on the read poller (if {@code read}) and the write poller (if
+     * {@code write}) of {@code fd}, each only if the pollers of its kind have started.
+     */
+    private static void inPollersOf(int fd, boolean read, boolean write, Consumer<Poller> action) {
+        Poller[] r = readPollers;
+        if (read && r != null) {
+            action.accept(pick(r, fd));
+        }
+        Poller[] w = writePollers;
+        if (write && w != null) {
+            action.accept(pick(w, fd));
+        }
     }
 
     private static Poller[] start(int event) throws IOException {
