@@ -5,9 +5,12 @@
 //! connect). A virtual thread never blocks its carrier: it arms its descriptor in
 //! one of the virtual-thread pollers ([`poller_create`]: an epoll instance on Linux),
 //! parks, and the poller's thread, waiting in [`poller_wait`], unparks it when the
-//! descriptor is ready. Registrations are one-shot: the event disarms the
-//! descriptor and a thread that must wait again arms it again. [`poller_delete`]
-//! removes a descriptor before it is closed, as the JDK's poller does.
+//! descriptor is ready. Registrations are one-shot ([`poller_arm`]: the event disarms
+//! the descriptor and a thread that must wait again arms it again) or, where the
+//! system allows, kept and edge-triggered ([`poller_watch`]: reported once per new
+//! readiness; an event that can leave a read short of the data is reported as the
+//! descriptor's complement). [`poller_delete`] removes a descriptor before it is
+//! closed, as the JDK's poller does.
 
 use crate::error::NetResult;
 use crate::sock::bad_argument;
@@ -85,10 +88,42 @@ mod tests {
         assert_eq!(poller_wait(ep, &mut ready, 0).unwrap(), 0);
         write(t.client, b"y").unwrap();
         assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
-        // a shutdown is new readiness too
+        assert_eq!(ready[0], t.server);
+        // a shutdown is new readiness too, and one that can end a read early: a complement
         shutdown(t.server, Shutdown::Read).unwrap();
         assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        assert_eq!(ready[0], !t.server);
         poller_delete(ep, t.server).unwrap();
+        poller_close(ep);
+    }
+
+    /// A read stops short at urgent data and at the peer's FIN with something left behind, so
+    /// a watch reports both as the descriptor's complement, even when they came with bytes.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_watch_reports_urgent_data_and_the_peers_fin_as_the_complement() {
+        let mut ready = [0i32; 8];
+        let t = trio();
+        let ep = poller_create().unwrap();
+        poller_watch(ep, t.server, POLLIN).unwrap();
+        // SAFETY: a valid descriptor and a one-byte buffer.
+        let sent = unsafe { libc::send(t.client, b"u".as_ptr().cast(), 1, libc::MSG_OOB) };
+        assert_eq!(sent, 1);
+        assert_eq!(poller_wait(ep, &mut ready, 2000).unwrap(), 1);
+        assert_eq!(ready[0], !t.server);
+        poller_close(ep);
+
+        let t = trio();
+        let ep = poller_create().unwrap();
+        poller_watch(ep, t.server, POLLIN).unwrap();
+        write(t.client, b"last words").unwrap();
+        shutdown(t.client, Shutdown::Write).unwrap();
+        let mut seen = Vec::new();
+        while seen.last() != Some(&!t.server) {
+            let n = poller_wait(ep, &mut ready, 2000).unwrap();
+            assert!(n > 0, "no event for the FIN; saw {seen:?}");
+            seen.extend_from_slice(&ready[..n]);
+        }
         poller_close(ep);
     }
 

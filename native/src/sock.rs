@@ -18,7 +18,7 @@ use crate::addr;
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::sys::{self, errno, Fd};
 
-pub use crate::sys::{abort, available, borrow, close, last_errno};
+pub use crate::sys::{abort, available, borrow, close, last_errno, notice_empty_reads};
 use socket2::{Domain, SockRef, Socket, Type};
 use std::io::ErrorKind;
 use std::mem::MaybeUninit;
@@ -285,6 +285,19 @@ pub fn read(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
 /// is there to read.
 pub fn read_now(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
     recv_with_flags(fd, buf, sys::RECV_DONTWAIT)
+}
+
+/// [`read_now`] that also says whether the read left the socket empty, on a socket set up by
+/// [`notice_empty_reads`] where the system can tell (Linux); elsewhere it never says so.
+pub fn read_noticing_empty(fd: Fd, buf: &mut [u8]) -> NetResult<(i32, bool)> {
+    #[cfg(target_os = "linux")]
+    {
+        sys::recv_noticing_empty(fd, buf)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        read_now(fd, buf).map(|n| (n, false))
+    }
 }
 
 fn recv_with_flags(fd: Fd, buf: &mut [u8], flags: i32) -> NetResult<i32> {

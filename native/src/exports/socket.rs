@@ -16,9 +16,11 @@ use jni::{jni_mangle, jni_sig, jni_str, Env, EnvUnowned};
 
 /// Version of the contract between this library and the Java classes; the
 /// loader refuses a library whose version differs from its own.
-pub const ABI_VERSION: jint = 8;
+pub const ABI_VERSION: jint = 9;
 
-/// Largest chunk one read or write call moves; the JDK uses the same bound.
+/// Largest chunk one read or write call moves; the JDK uses the same bound. Never smaller than
+/// Java's `SocketStreams.MAX_BUFFER_SIZE`: a read shorter than Java asked is taken there as
+/// proof that the socket was empty.
 pub(crate) const MAX_CHUNK: usize = 128 * 1024;
 
 /// Starts native logging (off unless `RUST_LOG` enables it), makes every socket IPv4 when
@@ -188,6 +190,43 @@ pub fn read<'local>(
     })
 }
 
+/// Added to the result of [`read_noticing_empty`] when the read left the socket empty.
+pub const EMPTIED: jint = 1 << 30;
+
+/// [`read`] that never waits and reports, by adding [`EMPTIED`] to the byte count, a read
+/// that left the receive queue empty (only on a socket set up by [`notice_empty_reads`]).
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn read_noticing_empty<'local>(
+    env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    b: jbyteArray,
+    off: jint,
+    len: jint,
+) -> jint {
+    hot(&env, |raw: RawEnv| {
+        let (off, len) = raw.range(b, off, len, "buffer")?;
+        let mut emptied = false;
+        let n = staged_read(raw, fd, b, off, len.min(MAX_CHUNK), |fd, buf| {
+            let (n, left_nothing) = sock::read_noticing_empty(fd, buf)?;
+            emptied = left_nothing;
+            Ok(n)
+        })?;
+        Ok(if emptied && n > 0 { n | EMPTIED } else { n })
+    })
+}
+
+/// Makes the reads of TCP socket `fd` able to tell when they empty it (see
+/// [`read_noticing_empty`]); false where the system cannot.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn notice_empty_reads<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+) -> jboolean {
+    run(&mut env, |_| Ok(sock::notice_empty_reads(fd)?))
+}
+
 /// send(2) from `b[off..off+len]`: bytes written (at most one chunk), or -2 when unavailable.
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn write<'local>(
@@ -260,7 +299,7 @@ fn staged_read(
     b: jbyteArray,
     off: usize,
     len: usize,
-    recv: fn(jint, &mut [u8]) -> NetResult<i32>,
+    recv: impl FnOnce(jint, &mut [u8]) -> NetResult<i32>,
 ) -> Outcome<jint> {
     with_staging(len, |buf| {
         let n = recv(fd, buf)?;

@@ -3,7 +3,9 @@
 //! accept, connect, poll), even one about to enter the kernel, so platform threads may block
 //! in the kernel and still be woken by close().
 
-use super::unix::{borrow, get_raw, get_struct, last_errno, set_raw, set_struct, Fd, PlainOldData};
+use super::unix::{
+    borrow, get_raw, get_struct, last_errno, recvmsg_one, set_raw, set_struct, Fd, PlainOldData,
+};
 use crate::error::{ExceptionClass, NetError, NetResult, Op};
 use crate::options::{clamp_i32, opt_err, unsupported, Opt};
 use crate::sock::bad_argument;
@@ -104,11 +106,19 @@ pub fn poller_arm(poller: i64, fd: Fd, events: i16) -> NetResult<()> {
 /// reports it once, with no system call to re-arm it in between. Adding a descriptor that is
 /// ready already reports it at once, so a thread that found it not ready, then added it, then
 /// parks, misses nothing. Adding it twice is not an error.
+///
+/// A read registration also asks for `EPOLLRDHUP` and `EPOLLPRI`, so that [`poller_wait`] can
+/// tell when the peer's FIN or urgent data is there: both can end a read early with something
+/// left behind, which a reader waiting for the next edge must know (see [`poller_wait`]).
 pub fn poller_watch(poller: i64, fd: Fd, events: i16) -> NetResult<()> {
     let epfd = epoll_fd(poller)?;
     borrow(fd)?;
+    let mut wanted = (events as u16 as u32) | libc::EPOLLET as u32;
+    if wanted & libc::EPOLLIN as u32 != 0 {
+        wanted |= (libc::EPOLLRDHUP | libc::EPOLLPRI) as u32;
+    }
     let mut ev = libc::epoll_event {
-        events: (events as u16 as u32) | libc::EPOLLET as u32,
+        events: wanted,
         u64: fd as u64,
     };
     // SAFETY: valid descriptors and event.
@@ -134,7 +144,9 @@ pub fn poller_delete(poller: i64, fd: Fd) -> NetResult<()> {
 }
 
 /// Waits up to `timeout_ms` (negative: forever) for armed descriptors and writes
-/// the ready ones into `ready`. Returns how many; 0 on timeout or signal.
+/// the ready ones into `ready`. Returns how many; 0 on timeout or signal. A descriptor
+/// whose event said more than readable or writable (urgent data, the peer's FIN, a
+/// hang-up, an error) is written as its complement `!fd`, a negative number.
 pub fn poller_wait(poller: i64, ready: &mut [i32], timeout_ms: i32) -> NetResult<usize> {
     let epfd = epoll_fd(poller)?;
     const BATCH: usize = 256;
@@ -152,10 +164,68 @@ pub fn poller_wait(poller: i64, ready: &mut [i32], timeout_ms: i32) -> NetResult
         };
     }
     let n = n as usize;
+    let plain = (libc::EPOLLIN | libc::EPOLLOUT) as u32;
     for (slot, ev) in ready.iter_mut().zip(&events[..n]) {
-        *slot = ev.u64 as i32;
+        let fd = ev.u64 as i32;
+        *slot = if ev.events & !plain != 0 { !fd } else { fd };
     }
     Ok(n)
+}
+
+/// Asks the kernel to say, with each read of the TCP socket `fd`, how many bytes the read left
+/// in the receive queue (`TCP_INQ`, Linux 4.18): [`recv_noticing_empty`] then knows when a read
+/// emptied the socket even if it filled the caller's buffer. `Ok(false)` where the kernel cannot
+/// (an older one, or not a TCP socket).
+pub fn notice_empty_reads(fd: Fd) -> NetResult<bool> {
+    borrow(fd)?;
+    let on: libc::c_int = 1;
+    // SAFETY: one int of storage and its length.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::IPPROTO_TCP,
+            libc::TCP_INQ,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        return Ok(true);
+    }
+    match last_errno() {
+        libc::ENOPROTOOPT | libc::EOPNOTSUPP | libc::EINVAL => Ok(false),
+        errno => Err(NetError::from_errno(Op::Option, errno)),
+    }
+}
+
+/// One read that never waits, on a socket set up by [`notice_empty_reads`]: the bytes read
+/// (or [`crate::sock::EOF`], or [`UNAVAILABLE`]), and whether the read left the receive queue
+/// empty. The kernel counts a FIN or urgent byte still to be read as something left.
+pub fn recv_noticing_empty(fd: Fd, buf: &mut [u8]) -> NetResult<(i32, bool)> {
+    borrow(fd)?;
+    let mut left = None;
+    // SAFETY: arithmetic only.
+    let control_len = unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::c_int>() as u32) };
+    let received = recvmsg_one(
+        fd,
+        buf,
+        control_len as usize,
+        libc::MSG_DONTWAIT,
+        |level, kind, data, len| {
+            if level == libc::SOL_TCP
+                && kind == libc::TCP_CM_INQ
+                && len >= std::mem::size_of::<libc::c_int>()
+            {
+                // SAFETY: a TCP_CM_INQ message holds one int, maybe unaligned.
+                left = Some(unsafe { data.cast::<libc::c_int>().read_unaligned() });
+            }
+        },
+    )?;
+    match received {
+        None => Ok((UNAVAILABLE, false)),
+        Some((0, _)) => Ok((if buf.is_empty() { 0 } else { crate::sock::EOF }, false)),
+        Some((n, _)) => Ok((n as i32, left == Some(0))),
+    }
 }
 
 /// Sends up to `count` bytes of the file `file`, starting at byte `offset`, on the
@@ -629,6 +699,45 @@ mod tests {
 
     /// TCP_ESTABLISHED in the kernel's numbering.
     const ESTABLISHED: u8 = 1;
+
+    #[test]
+    fn a_read_says_when_it_left_nothing_behind_and_a_fin_counts_as_something() {
+        let t = trio();
+        assert!(notice_empty_reads(t.server).unwrap());
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            recv_noticing_empty(t.server, &mut buf).unwrap(),
+            (UNAVAILABLE, false)
+        );
+        sock::write(t.client, b"abcdef").unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            recv_noticing_empty(t.server, &mut buf[..4]).unwrap(),
+            (4, false)
+        );
+        assert_eq!(
+            recv_noticing_empty(t.server, &mut buf[..2]).unwrap(),
+            (2, true)
+        );
+        assert_eq!(&buf[..2], b"ef");
+        sock::write(t.client, b"xy").unwrap();
+        sock::shutdown(t.client, sock::Shutdown::Write).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            recv_noticing_empty(t.server, &mut buf).unwrap(),
+            (2, false),
+            "the FIN is left"
+        );
+        assert_eq!(
+            recv_noticing_empty(t.server, &mut buf).unwrap(),
+            (sock::EOF, false)
+        );
+        // not TCP: the kernel cannot tell, and says so
+        let (a, b) = socket2::Socket::pair(Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+        use std::os::fd::AsRawFd;
+        assert!(!notice_empty_reads(a.as_raw_fd()).unwrap());
+        drop(b);
+    }
 
     #[test]
     fn the_structure_has_the_kernel_layout() {

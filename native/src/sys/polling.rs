@@ -155,3 +155,10 @@ pub fn poller_wait(handle: i64, ready: &mut [i32], timeout_ms: i32) -> NetResult
         Ok(n)
     })
 }
+
+/// Only Linux's edge-triggered pollers need to know whether a read emptied the socket; these
+/// pollers are one-shot, so the reads never ask.
+pub fn notice_empty_reads(fd: Fd) -> NetResult<bool> {
+    borrow(fd)?;
+    Ok(false)
+}

@@ -275,13 +275,17 @@ pub fn send_with_fds(fd: Fd, buf: &[u8], fds: &[Fd]) -> NetResult<i32> {
     }
 }
 
-/// Receives into `buf`, and the descriptors sent with those bytes into the front of `fds`,
-/// whose length is how many this call may take (at most [`MAX_FDS`]). Every descriptor
-/// received is close-on-exec. When they did not all arrive (`MSG_CTRUNC`), those that did are
-/// closed here and the result says so, so none is ever left open unreported.
-pub fn receive_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd]) -> NetResult<ReceivedFds> {
-    borrow(fd)?;
-    let room = fds.len().min(MAX_FDS);
+/// One recvmsg(2) into `buf` with room for `control_len` bytes of control messages (at most
+/// [`CONTROL_WORDS`] words), again after a signal. `None` when a non-blocking call found
+/// nothing; else the bytes received and the message's flags, after `each` has seen every control
+/// message: its level, its type, and its data (a pointer to that many bytes, maybe unaligned).
+pub fn recvmsg_one(
+    fd: Fd,
+    buf: &mut [u8],
+    control_len: usize,
+    flags: libc::c_int,
+    mut each: impl FnMut(libc::c_int, libc::c_int, *const u8, usize),
+) -> NetResult<Option<(usize, libc::c_int)>> {
     let mut control = [0u64; CONTROL_WORDS];
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
@@ -289,44 +293,62 @@ pub fn receive_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd]) -> NetResult<Rec
     };
     // SAFETY: a zeroed msghdr is valid (null pointers, zero lengths).
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = control_len.min(std::mem::size_of_val(&control)) as _;
     let n = loop {
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        // SAFETY: arithmetic only.
-        msg.msg_controllen =
-            unsafe { libc::CMSG_SPACE((room * std::mem::size_of::<Fd>()) as u32) } as _;
-        msg.msg_flags = 0;
         // SAFETY: msg points at live buffers of the lengths it states.
-        let n = unsafe { libc::recvmsg(fd, &mut msg, RECV_CLOEXEC) };
+        let n = unsafe { libc::recvmsg(fd, &mut msg, flags) };
         if n >= 0 {
-            break n;
+            break n as usize;
         }
         match last_errno() {
             libc::EINTR => continue,
-            libc::EAGAIN => {
-                return Ok(ReceivedFds {
-                    len: crate::sock::UNAVAILABLE,
-                    count: 0,
-                    truncated: false,
-                })
-            }
+            libc::EAGAIN => return Ok(None),
             code => return Err(NetError::from_errno(Op::Read, code)),
         }
     };
-    let mut count = 0;
-    let mut overflow = false;
     // SAFETY: the kernel filled msg_control with msg_controllen bytes of well-formed headers;
-    // CMSG_FIRSTHDR/CMSG_NXTHDR stay inside them, and each SCM_RIGHTS header holds
-    // (cmsg_len - CMSG_LEN(0)) / 4 descriptors, read unaligned.
+    // CMSG_FIRSTHDR/CMSG_NXTHDR stay inside them, and each header's data is cmsg_len less the
+    // header's own length.
     unsafe {
         let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
         while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                let bytes = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
-                let data = libc::CMSG_DATA(cmsg).cast::<Fd>();
-                for i in 0..bytes / std::mem::size_of::<Fd>() {
-                    let received = data.add(i).read_unaligned();
+            let len = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+            each(
+                (*cmsg).cmsg_level,
+                (*cmsg).cmsg_type,
+                libc::CMSG_DATA(cmsg),
+                len,
+            );
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok(Some((n, msg.msg_flags)))
+}
+
+/// Receives into `buf`, and the descriptors sent with those bytes into the front of `fds`,
+/// whose length is how many this call may take (at most [`MAX_FDS`]). Every descriptor
+/// received is close-on-exec. When they did not all arrive (`MSG_CTRUNC`), those that did are
+/// closed here and the result says so, so none is ever left open unreported.
+pub fn receive_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd]) -> NetResult<ReceivedFds> {
+    borrow(fd)?;
+    let room = fds.len().min(MAX_FDS);
+    let mut count = 0;
+    let mut overflow = false;
+    // SAFETY: arithmetic only.
+    let control_len = unsafe { libc::CMSG_SPACE((room * std::mem::size_of::<Fd>()) as u32) };
+    let received = recvmsg_one(
+        fd,
+        buf,
+        control_len as usize,
+        RECV_CLOEXEC,
+        |level, kind, data, len| {
+            if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+                for i in 0..len / std::mem::size_of::<Fd>() {
+                    // SAFETY: an SCM_RIGHTS message holds `len` bytes of descriptors, maybe unaligned.
+                    let received = unsafe { data.cast::<Fd>().add(i).read_unaligned() };
                     close_on_exec_after_receipt(received);
                     if count < room {
                         fds[count] = received;
@@ -337,10 +359,16 @@ pub fn receive_with_fds(fd: Fd, buf: &mut [u8], fds: &mut [Fd]) -> NetResult<Rec
                     }
                 }
             }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    let truncated = overflow || msg.msg_flags & libc::MSG_CTRUNC != 0;
+        },
+    )?;
+    let Some((n, msg_flags)) = received else {
+        return Ok(ReceivedFds {
+            len: crate::sock::UNAVAILABLE,
+            count: 0,
+            truncated: false,
+        });
+    };
+    let truncated = overflow || msg_flags & libc::MSG_CTRUNC != 0;
     if truncated {
         for &received in &fds[..count] {
             close(received);

@@ -59,7 +59,7 @@ final class Torture {
     static final long PEER_RESET_MILLIS = 3_000;
     /** Largest single write call. */
     static final int MAX_WRITE = 600 * 1024;
-    /** The library's internal chunk (RustSocketImpl.MAX_BUFFER_SIZE). */
+    /** The library's internal chunk (SocketStreams.MAX_BUFFER_SIZE). */
     static final int CHUNK = 128 * 1024;
 
     /** Messages of errno values that mean a descriptor was used after close, or was reused. */

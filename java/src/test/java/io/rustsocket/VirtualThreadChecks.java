@@ -82,6 +82,7 @@ final class VirtualThreadChecks {
         }
         plain.add(PRE_INTERRUPTED_READ);
         plain.add(ECHO_BYTES);
+        plain.addAll(ShortReadChecks.ALL);
         PLAIN = Collections.unmodifiableList(plain);
     }
 
@@ -107,6 +108,10 @@ final class VirtualThreadChecks {
     static void run(String name, Engine engine) throws Exception {
         if (name.startsWith(UnixDatagramChecks.PREFIX)) {
             UnixDatagramChecks.run(name);
+            return;
+        }
+        if (name.startsWith(ShortReadChecks.PREFIX)) {
+            ShortReadChecks.run(name, engine);
             return;
         }
         if (name.startsWith("close-")) {

@@ -153,6 +153,17 @@ class VirtualThreadsTest {
         check(VirtualThreadChecks.ECHO_BYTES, engine);
     }
 
+    static Stream<Arguments> enginesAndShortReads() {
+        return Stream.of(Engine.values()).flatMap(e -> ShortReadChecks.ALL.stream().map(c -> Arguments.of(e, c)));
+    }
+
+    @Order(17)
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("enginesAndShortReads")
+    void aReadAfterOneThatEmptiedTheSocketGetsWhatCameSince(Engine engine, String check) throws Exception {
+        check(check, engine);
+    }
+
     // ------------------------------------------------------------------ descriptors
 
     /**

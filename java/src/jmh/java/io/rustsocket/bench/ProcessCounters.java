@@ -23,8 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class ProcessCounters {
     /** The system calls counted one by one; the total counts every system call. */
-    static final List<String> SYSCALLS = List.of("read", "write", "recvfrom", "sendto", "epoll_wait", "epoll_pwait",
-            "epoll_ctl", "futex", "poll", "ppoll", "sched_yield", "ioctl", "fcntl", "mprotect", "madvise");
+    static final List<String> SYSCALLS = List.of("read", "write", "recvfrom", "recvmsg", "sendto", "epoll_wait",
+            "epoll_pwait", "epoll_ctl", "futex", "poll", "ppoll", "sched_yield", "ioctl", "fcntl", "mprotect", "madvise");
 
     private ProcessCounters() {}
 

@@ -81,7 +81,7 @@ public final class DescriptorPassing {
             throws IOException {
         checkUnix(socket);
         if (descriptors.length == 0) {
-            socket.write(b, off, len);
+            socket.streams.write(b, off, len);
             return;
         }
         int[] fds = duplicates(descriptors);
@@ -90,7 +90,7 @@ public final class DescriptorPassing {
             try {
                 int sent = sendFirst(socket, b, off, len, fds);
                 if (sent < len) {
-                    socket.write(b, off + sent, len - sent);
+                    socket.streams.write(b, off + sent, len - sent);
                 }
             } finally {
                 socket.writeLock.unlock();
@@ -128,7 +128,7 @@ public final class DescriptorPassing {
      */
     private static int sendFirst(RustSocketImpl socket, byte[] b, int off, int len, int[] fds) throws IOException {
         int n = Native.UNAVAILABLE;
-        int chunk = Math.min(len, RustSocketImpl.MAX_BUFFER_SIZE);
+        int chunk = Math.min(len, SocketStreams.MAX_BUFFER_SIZE);
         int fd = socket.beginIO(false);
         try {
             socket.descriptor.configureNonBlockingIfNeeded(fd, false);

@@ -114,7 +114,7 @@ final class FileSender {
             return 0;
         }
         count = Math.min(count, size - position);
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(count, RustSocketImpl.MAX_BUFFER_SIZE));
+        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(count, SocketStreams.MAX_BUFFER_SIZE));
         long sent = 0;
         while (sent < count) {
             buf.clear();
@@ -123,7 +123,7 @@ final class FileSender {
             if (n <= 0) {
                 break;
             }
-            socket.write(buf.array(), 0, n);
+            socket.streams.write(buf.array(), 0, n);
             sent += n;
         }
         return sent;

@@ -16,7 +16,7 @@ import java.nio.channels.FileChannel;
  */
 public final class Native {
     /** Version of the Java/native contract; must equal {@code ABI_VERSION} in the library. */
-    static final int ABI_VERSION = 8;
+    static final int ABI_VERSION = 9;
 
     /** Returned by {@link #read} at end of stream. */
     public static final int EOF = -1;
@@ -107,6 +107,22 @@ public final class Native {
      */
     static native int readNow(int fd, byte[] b, int off, int len) throws IOException;
 
+    /** Added to {@link #readNoticingEmpty}'s byte count when the read left the socket empty. */
+    static final int EMPTIED = 1 << 30;
+
+    /**
+     * {@link #read} that never waits ({@link #UNAVAILABLE} when nothing is there) and adds
+     * {@link #EMPTIED} to the byte count when the read left the receive queue empty, on a socket
+     * set up by {@link #noticeEmptyReads}.
+     */
+    static native int readNoticingEmpty(int fd, byte[] b, int off, int len) throws IOException;
+
+    /**
+     * Makes the reads of TCP socket {@code fd} able to tell when they empty it (Linux
+     * {@code TCP_INQ}); false where the system cannot.
+     */
+    static native boolean noticeEmptyReads(int fd) throws IOException;
+
     /** {@link #write} without the staging copy, as {@link #readNow}: sends what fits now. */
     static native int writeNow(int fd, byte[] b, int off, int len) throws IOException;
 
@@ -194,7 +210,11 @@ public final class Native {
     /** Removes {@code fd} from {@code poller}; nothing happens if it is not there. */
     static native void pollerDelete(long poller, int fd) throws IOException;
 
-    /** Waits for armed descriptors; writes the ready ones into {@code ready}; returns how many. */
+    /**
+     * Waits for armed descriptors; writes the ready ones into {@code ready}; returns how many.
+     * A watched descriptor ({@link #pollerWatch}) whose event said more than ready (urgent data,
+     * the peer's FIN, a hang-up, an error) is written as its complement {@code ~fd}.
+     */
     static native int pollerWait(long poller, int[] ready, int timeoutMillis) throws IOException;
 
     /** Opens a Unix domain socket (stream or datagram) and returns its descriptor. */

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Parks virtual threads while their socket is not ready, so that no virtual thread ever blocks
@@ -68,6 +69,9 @@ final class Poller {
     private static volatile Poller[] readPollers;
     private static volatile Poller[] writePollers;
 
+    /** {@link Watch#addedIn} of a descriptor in no native poller. */
+    private static final long NOT_ADDED = -1;
+
     /** Consecutive failures after which a poller replaces its native instance. */
     private static final int FAILURES_BEFORE_RENEW = 3;
 
@@ -82,16 +86,42 @@ final class Poller {
     static final class Watch {
         private static final AtomicReferenceFieldUpdater<Watch, Thread> WAITER =
                 AtomicReferenceFieldUpdater.newUpdater(Watch.class, Thread.class, "waiter");
+        final Poller poller;
+        final int fd;
+        // how many events the poller has reported for the descriptor (written only by the
+        // poller's own thread, before it unparks the waiter): a reader that saw the count
+        // before a read that emptied the socket knows that nothing has arrived while it is
+        // unchanged (see RustSocketImpl's reads)
+        volatile int events;
+        // set for good once an event reported more than "readable": urgent data, the peer's
+        // FIN, a hang-up or an error, each of which can end a read early with bytes or an end
+        // of stream left behind, so that a short read no longer proves the socket empty
+        volatile boolean readsMayStopShort;
         // the thread parked on the descriptor (read/write locks allow one per direction), or
         // the one thread parked on several (the attempts of a racing connect)
         volatile Thread waiter;
         // set by the poller thread on every event, cleared by the waiter before it re-tries
         volatile boolean ready;
-        // whether the descriptor is in the native poller (edge-triggered mode); a renewed native
-        // poller starts empty
-        volatile boolean added;
+        // the generation of the native poller the descriptor was added to (edge-triggered
+        // mode), NOT_ADDED if none: a renewed native poller starts empty, so a registration
+        // counts only for the one it was made in (a generation, as a new handle may reuse the
+        // number of one closed before)
+        volatile long addedIn = NOT_ADDED;
         // the socket that made the registration (written by the parking thread)
         volatile Object owner;
+
+        Watch(Poller poller, int fd) {
+            this.poller = poller;
+            this.fd = fd;
+        }
+
+        /**
+         * Whether nothing has happened on the descriptor since the poller's event count was
+         * {@code mark}, so that a read which emptied the socket then would find nothing now.
+         */
+        boolean quietSince(int mark) {
+            return events == mark && !readsMayStopShort;
+        }
     }
 
     private final int event;
@@ -101,9 +131,12 @@ final class Poller {
     private final boolean edge;
     // the native poller; replaced after repeated failures, so read it fresh for every call
     private volatile long handle;
+    // counts the native pollers this one has had; the poller's thread sets handle, then this
+    private volatile long generation;
     // descriptor -> its watch: while a thread is parked on it (one-shot), or until it is
     // released (edge-triggered)
     private final Map<Integer, Watch> watches = new ConcurrentHashMap<>();
+    private final Function<Integer, Watch> newWatch = fd -> new Watch(this, fd);
     // tests only: how many of this poller's next waits fail on purpose (0 in production)
     private final AtomicInteger injectedFailures = new AtomicInteger();
 
@@ -180,26 +213,45 @@ final class Poller {
      * {@link #park(int, int, long, BooleanSupplier)} for the socket {@code owner}, which owns
      * {@code fd} until it is released: a registration kept for {@code fd} counts only for the same
      * owner (null: for no one, so the descriptor is registered again at every park).
+     *
+     * @return the registration the poller keeps for {@code fd} and {@code owner} (edge-triggered
+     *     pollers), for {@link #parkAfter}; null where registrations are one-shot
      */
-    static void park(int fd, int event, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
-        if (currentIsVirtual()) {
-            pollerFor(fd, event).parkOn(fd, nanos, isOpen, owner);
-            if (Thread.currentThread().isInterrupted()) {
-                throw new InterruptedIOException();
-            }
-        } else {
-            // a platform thread ignores interrupts in socket calls, as the JDK's blocking calls
-            // do: a pending interrupt would make every park return at once, so it is set aside
-            // for the wait and restored after
-            boolean interrupted = Thread.interrupted();
-            try {
-                pollerFor(fd, event).parkOn(fd, nanos, isOpen, owner);
-            } finally {
-                if (interrupted || Thread.interrupted()) {
-                    Thread.currentThread().interrupt();
-                }
+    static Watch park(int fd, int event, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
+        return parkAs(null, 0, fd, event, nanos, isOpen, owner);
+    }
+
+    /**
+     * Parks the current thread, as {@link #park(int, int, long, BooleanSupplier, Object)} does,
+     * until the poller reports an event for {@code kept}'s descriptor after its event count was
+     * {@code mark} (at once if it has already). {@code kept} comes from an earlier park of the
+     * same owner: no lookup, and no system call unless the registration has to be made again.
+     */
+    static void parkAfter(Watch kept, int mark, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
+        parkAs(kept, mark, kept.fd, kept.poller.event, nanos, isOpen, owner);
+    }
+
+    private static Watch parkAs(Watch kept, int mark, int fd, int event, long nanos, BooleanSupplier isOpen,
+            Object owner) throws IOException {
+        boolean virtual = currentIsVirtual();
+        // a platform thread ignores interrupts in socket calls, as the JDK's blocking calls do:
+        // a pending interrupt would make every park return at once, so it is set aside for the
+        // wait and restored after
+        boolean interrupted = !virtual && Thread.interrupted();
+        Watch w;
+        try {
+            w = kept != null
+                    ? kept.poller.parkOn(kept, true, mark, nanos, isOpen, owner)
+                    : pollerFor(fd, event).parkOn(fd, nanos, isOpen, owner);
+        } finally {
+            if (!virtual && (interrupted || Thread.interrupted())) {
+                Thread.currentThread().interrupt();
             }
         }
+        if (virtual && Thread.currentThread().isInterrupted()) {
+            throw new InterruptedIOException();
+        }
+        return w;
     }
 
     /**
@@ -335,10 +387,19 @@ final class Poller {
         }
     }
 
-    /** An event: marks the watch ready, then wakes its waiter (in that order: see parkOn). */
-    private void ready(int fd) {
+    /**
+     * An event, as {@link Native#pollerWait} reports it: the descriptor, or its complement when
+     * the event said more than "ready" (see {@link Watch#readsMayStopShort}). Counts it and marks
+     * the watch ready, then wakes its waiter (in that order: see parkOn).
+     */
+    private void ready(int reported) {
+        int fd = reported < 0 ? ~reported : reported;
         Watch w = watches.get(fd);
         if (w != null) {
+            if (reported < 0) {
+                w.readsMayStopShort = true;
+            }
+            w.events++; // only this poller's thread writes it
             w.ready = true;
             Thread t = w.waiter;
             if (t != null) {
@@ -361,7 +422,11 @@ final class Poller {
      * descriptor; the watch's ready flag, read after this, says whether an event came first.
      */
     private Watch enlist(int fd, Thread me, Object owner) throws IOException {
-        Watch w = watches.computeIfAbsent(fd, k -> new Watch());
+        return enlist(watches.computeIfAbsent(fd, newWatch), me, owner);
+    }
+
+    private Watch enlist(Watch w, Thread me, Object owner) throws IOException {
+        int fd = w.fd;
         if (!Watch.WAITER.compareAndSet(w, null, me)) {
             throw twoParked(fd, w.waiter, me);
         }
@@ -370,19 +435,43 @@ final class Poller {
                 // a watch left by another user of the number (one closed outside the
                 // library's close path) says nothing about this one's registration
                 w.owner = owner;
-                w.added = false;
+                w.addedIn = NOT_ADDED;
             }
-            if (!edge) {
-                Native.pollerArm(handle, fd, event);
-            } else if (!w.added) {
-                Native.pollerWatch(handle, fd, event);
-                w.added = true;
-            }
+            register(w);
         } catch (IOException | RuntimeException e) {
             dismiss(fd, w);
             throw e;
         }
         return w;
+    }
+
+    /**
+     * Arms (one-shot) or adds (edge-triggered, once per native poller) {@code w}'s descriptor in
+     * the current native poller. A renewal by the poller's thread may replace the handle
+     * meanwhile: the registration is then made again in the new one (the renewal's wake-up
+     * reaches the caller, already the waiter, either way).
+     */
+    private void register(Watch w) throws IOException {
+        while (true) {
+            long g = generation;
+            long h = handle;
+            try {
+                if (!edge) {
+                    Native.pollerArm(h, w.fd, event);
+                } else if (w.addedIn != g) {
+                    Native.pollerWatch(h, w.fd, event);
+                    w.addedIn = g;
+                }
+            } catch (IOException | RuntimeException e) {
+                if (generation == g) {
+                    throw e;
+                }
+                continue; // the handle was closed under us by a renewal
+            }
+            if (generation == g) {
+                return;
+            }
+        }
     }
 
     /**
@@ -399,15 +488,27 @@ final class Poller {
         }
     }
 
-    private void parkOn(int fd, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
-        Watch w = enlist(fd, Thread.currentThread(), owner);
+    /** Parks on {@code fd} unless an event came since the last park; returns the kept watch. */
+    private Watch parkOn(int fd, long nanos, BooleanSupplier isOpen, Object owner) throws IOException {
+        return parkOn(watches.computeIfAbsent(fd, newWatch), false, 0, nanos, isOpen, owner);
+    }
+
+    /**
+     * Parks on {@code w}'s descriptor unless an event came since the last park, or with
+     * {@code afterMark}, unless the event count has moved from {@code mark}. Returns the watch
+     * if the poller keeps it (edge-triggered, for an owner), else null.
+     */
+    private Watch parkOn(Watch w, boolean afterMark, int mark, long nanos, BooleanSupplier isOpen, Object owner)
+            throws IOException {
+        enlist(w, Thread.currentThread(), owner);
         try {
-            if (!w.ready) {
+            if (afterMark ? w.events == mark : !w.ready) {
                 parkIfOpen(nanos, isOpen);
             }
         } finally {
-            dismiss(fd, w);
+            dismiss(w.fd, w);
         }
+        return edge && owner != null ? w : null;
     }
 
     /** Enlists the current thread on each descriptor, in the poller of each, and parks once. */
@@ -525,9 +626,10 @@ final class Poller {
             try {
                 long old = handle;
                 handle = Native.pollerCreate();
+                generation++; // only this poller's thread writes it
                 Native.pollerClose(old);
-                // the new native poller has no registrations: each is made again at the next park
-                watches.values().forEach(w -> w.added = false);
+                // the new native poller has no registrations: each is made again at the next
+                // park (a watch's addedIn names an older generation)
                 wakeAll();
             } catch (Throwable again) {
                 log(System.Logger.Level.WARNING, name + ": could not make a new native poller", again);
@@ -543,6 +645,7 @@ final class Poller {
     /** Marks every watch ready and unparks its waiter: each re-checks its socket. */
     private void wakeAll() {
         for (Watch w : watches.values()) {
+            w.events++; // a reader's mark is stale: it reads before it waits again
             w.ready = true;
             Thread t = w.waiter;
             if (t != null) {

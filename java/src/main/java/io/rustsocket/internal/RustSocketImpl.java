@@ -17,7 +17,6 @@ import java.nio.channels.FileChannel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
@@ -38,7 +37,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *       call, shuts the socket down (or resets it), which wakes it; the descriptor is released
  *       by the last thread to leave.</li>
  * </ul>
- * A connect that races several addresses is {@link HappyEyeballs}; {@code sendFile} is
+ * The streams and the read and write paths behind them are {@link SocketStreams}; a connect
+ * that races several addresses is {@link HappyEyeballs}; {@code sendFile} is
  * {@link FileSender}; the two option APIs of {@code SocketImpl} are {@link StreamOptions}.
  */
 public final class RustSocketImpl extends SocketImpl {
@@ -46,17 +46,6 @@ public final class RustSocketImpl extends SocketImpl {
     private static final int UNCONNECTED = 0;
     private static final int CONNECTING = 1;
     private static final int CONNECTED = 2;
-
-    /** Largest chunk handed to one native read or write, as in the JDK. */
-    static final int MAX_BUFFER_SIZE = 128 * 1024;
-
-    /**
-     * From this many bytes on, a read or write lets the kernel copy straight between the socket
-     * and the caller's array ({@link Native#readNow}, {@link Native#writeNow}: the array is pinned
-     * for one call that never waits); below it, the copy through the native staging buffer costs
-     * less than pinning. Measured in docs/performance.md.
-     */
-    static final int PIN_AT_LEAST = 16 * 1024;
 
     final boolean server;
 
@@ -79,19 +68,15 @@ public final class RustSocketImpl extends SocketImpl {
     // this socket's byte counts (null for a listener); replaced with each new descriptor
     private volatile Statistics.Counters counters;
 
+    // its InputStream and OutputStream, and the read and write paths behind them
+    final SocketStreams streams = new SocketStreams(this);
+
     // SO_LINGER may be on: it was set on this socket, or on the listener that accepted it
     volatile boolean lingerMaybeOn;
 
     private volatile int timeout;
     private volatile boolean inputClosed;
     private volatile boolean outputClosed;
-    private volatile boolean connectionReset;
-    // a read saw EOF: later reads return -1 even after close, as the JDK does
-    private boolean readEOF;
-    // the last read brought PIN_AT_LEAST bytes or more: the peer is streaming, so the next large
-    // read on a blocking descriptor is tried without waiting (and without the staging copy);
-    // under the read lock
-    private boolean readsAreLarge;
 
     // the local address and port the user asked for, applied again to the descriptors of a
     // connect that tries several addresses
@@ -206,7 +191,7 @@ public final class RustSocketImpl extends SocketImpl {
         return isOpen() && connState == CONNECTING;
     }
 
-    // ---------------------------------------------------------------- reads
+    // ---------------------------------------------------------------- reads and writes
 
     /** Marks the start of a read or write that may block; returns the descriptor to use. */
     int beginIO(boolean reader) throws SocketException {
@@ -221,181 +206,38 @@ public final class RustSocketImpl extends SocketImpl {
         descriptor.end(reader, completed);
     }
 
-    private int timedRead(int fd, byte[] b, int off, int len, long nanos) throws IOException {
-        long start = System.nanoTime();
-        int n = readOnce(fd, b, off, len, false);
-        while (n == Native.UNAVAILABLE && isOpen()) {
-            long remaining = nanos - (System.nanoTime() - start);
-            if (remaining <= 0) {
-                throw new SocketTimeoutException("Read timed out");
-            }
-            descriptor.park(fd, Native.POLLIN, remaining);
-            n = readOnce(fd, b, off, len, false);
-        }
-        return n;
-    }
-
     /**
-     * One read system call. A large one goes straight into {@code b} when it cannot wait anyway
-     * (a non-blocking descriptor), or when the last read was large too: the peer is streaming
-     * and bytes are probably there; if none are, the caller waits for them and tries again.
-     * Otherwise a read that may have to wait (a request, say) waits in the kernel, in one system
-     * call, and its bytes come through the staging buffer. A Unix socket receiving descriptors
-     * reads with a recvmsg that keeps them instead (see {@link DescriptorPassing}).
+     * How many reads, since the JVM started, waited for the poller's next event without a system
+     * call, because the read before had emptied the socket (virtual threads on Linux). For tests
+     * and diagnostics.
+     *
+     * @return the count so far
      */
-    private int readOnce(int fd, byte[] b, int off, int len, boolean blocking) throws IOException {
-        UnixEnd u = unix;
-        DescriptorInbox inbox = u == null ? null : u.inbox;
-        if (inbox != null && inbox.receiving) {
-            return inbox.read(fd, b, off, len);
-        }
-        int n;
-        if (len >= PIN_AT_LEAST && (readsAreLarge || !blocking)) {
-            n = Native.readNow(fd, b, off, len);
-        } else {
-            n = Native.read(fd, b, off, len);
-        }
-        if (n != Native.UNAVAILABLE) {
-            readsAreLarge = n >= PIN_AT_LEAST;
-        }
-        return n;
+    public static long readsSkipped() {
+        return SocketStreams.readsSkipped();
     }
 
-    private int implRead(byte[] b, int off, int len, long remainingNanos) throws IOException {
-        int n = 0;
-        int fd = beginIO(true);
-        try {
-            if (connectionReset) {
-                throw new SocketException("Connection reset");
-            }
-            if (inputClosed) {
-                return Native.EOF;
-            }
-            boolean blocking = descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
-            if (remainingNanos > 0) {
-                n = timedRead(fd, b, off, len, remainingNanos);
-            } else {
-                n = readOnce(fd, b, off, len, blocking);
-                while (n == Native.UNAVAILABLE && isOpen()) {
-                    descriptor.park(fd, Native.POLLIN, 0);
-                    n = readOnce(fd, b, off, len, blocking);
-                }
-            }
-            if (n > 0 && !isOpen()) {
-                // close() came first: as with the JDK, bytes still unread at close are discarded,
-                // and the socket must then be released with a reset, not a FIN
-                resetOnRelease = true;
-                n = 0;
-            }
-            if (n > 0) {
-                // before endIO: once the descriptor is released the counters are retired
-                counters.addRead(n);
-            }
-            return n;
-        } catch (ConnectionResetException e) {
-            connectionReset = true;
-            throw new SocketException("Connection reset");
-        } finally {
-            endIO(true, n > 0);
-        }
-    }
-
-    private int read(byte[] b, int off, int len) throws IOException {
-        try {
-            return readCounted(b, off, len);
-        } catch (IOException e) {
-            throw failed(e);
-        }
-    }
-
-    private int readCounted(byte[] b, int off, int len) throws IOException {
-        Objects.checkFromIndexSize(off, len, b.length);
-        if (len == 0) {
-            return 0;
-        }
-        long remainingNanos = 0;
-        int millis = timeout;
-        if (millis > 0) {
-            remainingNanos = tryLock(readLock, millis);
-            if (remainingNanos <= 0) {
-                throw new SocketTimeoutException("Read timed out");
-            }
-        } else {
-            readLock.lock();
-        }
-        try {
-            if (readEOF) {
-                return Native.EOF;
-            }
-            int n = implRead(b, off, Math.min(len, MAX_BUFFER_SIZE), remainingNanos);
-            if (n == Native.EOF) {
-                readEOF = true;
-            }
-            return n;
-        } finally {
-            readLock.unlock();
-        }
-    }
-
-    // ---------------------------------------------------------------- writes
-
-    private int implWrite(byte[] b, int off, int len) throws IOException {
-        int n = 0;
-        int fd = beginIO(false);
-        try {
-            descriptor.configureNonBlockingIfNeeded(fd, false);
-            n = writeOnce(fd, b, off, len);
-            while (n == Native.UNAVAILABLE && isOpen()) {
-                descriptor.park(fd, Native.POLLOUT, 0);
-                n = writeOnce(fd, b, off, len);
-            }
-            if (n > 0) {
-                counters.addWritten(n);
-            }
-            return n;
-        } finally {
-            endIO(false, n > 0);
-        }
-    }
-
-    /**
-     * One write system call: a large one straight from {@code b}, never waiting (when the send
-     * buffer is full the caller waits until it has room, then tries again: cheaper than copying
-     * the rest to wait in the kernel); a small one through the staging buffer.
-     */
-    private static int writeOnce(int fd, byte[] b, int off, int len) throws IOException {
-        return len >= PIN_AT_LEAST ? Native.writeNow(fd, b, off, len) : Native.write(fd, b, off, len);
-    }
-
-    /** {@code OutputStream.write}: all of {@code b[off..off+len]}, under the write lock. */
-    void write(byte[] b, int off, int len) throws IOException {
-        try {
-            writeCounted(b, off, len);
-        } catch (IOException e) {
-            throw failed(e);
-        }
-    }
-
-    private void writeCounted(byte[] b, int off, int len) throws IOException {
-        Objects.checkFromIndexSize(off, len, b.length);
-        if (len == 0) {
-            return;
-        }
-        writeLock.lock();
-        try {
-            int pos = off;
-            int end = off + len;
-            while (pos < end) {
-                pos += implWrite(b, pos, Math.min(end - pos, MAX_BUFFER_SIZE));
-            }
-        } finally {
-            writeLock.unlock();
-        }
+    /** Adds bytes a read took to this socket's statistics. */
+    void countRead(int n) {
+        counters.addRead(n);
     }
 
     /** Adds bytes a write-like call (sendfile) sent to this socket's statistics. */
     void countWritten(long n) {
         counters.addWritten(n);
+    }
+
+    /**
+     * A read took bytes that arrived after close(): the last thread out then resets the
+     * connection, as close(2) at close() time would have (the JDK's close discards them).
+     */
+    void resetOnRelease() {
+        resetOnRelease = true;
+    }
+
+    /** Whether shutdownInput() was called. */
+    boolean inputClosed() {
+        return inputClosed;
     }
 
     /**
@@ -922,49 +764,12 @@ public final class RustSocketImpl extends SocketImpl {
 
     @Override
     protected InputStream getInputStream() {
-        return new InputStream() {
-            @Override
-            public int read() throws IOException {
-                byte[] a = new byte[1];
-                int n = RustSocketImpl.this.read(a, 0, 1);
-                return (n > 0) ? (a[0] & 0xff) : -1;
-            }
-
-            @Override
-            public int read(byte[] b, int off, int len) throws IOException {
-                return RustSocketImpl.this.read(b, off, len);
-            }
-
-            @Override
-            public int available() throws IOException {
-                return RustSocketImpl.this.available();
-            }
-
-            @Override
-            public void close() throws IOException {
-                RustSocketImpl.this.close();
-            }
-        };
+        return streams.input();
     }
 
     @Override
     protected OutputStream getOutputStream() {
-        return new OutputStream() {
-            @Override
-            public void write(int b) throws IOException {
-                RustSocketImpl.this.write(new byte[] {(byte) b}, 0, 1);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) throws IOException {
-                RustSocketImpl.this.write(b, off, len);
-            }
-
-            @Override
-            public void close() throws IOException {
-                RustSocketImpl.this.close();
-            }
-        };
+        return streams.output();
     }
 
     @Override
@@ -1056,22 +861,7 @@ public final class RustSocketImpl extends SocketImpl {
 
     @Override
     protected void sendUrgentData(int data) throws IOException {
-        writeLock.lock();
-        try {
-            int n = 0;
-            int fd = beginIO(false);
-            try {
-                descriptor.configureNonBlockingIfNeeded(fd, false);
-                n = Native.sendUrgent(fd, data);
-                if (n == Native.UNAVAILABLE) {
-                    throw new SocketException("No buffer space available");
-                }
-            } finally {
-                endIO(false, n > 0);
-            }
-        } finally {
-            writeLock.unlock();
-        }
+        streams.sendUrgent(data);
     }
 
     // ---------------------------------------------------------------- options

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.lang.ref.Cleaner;
 import java.net.SocketException;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 
 /**
  * One socket descriptor's life, shared by the TCP engine ({@link RustSocketImpl}) and the UDP
@@ -79,6 +80,13 @@ final class SocketDescriptor<O> {
     // read at close and at release
     private volatile boolean polledRead;
     private volatile boolean polledWrite;
+    // the read registration the poller keeps for the descriptor (edge-triggered pollers) once
+    // a read has parked; null before, and where registrations are one-shot
+    private volatile Poller.Watch readWatch;
+    private final BooleanSupplier openCheck = this::isOpen;
+
+    /** {@link #readMark()} where reads cannot wait for an event after a mark. */
+    static final long NO_MARK = -1;
 
     /**
      * @param owner the socket engine, whose unreachability closes the descriptor (through the
@@ -128,6 +136,7 @@ final class SocketDescriptor<O> {
         mode = blocking && Platform.shutdownWakesBlockedCalls() ? BLOCKING : NON_BLOCKING;
         polledRead = false;
         polledWrite = false;
+        readWatch = null;
         if (state == NEW) {
             state = OPEN;
         }
@@ -328,10 +337,47 @@ final class SocketDescriptor<O> {
             } else {
                 polledWrite = true;
             }
-            Poller.park(fd, event, nanos, this::isOpen, this);
+            Poller.Watch kept = Poller.park(fd, event, nanos, openCheck, this);
+            if (event == Native.POLLIN && kept != null) {
+                readWatch = kept;
+            }
             return READINESS_UNKNOWN;
         }
         return Native.poll(fd, event, pollMillis(nanos));
+    }
+
+    /**
+     * The poller's count of read events for the descriptor, taken before a read, for
+     * {@link #parkAfter} and {@link #quietSince}; {@link #NO_MARK} unless the current thread
+     * waits in the poller and the poller keeps the descriptor registered (after its first
+     * parked read).
+     */
+    long readMark() {
+        Poller.Watch w = readWatch;
+        return w != null && waitsInPoller() ? w.events & 0xFFFF_FFFFL : NO_MARK;
+    }
+
+    /**
+     * Whether no read event, and nothing that can end a read early (urgent data, an end of
+     * stream, an error), has come since {@code mark}: a read that emptied the socket after the
+     * mark was taken would find nothing now.
+     */
+    boolean quietSince(long mark) {
+        Poller.Watch w = readWatch;
+        return mark != NO_MARK && w != null && w.quietSince((int) mark);
+    }
+
+    /**
+     * {@link #park} for input, which with a {@code mark} from {@link #readMark} returns at once
+     * if an event has come since it was taken.
+     */
+    void parkForRead(int fd, long nanos, long mark) throws IOException {
+        Poller.Watch w = readWatch;
+        if (mark == NO_MARK || w == null) {
+            park(fd, Native.POLLIN, nanos);
+        } else {
+            Poller.parkAfter(w, (int) mark, nanos, openCheck, this);
+        }
     }
 
     /**

@@ -2,6 +2,7 @@ package io.rustsocket.internal;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -108,6 +109,27 @@ class NativeBoundaryTest {
         assertEquals(4, Native.available(server), "a rejected read consumed bytes");
         assertEquals(4, Native.read(server, b, 4, 4));
         assertArrayEquals(new byte[] {0, 0, 0, 0, 1, 2, 3, 4}, b);
+    }
+
+    @Test
+    void readsThatNoticeAnEmptiedSocketCheckTheirArgumentsAndSayWhenTheyEmptiedIt() throws IOException {
+        rejects(SocketException.class, () -> Native.noticeEmptyReads(-1));
+        boolean noticing = Native.noticeEmptyReads(server);
+        if (!Platform.edgeTriggeredPollers()) {
+            assertFalse(noticing, "only Linux (TCP_INQ, 4.18+) can tell");
+        }
+        byte[] b = new byte[8];
+        assertEquals(Native.UNAVAILABLE, Native.readNoticingEmpty(server, b, 0, 8), "never waits");
+        assertEquals(4, Native.write(client, new byte[] {1, 2, 3, 4}, 0, 4));
+        assertTrue(Native.poll(server, Native.POLLIN, 5000) != 0);
+        rejects(NullPointerException.class, () -> Native.readNoticingEmpty(server, null, 0, 1));
+        rejects(ArrayIndexOutOfBoundsException.class, () -> Native.readNoticingEmpty(server, b, 4, 5));
+        rejects(ArrayIndexOutOfBoundsException.class, () -> Native.readNoticingEmpty(server, b, -8, 4));
+        rejects(ArrayIndexOutOfBoundsException.class, () -> Native.readNoticingEmpty(server, b, 0, Integer.MIN_VALUE));
+        assertEquals(4, Native.available(server), "a rejected read consumed bytes");
+        assertEquals(2, Native.readNoticingEmpty(server, b, 0, 2), "two bytes left");
+        assertEquals(noticing ? 2 | Native.EMPTIED : 2, Native.readNoticingEmpty(server, b, 2, 2), "none left");
+        assertArrayEquals(new byte[] {1, 2, 3, 4, 0, 0, 0, 0}, b);
     }
 
     @Test
