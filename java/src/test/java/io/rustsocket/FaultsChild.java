@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The child JVM of {@link FaultsTest}: a peer in another process, so that it can vanish, or be
@@ -100,6 +101,7 @@ public final class FaultsChild {
         }
         int openBaseline = Descriptors.openCount();
         int fdBaseline = TestSupport.processFdCount();
+        Map<String, Integer> fdTargets = VirtualThreadChecks.fdTargets();
         out.println("fdBaseline=" + fdBaseline);
 
         List<Socket> open = new ArrayList<>();
@@ -177,7 +179,17 @@ public final class FaultsChild {
         if (engine == Engine.RUST) {
             out.println("openCountLeft=" + (Descriptors.openCount() - openBaseline));
         }
-        out.println("fdLeft=" + (TestSupport.processFdCount() - fdBaseline));
+        // a jar the class loader opened meanwhile (a class first needed after the baseline) is
+        // not a descriptor the sockets left behind
+        Map<String, Integer> now = VirtualThreadChecks.fdTargets();
+        int jarsOpened = 0;
+        for (Map.Entry<String, Integer> e : now.entrySet()) {
+            if (e.getKey().endsWith(".jar")) {
+                jarsOpened += Math.max(0, e.getValue() - fdTargets.getOrDefault(e.getKey(), 0));
+            }
+        }
+        out.println("fdLeft=" + (TestSupport.processFdCount() - fdBaseline - jarsOpened));
+        out.println("fdNew=" + VirtualThreadChecks.fdDiff(fdTargets, now).replace('|', '/'));
         return 0;
     }
 

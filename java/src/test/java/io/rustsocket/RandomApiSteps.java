@@ -80,6 +80,10 @@ final class RandomApiSteps extends RandomApiStreams {
                 connect(s, m, p, st);
                 break;
             case S_CLOSE:
+                if (closeMayLinger(s, m)) {
+                    skip(LINGERING_CLOSE);
+                    break;
+                }
                 close(s, p, st);
                 break;
             case S_SHUTDOWN:

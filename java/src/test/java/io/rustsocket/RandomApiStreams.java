@@ -241,6 +241,16 @@ abstract class RandomApiStreams extends RandomApiWorld {
         }
     }
 
+    /**
+     * Why a send toward a closed peer is not compared. Whether it succeeds, fails with "Connection
+     * reset" or with "Broken pipe" depends on whether the peer's RST (sent at its close, or in
+     * answer to an earlier send) has been processed, and whether an earlier call already consumed
+     * the socket's pending error: on Linux the RST is handled in softirq context, which a busy
+     * host defers to ksoftirqd, and Wine learns of it from its server thread. ErrorsTest checks
+     * these outcomes in the orders where they are fixed.
+     */
+    static final String SEND_AFTER_PEER_CLOSE = "a send after the peer's close races the peer's reset";
+
     void write(Socket s, SockModel m, String p, Step st) {
         boolean cached = (st.d() & 1) == 0;
         int kind = Math.floorMod(st.a(), 5);
@@ -274,9 +284,8 @@ abstract class RandomApiStreams extends RandomApiWorld {
             skip("write beyond what the buffers surely hold");
             return;
         }
-        if (TestSupport.WINE && bytes > 0 && c != null && c.closed[1 - m.side]) {
-            // as for urgent data: whether this send fails depends on when Wine saw the reset
-            skip("Wine: a send after the peer's close races Wine's view of the reset");
+        if (bytes > 0 && c != null && c.closed[1 - m.side]) {
+            skip(SEND_AFTER_PEER_CLOSE);
             return;
         }
         OutputStream out = out(s, m, p, cached || kind == 4);
@@ -359,7 +368,9 @@ abstract class RandomApiStreams extends RandomApiWorld {
                 break;
             }
             default: {
-                if (st.b() % 2 == 0) {
+                if (closeMayLinger(s, m)) {
+                    skip(LINGERING_CLOSE);
+                } else if (st.b() % 2 == 0) {
                     InputStream in = in(s, m, p, cached);
                     if (in != null) {
                         run(p + "in.close()", in::close);
@@ -380,10 +391,8 @@ abstract class RandomApiStreams extends RandomApiWorld {
             skip("urgent data beyond what the buffers surely hold");
             return;
         }
-        if (TestSupport.WINE && c != null && c.closed[1 - m.side]) {
-            // Wine learns of the peer's reset asynchronously: whether this send fails depends on
-            // when its server thread has seen the RST, in either world
-            skip("Wine: a send after the peer's close races Wine's view of the reset");
+        if (c != null && c.closed[1 - m.side]) {
+            skip(SEND_AFTER_PEER_CLOSE);
             return;
         }
         int v = st.d();
@@ -459,6 +468,12 @@ abstract class RandomApiStreams extends RandomApiWorld {
                 skip("write would not block, or no budget");
                 return;
             }
+            if (lingerOn(s)) {
+                // the flood leaves bytes unsent: the JDK's writer, last out, may then wait out the
+                // linger time in close(2) (seen in CI), where ours drops it (RustSocketImpl's CLOSER)
+                skip(LINGERING_FLOOD);
+                return;
+            }
             if (TestSupport.WINE) {
                 // Wine's closesocket does not wake a send blocked in another thread: the JDK's
                 // write stays blocked (docs/windows.md), so there is no JDK answer to compare with
@@ -484,6 +499,10 @@ abstract class RandomApiStreams extends RandomApiWorld {
                     && (timeout == 0 || timeout >= LONG_TIMEOUT);
             if (!blocks || !takeBudget()) {
                 skip("read would not block, or no budget");
+                return;
+            }
+            if (closeMayLinger(s, m)) {
+                skip(LINGERING_CLOSE);
                 return;
             }
             InputStream in = in(s, m, p, true);

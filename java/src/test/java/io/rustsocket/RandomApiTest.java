@@ -6,6 +6,7 @@ import io.rustsocket.internal.Descriptors;
 import java.io.IOException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +22,7 @@ import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
 import net.jqwik.api.EdgeCasesMode;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -71,9 +73,10 @@ import net.jqwik.api.lifecycle.BeforeContainer;
  * ms, at most {@value RandomApi#TIMED_BUDGET} per world and sequence) or when another thread closes the
  * socket under it; otherwise it is skipped, the same way in both worlds. Calls whose outcome
  * other sockets on the host could decide (a port released by a closed listener, a port the
- * kernel chose for another address) are skipped too. A watchdog closes a world whose step runs
- * longer than {@value RandomApi#STEP_HANG_MILLIS} ms and fails the property; every sequence runs under a
- * deadline of {@value RandomApi#SEQUENCE_HANG_MILLIS} ms; after every sequence
+ * kernel chose for another address) are skipped too, as is a close that could wait out
+ * SO_LINGER (bytes held back by a peer that does not read, or a flood). A watchdog closes a
+ * world whose step runs longer than {@value RandomApi#STEP_HANG_MILLIS} ms and fails the
+ * property; every sequence runs under a deadline of {@value RandomApi#SEQUENCE_HANG_MILLIS} ms; after every sequence
  * {@link Descriptors#openCount()} must be back to its value before.
  *
  * <p>The class counts the random API calls it made per engine (probes after each step not
@@ -151,6 +154,46 @@ class RandomApiTest {
     @Property(tries = 80, edgeCases = EdgeCasesMode.NONE)
     void closeByAnotherThreadBehavesLikeTheJdk(@ForAll("asyncCloseSteps") List<Step> steps) throws Exception {
         check("closeByAnotherThreadBehavesLikeTheJdk", steps);
+    }
+
+    /**
+     * A close that would wait out SO_LINGER is skipped: 2,000 bytes sent to a peer whose receive
+     * buffer was set to the minimum before it connected stay unsent, and a close with a 128 s
+     * linger would then wait in close(2) (the JDK's as ours), past the sequence deadline. CI ran
+     * into it once in the random sequences.
+     */
+    @Example
+    void aCloseThatWouldWaitOutSoLingerIsSkipped() throws Exception {
+        checkSkips("aCloseThatWouldWaitOutSoLingerIsSkipped", RandomApiWorld.LINGERING_CLOSE, List.of(
+                new Step(Op.S_LEGACY_SET, 0, 4, 1, 0, 0, 0), // s0.setReceiveBufferSize(1)
+                new Step(Op.S_CONNECT, 0, 0, 0, 0, 0, 0), // s0.connect(LOOPBACK:L0)
+                new Step(Op.SS_ACCEPT, 0, 0, 0, 0, 0, 0), // ss0.accept() -> s3
+                new Step(Op.S_LEGACY_SET, 3, 2, 20, 1, 0, 0), // s3.setSoLinger(true,128)
+                new Step(Op.S_WRITE, 3, 1, 4, 0, 0, 0), // s3.out.write(byte[1000])
+                new Step(Op.S_WRITE, 3, 1, 4, 0, 0, 0),
+                new Step(Op.S_CLOSE, 3, 0, 0, 0, 0, 0))); // s3.close(): skipped
+    }
+
+    /**
+     * A flooded socket with a linger time is not closed under its writer: the JDK's writer, the
+     * last thread out, may wait out the linger in close(2) with the flood still unsent (CI saw it
+     * with a 65,535 s linger), where ours drops the linger.
+     */
+    @Example
+    void aFloodWithSoLingerIsNotClosedUnderItsWriter() throws Exception {
+        checkSkips("aFloodWithSoLingerIsNotClosedUnderItsWriter", RandomApiWorld.LINGERING_FLOOD, List.of(
+                new Step(Op.S_LEGACY_SET, 2, 2, 13, 1, 0, 0), // s2.setSoLinger(true,65536)
+                new Step(Op.S_ASYNC_CLOSE, 2, 2, 0, 0, 0, 0))); // flood s2, close under it: skipped
+    }
+
+    /** Runs {@code steps} and checks that {@code reason} skipped exactly one of them. */
+    private static void checkSkips(String property, String reason, List<Step> steps) throws Exception {
+        LongAdder skips = SKIP_TALLY.computeIfAbsent(reason, k -> new LongAdder());
+        long before = skips.sum();
+        check(property, steps);
+        if (skips.sum() != before + 1) {
+            throw new AssertionError("not skipped (" + reason + "): " + steps);
+        }
     }
 
     /**
@@ -332,8 +375,27 @@ class RandomApiTest {
             f.cancel(true);
             anyFailure = true;
             runner = newRunner(); // the old thread is stuck; leave it
-            throw new AssertionError("sequence still running after " + SEQUENCE_HANG_MILLIS + " ms: " + steps);
+            String stacks = stacksOfTestThreads();
+            throw new AssertionError("sequence still running after " + SEQUENCE_HANG_MILLIS + " ms\n"
+                    + replay(steps, steps.size()) + "\nthreads: " + stacks);
         }
+    }
+
+    /**
+     * The stacks of this test's threads and of any thread inside the library, so that a hung
+     * sequence says where it waits (CI keeps only the failure message).
+     */
+    private static String stacksOfTestThreads() {
+        StringBuilder sb = new StringBuilder();
+        for (Map.Entry<Thread, StackTraceElement[]> e : Thread.getAllStackTraces().entrySet()) {
+            Thread t = e.getKey();
+            String frames = Arrays.stream(e.getValue()).limit(14).map(String::valueOf)
+                    .collect(Collectors.joining(" < "));
+            if (t.getName().startsWith("random-api") || frames.contains("io.rustsocket.internal")) {
+                sb.append("\n[").append(t.getName()).append(' ').append(t.getState()).append("] ").append(frames);
+            }
+        }
+        return sb.toString();
     }
 
     /** Set when a property failed: the count of calls is then not asserted (fewer calls ran). */
@@ -362,17 +424,19 @@ class RandomApiTest {
                 }
                 history.add("#" + i + " " + step + "  ->  " + a);
                 if (!a.equals(b)) {
-                    failure = new AssertionError(mismatch(i, step, a, b, history));
+                    failure = new AssertionError(mismatch(i, step, a, b, history) + "\n" + replay(steps, i + 1));
                 } else if (jdk.hung != null || ours.hung != null) {
                     failure = new AssertionError("step #" + i + " " + step + " hung: JDK " + jdk.hung + ", "
-                            + SECOND + " " + ours.hung + "\n" + String.join("\n", history));
+                            + SECOND + " " + ours.hung + "\n" + replay(steps, i + 1) + "\n"
+                            + String.join("\n", history));
                 }
             }
             if (failure == null) {
                 List<String> a = jdk.probeAll();
                 List<String> b = ours.probeAll();
                 if (!a.equals(b)) {
-                    failure = new AssertionError(mismatch(steps.size(), null, a, b, history));
+                    failure = new AssertionError(mismatch(steps.size(), null, a, b, history) + "\n"
+                            + replay(steps, steps.size()));
                 }
             }
         } finally {
@@ -392,6 +456,21 @@ class RandomApiTest {
             throw new AssertionError((open - baseline) + " descriptor(s) of the library still open after the"
                     + " sequence (openCount " + open + ", baseline " + baseline + "): " + steps);
         }
+    }
+
+    /**
+     * The first {@code count} steps as Java, on one line, to paste into an {@code @Example}: CI
+     * keeps only the tail of its log, which may not reach back to a long sequence's first steps.
+     */
+    static String replay(List<Step> steps, int count) {
+        StringBuilder sb = new StringBuilder("replay: List.of(");
+        for (int i = 0; i < Math.min(count, steps.size()); i++) {
+            Step s = steps.get(i);
+            sb.append(i == 0 ? "" : ", ").append("new Step(Op.").append(s.op()).append(", ").append(s.t())
+                    .append(", ").append(s.a()).append(", ").append(s.b()).append(", ").append(s.c()).append(", ")
+                    .append(s.e()).append(", ").append(s.d()).append(')');
+        }
+        return sb.append(')').toString();
     }
 
     private static String mismatch(int index, Step step, List<String> jdk, List<String> ours, List<String> history) {

@@ -123,6 +123,14 @@ abstract class RandomApiWorld {
     void closeAll() {
         for (Socket s : socks) {
             try {
+                if (!s.isClosed() && lingerOn(s)) {
+                    // a lingering close(2) would wait for a peer that is closed later in this loop
+                    s.setSoLinger(false, 0);
+                }
+            } catch (IOException | RuntimeException ignore) {
+                // closed meanwhile
+            }
+            try {
                 s.close();
             } catch (IOException | RuntimeException ignore) {
                 // best effort
@@ -658,6 +666,36 @@ abstract class RandomApiWorld {
             return s.getSoTimeout();
         } catch (IOException e) {
             return -1;
+        }
+    }
+
+    /** Why a close that could wait out SO_LINGER is skipped (see {@link #closeMayLinger}). */
+    static final String LINGERING_CLOSE = "close would wait out SO_LINGER: the peer's window decides how long";
+    /** Why a flood of a socket with a linger time is not closed under its writer. */
+    static final String LINGERING_FLOOD = "close under a flood would wait out SO_LINGER";
+
+    /**
+     * Whether closing {@code s} here could wait out its SO_LINGER time. With a linger time set,
+     * close(2) returns only once the bytes still unsent and the FIN are acknowledged (the JDK's
+     * close as ours, when no other thread is inside a call on the socket), and a peer that set a
+     * small receive buffer and does not read holds back even a few hundred bytes: how long the
+     * close takes is then the peer's (seen in CI: a 128 s linger outlived the sequence deadline).
+     */
+    boolean closeMayLinger(Socket s, SockModel m) {
+        Conn c = m.conn;
+        if (s.isClosed() || !s.isConnected() || c == null || c.closed[1 - m.side]
+                || c.pending[1 - m.side] + c.urgent[1 - m.side] == 0) {
+            return false;
+        }
+        return lingerOn(s);
+    }
+
+    /** Whether {@code s} has SO_LINGER on with a time (not 0, which resets instead). */
+    static boolean lingerOn(Socket s) {
+        try {
+            return s.getSoLinger() > 0;
+        } catch (IOException e) {
+            return false;
         }
     }
 
