@@ -84,6 +84,13 @@ public final class VirtualThreadEcho {
         }
     }
 
+    /**
+     * {@code -Dio.rustsocket.bench.serverBuffer=N}: the server reads whatever has come into an
+     * N-byte buffer and echoes it, as a buffered server does, instead of reading each message
+     * exactly (0, the default).
+     */
+    static final int SERVER_BUFFER = Integer.getInteger("io.rustsocket.bench.serverBuffer", 0);
+
     private VirtualThreadEcho() {}
 
     // ------------------------------------------------------------------ virtual threads by reflection
@@ -226,12 +233,20 @@ public final class VirtualThreadEcho {
             }
         }
 
-        /** Echoes the warm-up message and the timed ones, then closes first (TIME_WAIT stays here). */
+        /**
+         * Echoes the warm-up message and the timed ones, then closes first (TIME_WAIT stays here).
+         * Each message is read exactly ({@code readNBytes}), or with {@link #SERVER_BUFFER} set,
+         * as a buffered server reads: whatever has come, into a buffer that size, echoed as is.
+         */
         private void handle(Socket s) {
             try (Socket socket = s) {
                 socket.setTcpNoDelay(true);
                 InputStream in = socket.getInputStream();
                 OutputStream out = socket.getOutputStream();
+                if (SERVER_BUFFER > 0) {
+                    echoBuffered(in, out);
+                    return;
+                }
                 byte[] buf = new byte[size];
                 for (int m = 0; m <= messages; m++) {
                     if (in.readNBytes(buf, 0, size) != size) {
@@ -246,6 +261,24 @@ public final class VirtualThreadEcho {
                 failure.compareAndSet(null, e);
             } finally {
                 handlersDone.incrementAndGet();
+            }
+        }
+
+        private void echoBuffered(InputStream in, OutputStream out) throws IOException {
+            byte[] buf = new byte[SERVER_BUFFER];
+            long total = (messages + 1L) * size;
+            long echoed = 0;
+            int reads = 0;
+            while (echoed < total) {
+                int n = in.read(buf);
+                if (n < 0) {
+                    throw new IOException("EOF after " + echoed + " bytes");
+                }
+                out.write(buf, 0, n);
+                echoed += n;
+                if ((reads++ & 15) == 0) {
+                    recordCarrier(carriers);
+                }
             }
         }
 
