@@ -195,6 +195,48 @@ mod tests {
         close(listener);
     }
 
+    /// The shape of the Java poller: one thread waits without a time limit, and the parked
+    /// thread arms again as soon as it has its event, often while that thread is between two
+    /// waits. On Windows the `polling` crate can strand such an arming in its queue of pending
+    /// updates (see `sys::polling::next_wait`); no report would then come. The window is a few
+    /// instructions wide: 120,000 armings under Wine did not hit it, with or without the fix,
+    /// so this guards the shape more than it proves the fix.
+    #[test]
+    fn every_arming_made_while_the_poller_thread_loops_is_reported() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{mpsc, Arc};
+        use std::time::Duration;
+        let t = trio();
+        write(t.client, b"x").unwrap(); // the server stays readable: every arming fires
+        let ep = poller_create().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = mpsc::channel();
+        let looper = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut ready = [0i32; 8];
+                while !stop.load(Ordering::SeqCst) {
+                    let n = poller_wait(ep, &mut ready, -1).unwrap();
+                    for &fd in &ready[..n] {
+                        tx.send(fd).unwrap();
+                    }
+                }
+            })
+        };
+        let armings = if cfg!(windows) { 5_000 } else { 20_000 };
+        for i in 0..armings {
+            poller_arm(ep, t.server, POLLIN).unwrap();
+            match rx.recv_timeout(Duration::from_secs(30)) {
+                Ok(fd) => assert_eq!(fd, t.server),
+                Err(_) => panic!("arming {i} of {armings} was never reported"),
+            }
+        }
+        stop.store(true, Ordering::SeqCst);
+        poller_arm(ep, t.server, POLLIN).unwrap(); // ends the looper's last wait
+        looper.join().unwrap();
+        poller_close(ep);
+    }
+
     #[test]
     fn deleted_descriptors_are_not_reported() {
         let t = trio();

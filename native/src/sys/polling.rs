@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 static POLLERS: Mutex<Vec<Option<Arc<Poller>>>> = Mutex::new(Vec::new());
 
@@ -127,11 +127,35 @@ thread_local! {
     static EVENTS: RefCell<Option<Events>> = const { RefCell::new(None) };
 }
 
+/// The longest single wait of a Windows poller (see [`next_wait`]).
+const WINDOWS_WAIT_SLICE: Duration = Duration::from_millis(100);
+
+/// How long the next wait toward `deadline` (None: no limit) may last. On Windows no wait
+/// lasts longer than [`WINDOWS_WAIT_SLICE`]: the `polling` crate (3.11) can leave an arming
+/// in its queue of pending updates while its thread waits. An arming made while the poller's
+/// thread is between two waits is queued, to be submitted when the next wait starts; but the
+/// arming thread decides to queue (reading that no wait is in progress) before it pushes, and
+/// if the poller's thread starts its wait and empties the queue in between, the arming is
+/// submitted only when a later wait starts. With no other event on that poller, that is
+/// never, and the parked thread would hang. Each wait submits what is queued when it starts,
+/// so slices bound such a delay by the slice, at the cost of a few wake-ups per second of an
+/// idle poller thread.
+fn next_wait(deadline: Option<Instant>) -> Option<Duration> {
+    let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+    if cfg!(windows) {
+        Some(left.map_or(WINDOWS_WAIT_SLICE, |l| l.min(WINDOWS_WAIT_SLICE)))
+    } else {
+        left
+    }
+}
+
 /// Waits up to `timeout_ms` (negative: no limit) for armed descriptors and writes the ready
 /// ones into `ready`. Returns how many; 0 on timeout.
 pub fn poller_wait(handle: i64, ready: &mut [i32], timeout_ms: i32) -> NetResult<usize> {
     let poller = get(handle)?;
-    let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+    let deadline = u64::try_from(timeout_ms)
+        .ok()
+        .map(|ms| Instant::now() + Duration::from_millis(ms));
     let Some(capacity) = NonZeroUsize::new(ready.len()) else {
         return Ok(0);
     };
@@ -142,10 +166,16 @@ pub fn poller_wait(handle: i64, ready: &mut [i32], timeout_ms: i32) -> NetResult
         }
         let events = slot.as_mut().expect("made above");
         events.clear();
-        match poller.wait(events, timeout) {
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(0),
-            Err(e) => return Err(io_err(&e)),
+        loop {
+            match poller.wait(events, next_wait(deadline)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(0),
+                Err(e) => return Err(io_err(&e)),
+            }
+            let passed = deadline.is_some_and(|d| Instant::now() >= d);
+            if !events.is_empty() || passed {
+                break;
+            }
         }
         let mut n = 0;
         for (slot, event) in ready.iter_mut().zip(events.iter()) {
