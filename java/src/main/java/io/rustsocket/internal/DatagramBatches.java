@@ -137,7 +137,7 @@ public final class DatagramBatches {
                     s.descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
                     boolean connected = s.remote != null;
                     int first = Math.min(count, NativeDatagram.MAX_BATCH);
-                    long start = RustDatagramSocketImpl.timeoutStart(nanos);
+                    long start = SocketDescriptor.timeoutStart(nanos);
                     n = NativeDatagram.receiveBatch(fd, data, slot, lens, senders, 0, first, connected, true);
                     while (n == Native.UNAVAILABLE && s.isOpen()) {
                         s.awaitReadable(fd, start, nanos);

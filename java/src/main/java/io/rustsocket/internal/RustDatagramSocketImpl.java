@@ -538,15 +538,6 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         return nanos;
     }
 
-    /**
-     * Where a receive's timeout of {@code nanos} (0: none) starts, for {@link #awaitReadable}: the
-     * clock is read only when there is a timeout, since a receive without one would pay for it on
-     * every datagram.
-     */
-    static long timeoutStart(long nanos) {
-        return nanos > 0 ? System.nanoTime() : 0;
-    }
-
     /** Waits until readable, a close, or the deadline {@code start + nanos} (0: none), which throws. */
     void awaitReadable(int fd, long start, long nanos) throws IOException {
         long remaining = 0;
@@ -565,7 +556,7 @@ public final class RustDatagramSocketImpl extends DatagramSocketImpl {
         try {
             descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
             boolean connected = remote != null;
-            long start = timeoutStart(nanos);
+            long start = SocketDescriptor.timeoutStart(nanos);
             while (true) {
                 synchronized (p) {
                     int cap = NativeDatagram.PACKET_FIELDS ? -1 : p.getLength();

@@ -388,6 +388,15 @@ final class SocketDescriptor<O> {
         polledWrite = true;
     }
 
+    /**
+     * Where a wait's timeout of {@code nanos} (0: none) starts, for the caller's deadline
+     * {@code start + nanos}: the clock is read only when there is a timeout, since a read or
+     * receive without one would pay for it on every call.
+     */
+    static long timeoutStart(long nanos) {
+        return nanos > 0 ? System.nanoTime() : 0;
+    }
+
     /** A poll(2) timeout for {@code nanos} (0 or less: -1, forever), rounded up so the wait never ends early. */
     static int pollMillis(long nanos) {
         if (nanos <= 0) {

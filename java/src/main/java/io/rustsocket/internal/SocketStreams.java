@@ -118,7 +118,7 @@ final class SocketStreams {
      * messages that carry descriptors or credentials, with bytes left.
      */
     private int readWaiting(int fd, byte[] b, int off, int len, long nanos, boolean blocking) throws IOException {
-        long start = nanos > 0 ? System.nanoTime() : 0;
+        long start = SocketDescriptor.timeoutStart(nanos);
         long mark = socket.descriptor.readMark();
         boolean emptied = mark == emptiedAt && socket.descriptor.quietSince(mark); // false for NO_MARK
         int r;

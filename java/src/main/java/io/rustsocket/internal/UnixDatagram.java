@@ -373,7 +373,7 @@ final class UnixDatagram {
         int fd = socket.descriptor.begin(true);
         try {
             socket.descriptor.configureNonBlockingIfNeeded(fd, nanos > 0);
-            long start = RustDatagramSocketImpl.timeoutStart(nanos);
+            long start = SocketDescriptor.timeoutStart(nanos);
             n = receiveOnce(fd, p, b, off, cap, peek);
             while (n == Native.UNAVAILABLE && socket.isOpen()) {
                 socket.awaitReadable(fd, start, nanos);
