@@ -547,6 +547,28 @@ class StreamsTest {
         });
     }
 
+    /**
+     * Blocking descriptors. A slow reader taking small pieces: 64 KiB writes find the send buffer
+     * full again and again, stop short and wait for room (on the RUST engine the next piece waits
+     * before its system call). A slow writer: 64 KiB reads empty the socket and stop short. The
+     * bytes arrive whole and in order either way.
+     */
+    @ParameterizedTest(name = "{0}, slow reader: {1}")
+    @MethodSource("io.rustsocket.TestSupport#enginesAndBooleans")
+    void largeWritesAndReadsArriveIntactWhicheverSideIsSlow(Engine engine, boolean slowReader) {
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                if (slowReader) {
+                    p.client.setSendBufferSize(16 * 1024);
+                    p.server.setReceiveBufferSize(16 * 1024);
+                    TestSupport.assertBytesArriveIntact(p.client, 65_536, p.server, 1000, true);
+                } else {
+                    TestSupport.assertBytesArriveIntact(p.client, 20_000, p.server, 65_536, false);
+                }
+            }
+        });
+    }
+
     // ------------------------------------------------------------------ RUST only
 
     @Test

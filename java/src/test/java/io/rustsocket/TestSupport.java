@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.rustsocket.internal.Descriptors;
 import io.rustsocket.internal.NativeLibrary;
+import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -218,6 +219,41 @@ public final class TestSupport {
             throw new IOException("EOF after " + b.length + " of " + n + " bytes");
         }
         return b;
+    }
+
+    /**
+     * Writes 2 MiB of random bytes from {@code writer} in writes of {@code writeSize} (on a
+     * platform thread, then shuts its output) while {@code reader} reads them into a buffer of
+     * {@code readSize}; the side that is {@code slow} pauses 1 ms every 20 of its calls. Fails
+     * unless the bytes arrive whole and in order. A slow reader makes large writes find the send
+     * buffer full; a slow writer makes large reads empty the socket and stop short.
+     */
+    public static void assertBytesArriveIntact(Socket writer, int writeSize, Socket reader, int readSize,
+            boolean slowReader) throws Exception {
+        byte[] data = randomBytes(2 << 20);
+        OutputStream out = writer.getOutputStream();
+        FutureTask<Void> writes = async("writer", () -> {
+            for (int off = 0, calls = 1; off < data.length; off += writeSize, calls++) {
+                out.write(data, off, Math.min(writeSize, data.length - off));
+                if (!slowReader && calls % 20 == 0) {
+                    Thread.sleep(1);
+                }
+            }
+            writer.shutdownOutput();
+            return null;
+        });
+        InputStream in = reader.getInputStream();
+        ByteArrayOutputStream got = new ByteArrayOutputStream(data.length);
+        byte[] piece = new byte[readSize];
+        int n;
+        for (int calls = 1; (n = in.read(piece)) >= 0; calls++) {
+            got.write(piece, 0, n);
+            if (slowReader && calls % 20 == 0) {
+                Thread.sleep(1);
+            }
+        }
+        await(writes, 20_000);
+        Assertions.assertArrayEquals(data, got.toByteArray(), "bytes arrived altered");
     }
 
     /** Writes back everything read from {@code in}, through a buffer of {@code bufferSize}, until EOF. */

@@ -45,6 +45,8 @@ import jdk.net.UnixDomainPrincipal;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Unix domain sockets through RustSocket and RustServerSocket. Where the JDK defines the
@@ -326,6 +328,31 @@ class UnixSocketTest {
                     ByteBuffer back = ByteBuffer.wrap("back".getBytes());
                     accepted.write(back);
                     assertArrayEquals("back".getBytes(), TestSupport.readExactly(client.getInputStream(), 4));
+                }
+            }
+        }
+    }
+
+    /**
+     * Blocking descriptors over a socket file. A slow reader taking small pieces: 64 KiB writes
+     * find the send buffer full again and again, stop short and wait for room. A slow writer:
+     * 64 KiB reads empty the socket, stop short, and the next one polls before its system call.
+     * The bytes arrive whole and in order either way.
+     */
+    @ParameterizedTest(name = "slow reader: {0}")
+    @ValueSource(booleans = {true, false})
+    void largeWritesAndReadsArriveIntactWhicheverSideIsSlow(boolean slowReader) throws Exception {
+        UnixDomainSocketAddress path = name("slow.sock");
+        try (RustServerSocket server = new RustServerSocket()) {
+            server.bind(path);
+            try (RustSocket client = new RustSocket()) {
+                client.connect(path, 5000);
+                try (RustSocket accepted = server.accept()) {
+                    if (slowReader) {
+                        TestSupport.assertBytesArriveIntact(client, 65_536, accepted, 1000, true);
+                    } else {
+                        TestSupport.assertBytesArriveIntact(client, 20_000, accepted, 65_536, false);
+                    }
                 }
             }
         }

@@ -45,6 +45,13 @@ final class SocketStreams {
     // read on a blocking descriptor is tried without waiting (and without the staging copy);
     // under the read lock
     private boolean readsAreLarge;
+    // the last read on a Unix socket was large (readsAreLarge) but took fewer bytes than asked:
+    // it emptied the socket (or stopped at a message with descriptors). On a blocking descriptor
+    // the next large read, which would be tried without waiting, polls first: a reader that keeps
+    // up with its writer otherwise pays a failed read, a poll and a read where the JDK's
+    // blocking read makes one call. Not for TCP, whose next try more often finds bytes (measured
+    // in docs/performance.md). Under the read lock
+    private boolean largeReadStoppedShort;
     // the poller's read-event mark taken before the last read, if that read emptied the socket
     // (see readWaiting); SocketDescriptor.NO_MARK otherwise; under the read lock
     private long emptiedAt = SocketDescriptor.NO_MARK;
@@ -125,6 +132,9 @@ final class SocketStreams {
         if (emptied) {
             READS_SKIPPED.increment();
             r = Native.UNAVAILABLE;
+        } else if (largeReadStoppedShort && blocking && len >= PIN_AT_LEAST && !SocketDescriptor.waitsInPoller()) {
+            // it would be tried without waiting, and the socket was empty just now: poll(2) first
+            r = Native.UNAVAILABLE;
         } else {
             r = readOnce(fd, b, off, len, blocking, noticing(fd, mark));
         }
@@ -143,6 +153,7 @@ final class SocketStreams {
         int n = r > 0 ? r & ~Native.EMPTIED : r;
         boolean nowEmpty = n > 0 && socket.unix == null && (n < len || (r & Native.EMPTIED) != 0);
         emptiedAt = nowEmpty ? mark : SocketDescriptor.NO_MARK;
+        largeReadStoppedShort = n > 0 && n < len && readsAreLarge && socket.unix != null;
         return n;
     }
 
@@ -265,12 +276,24 @@ final class SocketStreams {
 
     // ---------------------------------------------------------------- writes
 
-    private int implWrite(byte[] b, int off, int len) throws IOException {
+    /**
+     * Writes part of {@code b[off..off+len]}, waiting while the send buffer is full. With
+     * {@code full} (the last write stopped short: the buffer was full then) on a blocking
+     * descriptor, it waits for room before the first system call instead of making one that
+     * would almost surely find none, or room for only a few bytes; as the JDK's blocking write
+     * waits in the kernel. Only where the wait is a poll(2), which reports a state: a wait in
+     * the poller may be for an edge that came before it.
+     */
+    private int implWrite(byte[] b, int off, int len, boolean full) throws IOException {
         int n = 0;
         int fd = socket.beginIO(false);
         try {
-            socket.descriptor.configureNonBlockingIfNeeded(fd, false);
-            n = writeOnce(fd, b, off, len);
+            boolean blocking = socket.descriptor.configureNonBlockingIfNeeded(fd, false);
+            if (full && blocking && !SocketDescriptor.waitsInPoller()) {
+                n = Native.UNAVAILABLE;
+            } else {
+                n = writeOnce(fd, b, off, len);
+            }
             while (n == Native.UNAVAILABLE && socket.isOpen()) {
                 socket.descriptor.park(fd, Native.POLLOUT, 0);
                 n = writeOnce(fd, b, off, len);
@@ -311,8 +334,12 @@ final class SocketStreams {
         try {
             int pos = off;
             int end = off + len;
+            boolean full = false;
             while (pos < end) {
-                pos += implWrite(b, pos, Math.min(end - pos, MAX_BUFFER_SIZE));
+                int chunk = Math.min(end - pos, MAX_BUFFER_SIZE);
+                int n = implWrite(b, pos, chunk, full);
+                full = n < chunk;
+                pos += n;
             }
         } finally {
             socket.writeLock.unlock();
