@@ -135,6 +135,13 @@ public final class RustSockets {
     }
 
     private static void registerStatisticsMBeanOrWarn() {
+        if (!jmxAvailable()) {
+            // a JVM started with --limit-modules java.base, or an image made without
+            // java.management: there is no MBean server to show it, and nobody to miss it
+            System.getLogger("io.rustsocket").log(System.Logger.Level.DEBUG,
+                    "rustsocket: no java.management module, the statistics MXBean is not registered");
+            return;
+        }
         try {
             registerStatisticsMBean();
         } catch (RuntimeException | LinkageError e) {
@@ -243,22 +250,42 @@ public final class RustSockets {
      * that JConsole, VisualVM and other JMX clients show it. {@link #installAsDefault()} calls
      * it; call it yourself when you use {@link RustSocket} directly. Later calls do nothing.
      *
-     * @throws IllegalStateException if the MBean server refuses the registration
+     * @throws IllegalStateException if the MBean server refuses the registration, or the JVM
+     *     has no java.management module
      */
     public static synchronized void registerStatisticsMBean() {
         if (mbeanRegistered) {
             return;
         }
-        try {
-            MBeanServer server = ManagementFactory.getPlatformMBeanServer();
-            server.registerMBean(new StandardMBean(new StatisticsMXBean(), SocketStatisticsMXBean.class, true),
-                    new ObjectName(MBEAN_NAME));
-        } catch (InstanceAlreadyExistsException e) {
-            // another copy of the library (another class loader) registered first; its figures stand
-        } catch (JMException e) {
-            throw new IllegalStateException("cannot register " + MBEAN_NAME + ": " + e, e);
+        if (!jmxAvailable()) {
+            throw new IllegalStateException("cannot register " + MBEAN_NAME + ": the java.management module is not in this JVM");
         }
+        Jmx.register(new StatisticsMXBean());
         mbeanRegistered = true;
+    }
+
+    /** Whether the JVM has the java.management module (see {@link Jmx}). */
+    private static boolean jmxAvailable() {
+        return ModuleLayer.boot().findModule("java.management").isPresent();
+    }
+
+    /**
+     * Everything that names {@code javax.management}, kept out of {@link RustSockets} itself:
+     * without the java.management module, a class that names its types (in a catch clause, say)
+     * fails to load, and installing the sockets must not depend on it.
+     */
+    private static final class Jmx {
+        static void register(StatisticsMXBean bean) {
+            try {
+                MBeanServer server = ManagementFactory.getPlatformMBeanServer();
+                server.registerMBean(new StandardMBean(bean, SocketStatisticsMXBean.class, true),
+                        new ObjectName(MBEAN_NAME));
+            } catch (InstanceAlreadyExistsException e) {
+                // another copy of the library (another class loader) registered first; its figures stand
+            } catch (JMException e) {
+                throw new IllegalStateException("cannot register " + MBEAN_NAME + ": " + e, e);
+            }
+        }
     }
 
     /** The MXBean: every attribute reads a fresh snapshot. */

@@ -95,6 +95,11 @@ class AgentTest {
      * property of this JVM is passed on unless the options set their own.
      */
     static Run child(List<String> jvmOptions, String... args) throws Exception {
+        return child(AgentChild.class, jvmOptions, args);
+    }
+
+    /** {@link #child(List, String...)} with another main class. */
+    static Run child(Class<?> main, List<String> jvmOptions, String... args) throws Exception {
         List<String> options = new ArrayList<>(List.of("-Xmx256m", "--enable-native-access=ALL-UNNAMED"));
         String lib = System.getProperty(NativeLibrary.PATH_PROPERTY);
         boolean ownLib = jvmOptions.stream().anyMatch(o -> o.startsWith("-D" + NativeLibrary.PATH_PROPERTY + "="));
@@ -102,7 +107,7 @@ class AgentTest {
             options.add("-D" + NativeLibrary.PATH_PROPERTY + "=" + lib);
         }
         options.addAll(jvmOptions);
-        List<String> cmd = TestSupport.javaCommand(TestSupport.childJava(), options, AgentChild.class, List.of(args));
+        List<String> cmd = TestSupport.javaCommand(TestSupport.childJava(), options, main, List.of(args));
         Path out = Files.createTempFile(work, "child", ".out");
         Path err = Files.createTempFile(work, "child", ".err");
         Process p = new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -176,6 +181,27 @@ class AgentTest {
         // the listener passed on the agent's keepAlive and the application's own keepIdle
         assertEquals("true", r.facts.get("accepted.keepAlive"), r.toString());
         assertEquals("77", r.facts.get("accepted.keepIdle"), r.toString());
+    }
+
+    /**
+     * A JVM limited to java.base (no java.management for the MXBean, no jdk.net for the JDK's
+     * extended options), as a jlink image or {@code --limit-modules java.base} makes it: the
+     * agent still installs, the sockets work with the options such a JDK has, and only the
+     * MXBean is missing, quietly.
+     */
+    @Test
+    void aJvmWithJavaBaseAloneRunsOnRustsocketWithoutTheMBean() throws Exception {
+        Run r = child(AgentBaseChild.class, List.of("--limit-modules=java.base", agent("required=true")));
+        r.assertCompleted();
+        assertEquals("true", r.facts.get("installed"), r.toString());
+        assertEquals("true", r.facts.get("intact"), r.toString());
+        assertEquals("true", r.facts.get("nodelay"), r.toString());
+        assertTrue(r.number("opened") >= 1, r.toString());
+        // the JDK's standard options only: the extended ones live in jdk.net
+        assertFalse(r.facts.get("options").contains("TCP_KEEPIDLE"), r.toString());
+        assertTrue(r.facts.get("options").contains("SO_KEEPALIVE"), r.toString());
+        assertTrue(r.facts.get("mbean").contains("java.management"), r.toString());
+        assertFalse(r.stderr.contains("Exception") || r.stderr.contains("Error"), r.toString());
     }
 
     @Test

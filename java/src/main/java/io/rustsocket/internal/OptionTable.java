@@ -16,13 +16,12 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import jdk.net.ExtendedSocketOptions;
 
 /**
  * The socket options, as the native library describes them ({@code native/src/options.rs}): read
  * once when the library loads, so ids, value types, ranges and which sockets take which option
  * are written in one place. Each row names a constant of {@link StandardSocketOptions},
- * {@link ExtendedSocketOptions} or {@link RustSocketOptions} (or a legacy
+ * {@link jdk.net.ExtendedSocketOptions} or {@link RustSocketOptions} (or a legacy
  * {@link java.net.SocketOptions} id), which this class finds by reflection; values are validated
  * by the native side, with the JDK's exceptions and messages.
  */
@@ -97,11 +96,26 @@ public final class OptionTable {
             }
         }
         bind(StandardSocketOptions.class, "java");
-        bind(ExtendedSocketOptions.class, "jdk");
+        bindIfPresent("jdk.net.ExtendedSocketOptions", "jdk");
         bind(RustSocketOptions.class, "rust");
     }
 
     private OptionTable() {}
+
+    /**
+     * {@link #bind} for a holder in a module the runtime may lack: without {@code jdk.net}
+     * (under {@code --limit-modules java.base}, or in an image made without it) the JDK's own
+     * sockets have no extended options either, and the rest of the table must still load.
+     */
+    private static void bindIfPresent(String holder, String origin) {
+        Class<?> c;
+        try {
+            c = Class.forName(holder);
+        } catch (ClassNotFoundException | LinkageError e) {
+            return;
+        }
+        bind(c, origin);
+    }
 
     /** Maps the public static SocketOption constants of {@code holder} to their rows. */
     private static void bind(Class<?> holder, String origin) {
@@ -132,6 +146,12 @@ public final class OptionTable {
             }
         }
         return null;
+    }
+
+    /** Whether {@code option} is one of {@link RustSocketOptions}, not the JDK's. */
+    static boolean isOwn(SocketOption<?> option) {
+        Row row = BY_OPTION.get(option);
+        return row != null && row.origin.equals("rust");
     }
 
     /** The row of {@code option}, or {@code null} if the library does not know it. */
