@@ -149,14 +149,16 @@ public class RustServerSocket extends ServerSocket {
     }
 
     /**
-     * The options of this socket: those of a Unix listener once it is one, otherwise as
-     * {@link ServerSocket#supportedOptions()}.
+     * The options of this socket: those of a Unix listener once it is one; otherwise those of
+     * {@link ServerSocket#supportedOptions()} and the {@link RustSocketOptions} this kernel supports on
+     * a listening socket. (A plain {@code java.net.ServerSocket} on rustsocket, under the agent, lists only the
+     * JDK's options, and still accepts these.)
      *
-     * @return the supported options
+     * @return the supported options, an unmodifiable set
      */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        return impl.isUnix() ? UnixSockets.options(impl) : super.supportedOptions();
+        return impl.allSupportedOptions();
     }
 
     /** For a Unix listener, its name; otherwise as {@link ServerSocket#toString()}. */

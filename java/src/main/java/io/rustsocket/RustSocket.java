@@ -336,14 +336,16 @@ public class RustSocket extends Socket {
     }
 
     /**
-     * The options of this socket: those of a Unix socket once it is one, otherwise as
-     * {@link Socket#supportedOptions()}.
+     * The options of this socket: those of a Unix socket once it is one; otherwise those of
+     * {@link Socket#supportedOptions()} and the {@link RustSocketOptions} this kernel supports on
+     * a client socket. (A plain {@code java.net.Socket} on rustsocket, under the agent, lists only the
+     * JDK's options, and still accepts these.)
      *
-     * @return the supported options
+     * @return the supported options, an unmodifiable set
      */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        return impl.isUnix() ? UnixSockets.options(impl) : super.supportedOptions();
+        return impl.allSupportedOptions();
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.rustsocket.internal.RustSocketImpl;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -438,6 +439,49 @@ class OptionsTest {
                 TestSupport.Pair ours = new TestSupport.Pair(Engine.RUST)) {
             assertEquals(standardNames(jdk.server.supportedOptions()), standardNames(ours.server.supportedOptions()));
             assertTrue(ours.server.supportedOptions().contains(StandardSocketOptions.TCP_NODELAY));
+        }
+    }
+
+    /**
+     * A plain {@code java.net.Socket} or {@code ServerSocket} on rustsocket (as every one is under
+     * the agent) lists the JDK's options and none of {@link RustSocketOptions}: code written for
+     * the JDK copies "every supported option" to a channel, which would refuse ours (the JDK's
+     * NullsAndBadValues test does). It still takes ours; a RustSocket lists them.
+     */
+    @Test
+    void aPlainSocketOnRustsocketListsOnlyTheJdksOptionsAndStillTakesOurs() throws Exception {
+        Set<SocketOption<?>> own = new HashSet<>();
+        for (Field f : RustSocketOptions.class.getFields()) {
+            if (Modifier.isStatic(f.getModifiers()) && SocketOption.class.isAssignableFrom(f.getType())) {
+                own.add((SocketOption<?>) f.get(null));
+            }
+        }
+        try (Socket jdk = new Socket(); Socket plain = new Socket(new RustSocketImpl(false)) {};
+                ServerSocket jdkListener = new ServerSocket();
+                ServerSocket plainListener = new ServerSocket(new RustSocketImpl(true)) {};
+                RustSocket rust = new RustSocket(); RustServerSocket rustListener = new RustServerSocket()) {
+            for (SocketOption<?> o : plain.supportedOptions()) {
+                assertFalse(own.contains(o), o::name);
+            }
+            for (SocketOption<?> o : plainListener.supportedOptions()) {
+                assertFalse(own.contains(o), o::name);
+            }
+            if (TestSupport.LINUX) {
+                assertEquals(jdk.supportedOptions(), plain.supportedOptions());
+                assertEquals(jdkListener.supportedOptions(), plainListener.supportedOptions());
+            }
+            assertTrue(rust.supportedOptions().containsAll(plain.supportedOptions()));
+            assertTrue(rustListener.supportedOptions().containsAll(plainListener.supportedOptions()));
+            int taken = 0;
+            for (SocketOption<?> o : rust.supportedOptions()) {
+                if (own.contains(o)) {
+                    assertTrue(o.type().isInstance(plain.getOption(o)), o::name);
+                    taken++;
+                }
+            }
+            if (TestSupport.LINUX) {
+                assertTrue(taken > 0, "a RustSocket lists none of its own options");
+            }
         }
     }
 

@@ -868,6 +868,18 @@ public final class RustSocketImpl extends SocketImpl {
 
     @Override
     protected Set<SocketOption<?>> supportedOptions() {
+        return StreamOptions.jdkVisible(this);
+    }
+
+    /**
+     * Every option this socket takes, {@link io.rustsocket.RustSocketOptions} included, for
+     * {@code RustSocket.supportedOptions()} and {@code RustServerSocket.supportedOptions()};
+     * {@link #supportedOptions()}, which a plain {@code java.net.Socket} reports, lists only
+     * the JDK's.
+     *
+     * @return an unmodifiable set
+     */
+    public Set<SocketOption<?>> allSupportedOptions() {
         return StreamOptions.supported(this);
     }
 

@@ -6,6 +6,8 @@ import java.net.SocketException;
 import java.net.SocketOption;
 import java.net.SocketOptions;
 import java.net.StandardSocketOptions;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
@@ -24,18 +26,22 @@ final class StreamOptions {
     // read from the native option table once per kind, when first needed
     private static final class Client {
         static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.CLIENT);
+        static final Set<SocketOption<?>> JDK_VISIBLE = withoutOwn(ALL);
     }
 
     private static final class Listener {
         static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.LISTENER);
+        static final Set<SocketOption<?>> JDK_VISIBLE = withoutOwn(ALL);
     }
 
     private static final class UnixClient {
         static final Set<SocketOption<?>> ALL = UnixSockets.withPeerCredentials(OptionTable.supported(OptionTable.UNIX_CLIENT));
+        static final Set<SocketOption<?>> JDK_VISIBLE = withoutOwn(ALL);
     }
 
     private static final class UnixListener {
         static final Set<SocketOption<?>> ALL = OptionTable.supported(OptionTable.UNIX_LISTENER);
+        static final Set<SocketOption<?>> JDK_VISIBLE = withoutOwn(ALL);
     }
 
     private static final class Rows {
@@ -74,6 +80,26 @@ final class StreamOptions {
             return impl.server ? UnixListener.ALL : UnixClient.ALL;
         }
         return impl.server ? Listener.ALL : Client.ALL;
+    }
+
+    /**
+     * What {@code SocketImpl.supportedOptions} reports, and so a plain {@code java.net.Socket}
+     * under the agent: the JDK's options, without {@link io.rustsocket.RustSocketOptions}. Code
+     * written for the JDK copies "every supported option" to a channel or another socket, which
+     * would refuse ours; they are still accepted by {@code setOption}, and {@code RustSocket}
+     * and {@code RustServerSocket} list them (see {@link #supported}).
+     */
+    static Set<SocketOption<?>> jdkVisible(RustSocketImpl impl) {
+        if (impl.isUnix()) {
+            return impl.server ? UnixListener.JDK_VISIBLE : UnixClient.JDK_VISIBLE;
+        }
+        return impl.server ? Listener.JDK_VISIBLE : Client.JDK_VISIBLE;
+    }
+
+    private static Set<SocketOption<?>> withoutOwn(Set<SocketOption<?>> options) {
+        Set<SocketOption<?>> jdk = new HashSet<>(options);
+        jdk.removeIf(OptionTable::isOwn);
+        return Collections.unmodifiableSet(jdk);
     }
 
     private static OptionTable.Row supportedRow(RustSocketImpl impl, SocketOption<?> opt) {

@@ -80,11 +80,6 @@ public final class UnixSockets {
         }
     }
 
-    /** The options of a Unix socket of {@code socket}'s kind (client or listener). */
-    public static Set<SocketOption<?>> options(RustSocketImpl socket) {
-        return StreamOptions.supported(socket);
-    }
-
     /**
      * The Unix name of {@code socket} (an unnamed one as the empty path, as the JDK's Unix
      * channels show it), recorded when it was bound or connected; null before.
