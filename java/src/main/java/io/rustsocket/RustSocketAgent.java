@@ -50,11 +50,16 @@ public final class RustSocketAgent {
     public static void premain(String options) {
         try {
             start(options, true);
-        } catch (IllegalStateException e) {
+        } catch (RequiredButFailed e) {
             // Thrown out of premain, this would abort the JVM (SIGABRT, a core dump) under a page
             // of JVMTI assertions; a start-up failure should read as one line and exit status 1.
             System.err.println(e.getMessage());
             System.exit(1);
+        } catch (RuntimeException | LinkageError e) {
+            // anything else (a SecurityManager's refusal, a runtime image without a module the
+            // library needs) would abort the JVM too; without required=true the application
+            // must run on, on the JDK's sockets. Not through the logger, which may be what failed.
+            System.err.println("rustsocket agent: not installed, the application runs on the JDK's sockets: " + e);
         }
     }
 
@@ -78,8 +83,8 @@ public final class RustSocketAgent {
     private static void start(String options, boolean beforeMain) {
         Map<String, String> parsed = new LinkedHashMap<>();
         String problem = parse(options, parsed);
-        boolean required = flag(parsed.remove("required"), System.getProperty(REQUIRED_PROPERTY), false);
-        boolean jmx = flag(parsed.remove("jmx"), System.getProperty(JMX_PROPERTY), true);
+        boolean required = flag(parsed.remove("required"), property(REQUIRED_PROPERTY), false);
+        boolean jmx = flag(parsed.remove("jmx"), property(JMX_PROPERTY), true);
         for (Map.Entry<String, String> e : parsed.entrySet()) {
             try {
                 SocketDefaults.set(e.getKey(), e.getValue());
@@ -107,7 +112,7 @@ public final class RustSocketAgent {
                         + "server sockets keep the other factory: " + e.getMessage());
                 return;
             }
-            fail(required, e.getMessage(), e);
+            fail(required, reason(e), e);
             return;
         }
         if (!beforeMain) {
@@ -121,9 +126,37 @@ public final class RustSocketAgent {
         System.getLogger("io.rustsocket").log(level, message);
     }
 
+    /** What went wrong, in words: the first message along the causes (an initializer's error has none). */
+    private static String reason(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t.getMessage() != null) {
+                return t == e ? t.getMessage() : e.getClass().getName() + ": " + t;
+            }
+        }
+        return e.toString();
+    }
+
+    /** A system property, or null where a SecurityManager does not let this code read it. */
+    private static String property(String name) {
+        try {
+            return System.getProperty(name);
+        } catch (SecurityException e) {
+            return null;
+        }
+    }
+
+    /** The failure of a required installation, which premain turns into exit status 1. */
+    private static final class RequiredButFailed extends IllegalStateException {
+        private static final long serialVersionUID = 1L;
+
+        RequiredButFailed(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     private static void fail(boolean required, String reason, Throwable cause) {
         if (required) {
-            throw new IllegalStateException("rustsocket agent: " + REQUIRED_PROPERTY
+            throw new RequiredButFailed("rustsocket agent: " + REQUIRED_PROPERTY
                     + "=true but rustsocket could not be installed: " + reason, cause);
         }
         log(System.Logger.Level.WARNING, "rustsocket agent: not installed, the application runs on the JDK's sockets: "
