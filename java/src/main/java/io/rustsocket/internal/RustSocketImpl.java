@@ -687,7 +687,7 @@ public final class RustSocketImpl extends SocketImpl {
             throw new SocketException("Cannot accept into " + si.getClass().getName());
         }
         RustSocketImpl target = (RustSocketImpl) si;
-        if (target.descriptor.state() != SocketDescriptor.NEW) {
+        if (target.descriptor.state() != SocketDescriptor.NEW && !target.createdOnly()) {
             throw new SocketException("Not a newly created SocketImpl");
         }
         byte[] peer = new byte[AddressWire.LEN];
@@ -742,7 +742,23 @@ public final class RustSocketImpl extends SocketImpl {
         }
     }
 
-    /** Makes a NEW implementation the accepted connection {@code fd} from {@code remote}. */
+    /**
+     * Whether this client socket has a descriptor but was neither bound nor connected, and nobody
+     * is using it: a {@code Socket} handed to {@code ServerSocket.implAccept} after a setter
+     * (setSoTimeout, say) made its descriptor. The accepted connection then replaces that
+     * descriptor, and the socket keeps its timeout, as the JDK's sockets do.
+     */
+    private boolean createdOnly() {
+        synchronized (stateLock) {
+            return !server && unix == null && descriptor.isOpen() && connState == UNCONNECTED
+                    && requestedLocalAddress == null && !descriptor.inFlight();
+        }
+    }
+
+    /**
+     * Makes a NEW implementation, or one {@link #createdOnly}, the accepted connection {@code fd}
+     * from {@code remote}.
+     */
     private void accepted(int fd, InetSocketAddress remote) throws IOException {
         synchronized (stateLock) {
             Statistics.Counters c = Statistics.register();
