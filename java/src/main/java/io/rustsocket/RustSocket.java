@@ -345,7 +345,13 @@ public class RustSocket extends Socket {
      */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        return impl.allSupportedOptions();
+        if (impl.isUnix()) {
+            return impl.allSupportedOptions();
+        }
+        // java.net's own answer first: it creates the descriptor, and is empty for a socket
+        // closed before it had one (JDK 21+)
+        Set<SocketOption<?>> jdk = super.supportedOptions();
+        return jdk.isEmpty() ? jdk : impl.allSupportedOptions();
     }
 
     /**

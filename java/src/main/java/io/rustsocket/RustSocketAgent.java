@@ -84,6 +84,20 @@ public final class RustSocketAgent {
         Map<String, String> parsed = new LinkedHashMap<>();
         String problem = parse(options, parsed);
         boolean required = flag(parsed.remove("required"), property(REQUIRED_PROPERTY), false);
+        try {
+            install(options, parsed, problem, required, beforeMain);
+        } catch (RequiredButFailed e) {
+            throw e;
+        } catch (RuntimeException | LinkageError e) {
+            // the socket defaults' or the library's initialization refused (a SecurityManager's
+            // policy, a missing module): a failed installation like any other
+            fail(required, reason(e), e);
+        }
+    }
+
+    /** {@link #start}, once {@code required} is known. */
+    private static void install(String options, Map<String, String> parsed, String problem, boolean required,
+            boolean beforeMain) {
         boolean jmx = flag(parsed.remove("jmx"), property(JMX_PROPERTY), true);
         for (Map.Entry<String, String> e : parsed.entrySet()) {
             try {

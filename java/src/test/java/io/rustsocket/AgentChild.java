@@ -199,20 +199,23 @@ public final class AgentChild {
     }
 
     /**
-     * TCP_KEEPIDLE as a socket has it: through the JDK's constant, or ours where the JDK has none
-     * (Windows before JDK 22); null where the socket has neither.
+     * TCP_KEEPIDLE as a socket has it: through the JDK's constant where the socket lists it, or
+     * else ours (Windows before JDK 22, where the JDK has none: a plain socket on rustsocket
+     * takes ours without listing it, as it lists only the JDK's options).
      */
     static java.net.SocketOption<Integer> keepIdleOption(java.util.Set<java.net.SocketOption<?>> supported) {
-        if (supported.contains(ExtendedSocketOptions.TCP_KEEPIDLE)) {
-            return ExtendedSocketOptions.TCP_KEEPIDLE;
-        }
-        return supported.contains(RustSocketOptions.TCP_KEEPIDLE) ? RustSocketOptions.TCP_KEEPIDLE : null;
+        return supported.contains(ExtendedSocketOptions.TCP_KEEPIDLE)
+                ? ExtendedSocketOptions.TCP_KEEPIDLE
+                : RustSocketOptions.TCP_KEEPIDLE;
     }
 
     /** The socket's TCP_KEEPIDLE, or "unsupported" where it has none (the JDK's sockets on Windows). */
     static String keepIdle(Socket s) throws IOException {
-        java.net.SocketOption<Integer> o = keepIdleOption(s.supportedOptions());
-        return o == null ? "unsupported" : String.valueOf(s.getOption(o));
+        try {
+            return String.valueOf(s.getOption(keepIdleOption(s.supportedOptions())));
+        } catch (UnsupportedOperationException e) {
+            return "unsupported";
+        }
     }
 
     private static void plain() throws Exception {

@@ -14,6 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.rustsocket.TestSupport.Pair;
+import io.rustsocket.internal.RustSocketImpl;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -558,10 +559,14 @@ class StreamsTest {
     void largeWritesAndReadsArriveIntactWhicheverSideIsSlow(Engine engine, boolean slowReader) {
         assertTimeoutPreemptively(LIMIT, () -> {
             try (Pair p = new Pair(engine)) {
+                long polledFirst = RustSocketImpl.polledFirst();
                 if (slowReader) {
                     p.client.setSendBufferSize(16 * 1024);
                     p.server.setReceiveBufferSize(16 * 1024);
                     TestSupport.assertBytesArriveIntact(p.client, 65_536, p.server, 1000, true);
+                    if (engine == Engine.RUST && TestSupport.LINUX) {
+                        assertTrue(RustSocketImpl.polledFirst() > polledFirst, "no write waited before its call");
+                    }
                 } else {
                     TestSupport.assertBytesArriveIntact(p.client, 20_000, p.server, 65_536, false);
                 }

@@ -15,6 +15,7 @@ import static org.junit.jupiter.api.Assumptions.assumeFalse;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rustsocket.internal.Platform;
+import io.rustsocket.internal.RustSocketImpl;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.BindException;
@@ -348,10 +349,15 @@ class UnixSocketTest {
             try (RustSocket client = new RustSocket()) {
                 client.connect(path, 5000);
                 try (RustSocket accepted = server.accept()) {
+                    long polledFirst = RustSocketImpl.polledFirst();
                     if (slowReader) {
                         TestSupport.assertBytesArriveIntact(client, 65_536, accepted, 1000, true);
                     } else {
                         TestSupport.assertBytesArriveIntact(client, 20_000, accepted, 65_536, false);
+                    }
+                    if (TestSupport.LINUX) {
+                        assertTrue(RustSocketImpl.polledFirst() > polledFirst,
+                                slowReader ? "no write waited before its call" : "no read waited before its call");
                     }
                 }
             }

@@ -217,6 +217,17 @@ public final class RustSocketImpl extends SocketImpl {
         return SocketStreams.readsSkipped();
     }
 
+    /**
+     * How many writes, and large reads of Unix sockets, on blocking descriptors waited in poll(2)
+     * before their system call because the call before had stopped short (a full send buffer, an
+     * emptied socket), since the JVM started. For tests and diagnostics.
+     *
+     * @return the count so far
+     */
+    public static long polledFirst() {
+        return SocketStreams.polledFirst();
+    }
+
     /** Adds bytes a read took to this socket's statistics. */
     void countRead(int n) {
         counters.addRead(n);
@@ -732,13 +743,19 @@ public final class RustSocketImpl extends SocketImpl {
         } finally {
             readLock.unlock();
         }
-        target.lingerMaybeOn = lingerMaybeOn;
-        if (peer[0] == Native.UNIX_PEER) {
-            synchronized (target.stateLock) {
-                target.connected(newFd);
+        synchronized (target.stateLock) {
+            // checked again: the accept may have waited, and the target be closed or used meanwhile
+            if (target.descriptor.state() != SocketDescriptor.NEW && !target.createdOnly()) {
+                Native.close(newFd);
+                throw new SocketException(
+                        target.descriptor.isOpen() ? "Not a newly created SocketImpl" : "Socket closed");
             }
-        } else {
-            target.accepted(newFd, AddressWire.decode(peer));
+            target.lingerMaybeOn = lingerMaybeOn;
+            if (peer[0] == Native.UNIX_PEER) {
+                target.connected(newFd);
+            } else {
+                target.accepted(newFd, AddressWire.decode(peer));
+            }
         }
     }
 

@@ -35,6 +35,9 @@ final class SocketStreams {
     // reads that waited for the poller's next event instead of making a system call that would
     // have found nothing (see readWaiting); for tests and diagnostics
     private static final LongAdder READS_SKIPPED = new LongAdder();
+    // calls on a blocking descriptor that polled first because the last one stopped short (see
+    // implWrite and largeReadStoppedShort); for tests and diagnostics
+    private static final LongAdder POLLED_FIRST = new LongAdder();
 
     private final RustSocketImpl socket;
 
@@ -134,6 +137,7 @@ final class SocketStreams {
             r = Native.UNAVAILABLE;
         } else if (largeReadStoppedShort && blocking && len >= PIN_AT_LEAST && !SocketDescriptor.waitsInPoller()) {
             // it would be tried without waiting, and the socket was empty just now: poll(2) first
+            POLLED_FIRST.increment();
             r = Native.UNAVAILABLE;
         } else {
             r = readOnce(fd, b, off, len, blocking, noticing(fd, mark));
@@ -160,6 +164,11 @@ final class SocketStreams {
     /** See {@link RustSocketImpl#readsSkipped()}. */
     static long readsSkipped() {
         return READS_SKIPPED.sum();
+    }
+
+    /** See {@link RustSocketImpl#polledFirst()}. */
+    static long polledFirst() {
+        return POLLED_FIRST.sum();
     }
 
     /**
@@ -290,6 +299,7 @@ final class SocketStreams {
         try {
             boolean blocking = socket.descriptor.configureNonBlockingIfNeeded(fd, false);
             if (full && blocking && !SocketDescriptor.waitsInPoller()) {
+                POLLED_FIRST.increment();
                 n = Native.UNAVAILABLE;
             } else {
                 n = writeOnce(fd, b, off, len);
