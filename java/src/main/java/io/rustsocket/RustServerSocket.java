@@ -149,22 +149,16 @@ public class RustServerSocket extends ServerSocket {
     }
 
     /**
-     * The options of this socket: those of a Unix listener once it is one; otherwise those of
-     * {@link ServerSocket#supportedOptions()} and the {@link RustSocketOptions} this kernel supports on
-     * a listening socket. (A plain {@code java.net.ServerSocket} on rustsocket, under the agent, lists only the
-     * JDK's options, and still accepts these.)
+     * The options of this socket: those of a Unix listener once it is one; otherwise those of {@link
+     * ServerSocket#supportedOptions()} and the {@link RustSocketOptions} this kernel supports on a
+     * listening socket. (A plain {@code java.net.ServerSocket} on rustsocket, under the agent, lists
+     * only the JDK's options, and still accepts these.)
      *
      * @return the supported options, an unmodifiable set
      */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        if (impl.isUnix()) {
-            return impl.allSupportedOptions();
-        }
-        // java.net's own answer first: it creates the descriptor, and is empty for a socket
-        // closed before it had one (JDK 21+)
-        Set<SocketOption<?>> jdk = super.supportedOptions();
-        return jdk.isEmpty() ? jdk : impl.allSupportedOptions();
+        return impl.allSupportedOptions(super::supportedOptions);
     }
 
     /** For a Unix listener, its name; otherwise as {@link ServerSocket#toString()}. */

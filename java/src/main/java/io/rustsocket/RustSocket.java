@@ -336,22 +336,16 @@ public class RustSocket extends Socket {
     }
 
     /**
-     * The options of this socket: those of a Unix socket once it is one; otherwise those of
-     * {@link Socket#supportedOptions()} and the {@link RustSocketOptions} this kernel supports on
-     * a client socket. (A plain {@code java.net.Socket} on rustsocket, under the agent, lists only the
-     * JDK's options, and still accepts these.)
+     * The options of this socket: those of a Unix socket once it is one; otherwise those of {@link
+     * Socket#supportedOptions()} and the {@link RustSocketOptions} this kernel supports on a client
+     * socket. (A plain {@code java.net.Socket} on rustsocket, under the agent, lists only the JDK's
+     * options, and still accepts these.)
      *
      * @return the supported options, an unmodifiable set
      */
     @Override
     public Set<SocketOption<?>> supportedOptions() {
-        if (impl.isUnix()) {
-            return impl.allSupportedOptions();
-        }
-        // java.net's own answer first: it creates the descriptor, and is empty for a socket
-        // closed before it had one (JDK 21+)
-        Set<SocketOption<?>> jdk = super.supportedOptions();
-        return jdk.isEmpty() ? jdk : impl.allSupportedOptions();
+        return impl.allSupportedOptions(super::supportedOptions);
     }
 
     /**

@@ -22,22 +22,32 @@ import org.junit.jupiter.params.provider.EnumSource;
 class ImplAcceptTest {
 
     /** A listener whose accept() fills {@code into}. */
-    private static ServerSocket acceptingInto(Engine engine, Socket into) throws IOException {
-        ServerSocket l = engine == Engine.RUST ? new ServerSocket(new RustSocketImpl(true)) {
-            @Override
-            public Socket accept() throws IOException {
-                implAccept(into);
-                return into;
-            }
-        } : new ServerSocket() {
-            @Override
-            public Socket accept() throws IOException {
-                implAccept(into);
-                return into;
-            }
-        };
-        l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-        return l;
+    private static final class AcceptingInto extends ServerSocket {
+        private final Socket into;
+
+        /** The JDK's listener. */
+        AcceptingInto(Socket into) throws IOException {
+            this.into = into;
+        }
+
+        /** A listener on {@code impl}. */
+        AcceptingInto(RustSocketImpl impl, Socket into) {
+            super(impl);
+            this.into = into;
+        }
+
+        static ServerSocket bound(Engine engine, Socket into) throws IOException {
+            ServerSocket l = engine == Engine.RUST ? new AcceptingInto(new RustSocketImpl(true), into)
+                    : new AcceptingInto(into);
+            l.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            return l;
+        }
+
+        @Override
+        public Socket accept() throws IOException {
+            implAccept(into);
+            return into;
+        }
     }
 
     private static Socket unconnected(Engine engine) throws IOException {
@@ -55,7 +65,7 @@ class ImplAcceptTest {
     void aSocketOfTheApplicationsOwnIsConnectedByTheAccept(Engine engine) throws Exception {
         DescriptorBaseline baseline = DescriptorBaseline.now();
         for (boolean timeoutFirst : new boolean[] {false, true}) {
-            try (Socket into = unconnected(engine); ServerSocket l = acceptingInto(engine, into);
+            try (Socket into = unconnected(engine); ServerSocket l = AcceptingInto.bound(engine, into);
                     Socket peer = new Socket(l.getInetAddress(), l.getLocalPort())) {
                 if (timeoutFirst) {
                     into.setSoTimeout(300);

@@ -15,11 +15,13 @@ import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * The {@link SocketImpl} behind {@code RustSocket} and {@code RustServerSocket}: one object owns
@@ -698,7 +700,7 @@ public final class RustSocketImpl extends SocketImpl {
             throw new SocketException("Cannot accept into " + si.getClass().getName());
         }
         RustSocketImpl target = (RustSocketImpl) si;
-        if (target.descriptor.state() != SocketDescriptor.NEW && !target.createdOnly()) {
+        if (!target.canTakeAccepted()) {
             throw new SocketException("Not a newly created SocketImpl");
         }
         byte[] peer = new byte[AddressWire.LEN];
@@ -745,7 +747,7 @@ public final class RustSocketImpl extends SocketImpl {
         }
         synchronized (target.stateLock) {
             // checked again: the accept may have waited, and the target be closed or used meanwhile
-            if (target.descriptor.state() != SocketDescriptor.NEW && !target.createdOnly()) {
+            if (!target.canTakeAccepted()) {
                 Native.close(newFd);
                 throw new SocketException(
                         target.descriptor.isOpen() ? "Not a newly created SocketImpl" : "Socket closed");
@@ -760,20 +762,22 @@ public final class RustSocketImpl extends SocketImpl {
     }
 
     /**
-     * Whether this client socket has a descriptor but was neither bound nor connected, and nobody
-     * is using it: a {@code Socket} handed to {@code ServerSocket.implAccept} after a setter
-     * (setSoTimeout, say) made its descriptor. The accepted connection then replaces that
-     * descriptor, and the socket keeps its timeout, as the JDK's sockets do.
+     * Whether an accept may make this the accepted connection: a NEW implementation, or a client
+     * socket that has a descriptor but was neither bound nor connected, and nobody is using it (a
+     * {@code Socket} handed to {@code ServerSocket.implAccept} after a setter, setSoTimeout say,
+     * made its descriptor). The accepted connection then replaces that descriptor, and the socket
+     * keeps its timeout, as the JDK's sockets do.
      */
-    private boolean createdOnly() {
+    private boolean canTakeAccepted() {
         synchronized (stateLock) {
-            return !server && unix == null && descriptor.isOpen() && connState == UNCONNECTED
-                    && requestedLocalAddress == null && !descriptor.inFlight();
+            return descriptor.state() == SocketDescriptor.NEW
+                    || (!server && unix == null && descriptor.isOpen() && connState == UNCONNECTED
+                            && requestedLocalAddress == null && !descriptor.inFlight());
         }
     }
 
     /**
-     * Makes a NEW implementation, or one {@link #createdOnly}, the accepted connection {@code fd}
+     * Makes an implementation that {@link #canTakeAccepted} the accepted connection {@code fd}
      * from {@code remote}.
      */
     private void accepted(int fd, InetSocketAddress remote) throws IOException {
@@ -910,9 +914,16 @@ public final class RustSocketImpl extends SocketImpl {
      * {@link #supportedOptions()}, which a plain {@code java.net.Socket} reports, lists only
      * the JDK's.
      *
+     * <p>An IP socket asks {@code javaNets} ({@code java.net}'s own answer) first: it creates
+     * the descriptor, and is empty for a socket closed before it had one (JDK 21+).
+     *
+     * @param javaNets the socket's {@code super.supportedOptions()}
      * @return an unmodifiable set
      */
-    public Set<SocketOption<?>> allSupportedOptions() {
+    public Set<SocketOption<?>> allSupportedOptions(Supplier<Set<SocketOption<?>>> javaNets) {
+        if (!isUnix() && javaNets.get().isEmpty()) {
+            return Collections.emptySet();
+        }
         return StreamOptions.supported(this);
     }
 
