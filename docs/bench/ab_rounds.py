@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Before/after comparison of two builds of rustsocket with JMH, for a change that must not slow
 the hot paths (first used for the statistics counters, then for the engine's reshaping).
+With --after-agent JAR the AFTER side is instead plain java.net.Socket and ServerSocket under
+-javaagent:JAR (the JDK rows of SocketBench, which then run on rustsocket), against RustSocket
+without the agent: the agent's own cost. The agent does not cover DatagramSocket, so the
+datagram scenarios are left out in that mode.
 
 Each round runs the rustsocket rows of SocketBench and DatagramBench three times, pinned to one
 core like run_rounds.py: the BEFORE build, the AFTER build, and the BEFORE build again (the A/A
@@ -8,6 +12,7 @@ control, which shows how far two runs of identical code differ on this machine).
 taken within a round; the summary is the median over rounds with the min..max spread.
 
   python3 docs/bench/ab_rounds.py --before CP --after CP [--rounds 5] [--java java] --out DIR
+  python3 docs/bench/ab_rounds.py --before CP --after CP --after-agent JAR [--only LABEL]... --out DIR
 
 CP is a class path holding rustsocket's jar, the JMH benchmark classes and JMH.
 """
@@ -39,16 +44,20 @@ SCENARIOS = [
 ]
 
 
-def run(java, cp, out_file, only):
-    """Runs every scenario of one build, each in its own JMH fork; returns {label: (score, B/op)}."""
+def run(java, cp, out_file, only, agent=None):
+    """Runs every scenario of one build, each in its own JMH fork; returns {label: (score, B/op)}.
+    With agent (the library jar), runs the JDK's classes under -javaagent instead of RustSocket."""
     results = {}
     for label, bench, params, _ in SCENARIOS:
-        if only and label not in only:
+        if (only and label not in only) or (agent and not bench.startswith("SocketBench")):
             continue
         part = f"{out_file}.{label.replace(' ', '_')}.json"
         extra = []
         for k, v in params.items():
-            extra += ["-p", f"{k}={v}"]
+            extra += ["-p", f"{k}={'JDK' if agent and k == 'engine' else v}"]
+        if agent:
+            # SocketBench refuses to run its JDK rows if the agent did not take over
+            extra += ["-jvmArgsAppend", f"-javaagent:{agent}=required=true -Dio.rustsocket.bench.underAgent=true"]
         cmd = jmh_command(java, cp, bench, part, extra)
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         with open(part) as f:
@@ -67,15 +76,22 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", action="append", default=[], help="a scenario label to run (repeatable)")
+    ap.add_argument("--after-agent", metavar="JAR",
+                    help="AFTER runs java.net.Socket under -javaagent:JAR instead of RustSocket")
     a = ap.parse_args()
+    if a.after_agent and not a.only:
+        # both sides run the same scenarios: the ones the agent covers
+        a.only = [label for label, bench, _, _ in SCENARIOS if bench.startswith("SocketBench")]
     os.makedirs(a.out, exist_ok=True)
     rounds = []
     for i in range(a.rounds):
         before = run(a.java, a.before, os.path.join(a.out, f"round{i}-before.json"), a.only)
-        after = run(a.java, a.after, os.path.join(a.out, f"round{i}-after.json"), a.only)
+        after = run(a.java, a.after, os.path.join(a.out, f"round{i}-after.json"), a.only, a.after_agent)
         again = run(a.java, a.before, os.path.join(a.out, f"round{i}-before-again.json"), a.only)
         rounds.append((before, after, again))
-    lines = ["| scenario | unit | before | after | after / before | A/A: before again / before | heap B/op (before, after) |",
+    before_name, after_name = ("RustSocket", "Socket under the agent") if a.after_agent else ("before", "after")
+    lines = [f"| scenario | unit | {before_name} | {after_name} | {after_name} / {before_name} | "
+             f"A/A: {before_name} again / {before_name} | heap B/op ({before_name}, {after_name}) |",
              "|---|---|---|---|---|---|---|"]
     for label, _, _, unit in SCENARIOS:
         if any(label not in r[0] for r in rounds):

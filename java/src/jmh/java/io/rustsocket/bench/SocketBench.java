@@ -2,6 +2,7 @@ package io.rustsocket.bench;
 
 import io.rustsocket.RustServerSocket;
 import io.rustsocket.RustSocket;
+import io.rustsocket.RustSockets;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -32,6 +33,12 @@ public class SocketBench {
         JDK, RUST, JDK_AA;
 
         ServerSocket listen() throws IOException {
+            // docs/bench/ab_rounds.py --after-agent measures the JDK rows under -javaagent: a run
+            // where the agent did not take over would silently measure the JDK's sockets
+            if (this != RUST && Boolean.getBoolean("io.rustsocket.bench.underAgent")
+                    && !RustSockets.isInstalledAsDefault()) {
+                throw new IllegalStateException("io.rustsocket.bench.underAgent is set, but the agent is not installed");
+            }
             InetAddress lo = InetAddress.getLoopbackAddress();
             return this == RUST ? new RustServerSocket(0, 50, lo) : new ServerSocket(0, 50, lo);
         }
