@@ -25,6 +25,7 @@ use std::mem::MaybeUninit;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// Returned by [`read`] at end of stream.
 pub const EOF: i32 = -1;
@@ -145,6 +146,20 @@ pub fn set_blocking(fd: Fd, blocking: bool) -> NetResult<()> {
     #[cfg(not(unix))]
     let done = SockRef::from(&socket).set_nonblocking(!blocking);
     done.map_err(|e| NetError::from_io(Op::Control, &e))
+}
+
+/// Sets how long a read on a blocking descriptor waits in the kernel before it gives up with
+/// [`UNAVAILABLE`] (SO_RCVTIMEO); 0 waits without limit. The kernel rounds up to its clock tick.
+pub fn set_read_timeout(fd: Fd, millis: i32) -> NetResult<()> {
+    let socket = borrow(fd)?;
+    let timeout = match u64::try_from(millis) {
+        Ok(0) => None,
+        Ok(ms) => Some(Duration::from_millis(ms)),
+        Err(_) => return Err(bad_argument(format!("Negative read timeout: {millis}"))),
+    };
+    SockRef::from(&socket)
+        .set_read_timeout(timeout)
+        .map_err(|e| NetError::from_io(Op::Control, &e))
 }
 
 /// Binds to an address given as raw IP bytes (4 or 16), scope id and port. On Windows a
@@ -275,8 +290,10 @@ pub fn accept(fd: Fd) -> NetResult<Option<(Fd, Option<SocketAddr>)>> {
     }
 }
 
-/// Receives into `buf`. Returns the byte count, [`EOF`], or [`UNAVAILABLE`]
-/// when a non-blocking descriptor has nothing to read.
+/// Receives into `buf`. Returns the byte count, [`EOF`], or [`UNAVAILABLE`] when a
+/// non-blocking descriptor has nothing to read, a blocking one waited out its read timeout
+/// ([`set_read_timeout`]), or a signal cut the wait short: restarting it would restart the
+/// kernel's timeout too, so the caller, which knows its deadline, decides how to go on.
 pub fn read(fd: Fd, buf: &mut [u8]) -> NetResult<i32> {
     recv_with_flags(fd, buf, 0)
 }
@@ -304,16 +321,13 @@ fn recv_with_flags(fd: Fd, buf: &mut [u8], flags: i32) -> NetResult<i32> {
     let socket = borrow(fd)?;
     // SAFETY: recv only writes initialised bytes; u8 and MaybeUninit<u8> share a layout.
     let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-    loop {
-        match SockRef::from(&socket).recv_with_flags(uninit, flags) {
-            Ok(0) => return Ok(if buf.is_empty() { 0 } else { EOF }),
-            Ok(n) => return Ok(n as i32),
-            Err(e) => match e.kind() {
-                ErrorKind::Interrupted => continue,
-                ErrorKind::WouldBlock => return Ok(UNAVAILABLE),
-                _ => return Err(NetError::from_io(Op::Read, &e)),
-            },
-        }
+    match SockRef::from(&socket).recv_with_flags(uninit, flags) {
+        Ok(0) => Ok(if buf.is_empty() { 0 } else { EOF }),
+        Ok(n) => Ok(n as i32),
+        Err(e) => match e.kind() {
+            ErrorKind::Interrupted | ErrorKind::WouldBlock => Ok(UNAVAILABLE),
+            _ => Err(NetError::from_io(Op::Read, &e)),
+        },
     }
 }
 
@@ -543,6 +557,35 @@ pub(crate) mod tests {
         std::thread::sleep(Duration::from_millis(100));
         shutdown(fd, Shutdown::Read).unwrap();
         assert_eq!(reader.join().unwrap().unwrap(), EOF);
+    }
+
+    #[test]
+    #[cfg(unix)]
+    fn a_blocking_read_gives_up_after_its_read_timeout_and_0_removes_it() {
+        let t = trio();
+        set_blocking(t.server, true).unwrap();
+        set_read_timeout(t.server, 60).unwrap();
+        let mut buf = [0u8; 16];
+        let start = Instant::now();
+        assert_eq!(read(t.server, &mut buf).unwrap(), UNAVAILABLE);
+        // the kernel rounds up to its tick, but may end a tick early against this clock
+        assert!(
+            start.elapsed() >= Duration::from_millis(50),
+            "{:?}",
+            start.elapsed()
+        );
+        write(t.client, b"xy").unwrap();
+        assert_eq!(read(t.server, &mut buf).unwrap(), 2);
+        assert_eq!(&buf[..2], b"xy");
+        let socket = borrow(t.server).unwrap();
+        assert_eq!(
+            SockRef::from(&socket).read_timeout().unwrap(),
+            Some(Duration::from_millis(60))
+        );
+        set_read_timeout(t.server, 0).unwrap();
+        assert_eq!(SockRef::from(&socket).read_timeout().unwrap(), None);
+        let e = set_read_timeout(t.server, -1).unwrap_err();
+        assert_eq!(e.class, ExceptionClass::IllegalArgument);
     }
 
     #[test]

@@ -84,6 +84,17 @@ pub fn configure_blocking<'local>(
     run(&mut env, |_| Ok(sock::set_blocking(fd, blocking)?))
 }
 
+/// SO_RCVTIMEO, in milliseconds (0: none), for reads that wait in the kernel.
+#[jni_mangle("io.rustsocket.internal.Native")]
+pub fn set_read_timeout<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    fd: jint,
+    millis: jint,
+) {
+    run(&mut env, |_| Ok(sock::set_read_timeout(fd, millis)?))
+}
+
 /// bind(2).
 #[jni_mangle("io.rustsocket.internal.Native")]
 pub fn bind<'local>(

@@ -14,12 +14,16 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rustsocket.TestSupport.FullBacklog;
 import io.rustsocket.TestSupport.Pair;
+import java.io.File;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.concurrent.FutureTask;
 import org.junit.jupiter.api.Test;
@@ -383,6 +387,95 @@ class TimeoutTest {
         });
     }
 
+    @ParameterizedTest
+    @EnumSource(Engine.class)
+    void anUntimedReadAfterATimedOneWaitsPastTheOldTimeout(Engine engine) {
+        // the RUST engine gives the descriptor a kernel read timeout for timed reads: an untimed
+        // read after them must not inherit it
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(engine)) {
+                InputStream in = p.client.getInputStream();
+                p.client.setSoTimeout(100);
+                assertThrowsExactly(SocketTimeoutException.class, () -> in.read());
+                p.client.setSoTimeout(0);
+                FutureTask<Integer> reader = async("reader", () -> in.read());
+                Thread.sleep(400);
+                assertFalse(reader.isDone(), "untimed read ended early: " + describe(reader));
+                p.server.getOutputStream().write(42);
+                assertEquals(42, await(reader, 2_000));
+                // and timed again, with a longer timeout than before: the data that comes late
+                // within it is read, not a timeout
+                p.client.setSoTimeout(5_000);
+                FutureTask<Integer> timedReader = async("timed-reader", () -> in.read());
+                Thread.sleep(300);
+                p.server.getOutputStream().write(43);
+                assertEquals(43, await(timedReader, 2_000));
+            }
+        });
+    }
+
+    @Test
+    void aTimedReadOnAPlatformThreadLeavesTheDescriptorBlocking() throws Exception {
+        // Linux: a timed read waits in the kernel (one system call) instead of turning the
+        // descriptor non-blocking and waiting in poll(2) between two reads, as the JDK does
+        TestSupport.assumeLinux("platform threads block in the kernel on Linux only");
+        assertTimeoutPreemptively(LIMIT, () -> {
+            try (Pair p = new Pair(Engine.RUST)) {
+                for (Socket s : new Socket[] {p.client, p.server}) {
+                    Socket peer = s == p.client ? p.server : p.client;
+                    s.setSoTimeout(5_000);
+                    InputStream in = s.getInputStream();
+                    FutureTask<byte[]> reader = async("timed-reader", () -> in.readNBytes(3));
+                    Thread.sleep(200);
+                    assertFalse(reader.isDone(), "read ended early: " + describe(reader));
+                    peer.getOutputStream().write(new byte[] {7, 8, 9});
+                    assertArrayEquals(new byte[] {7, 8, 9}, await(reader, 2_000));
+                    assertFalse(nonBlocking(s), "a timed read made the descriptor non-blocking");
+                    s.setSoTimeout(100);
+                    assertTimesOutNoSooner(100, "read", () -> in.read());
+                    assertFalse(nonBlocking(s), "a timeout made the descriptor non-blocking");
+                }
+            }
+        });
+    }
+
+    /**
+     * Whether the descriptor of a connected loopback socket has O_NONBLOCK (Linux): its
+     * connection's inode from /proc/net/tcp{,6}, that inode's descriptor in /proc/self/fd, and
+     * the flags in /proc/self/fdinfo.
+     */
+    private static boolean nonBlocking(Socket s) throws IOException {
+        String local = String.format(":%04X", s.getLocalPort());
+        String remote = String.format(":%04X", s.getPort());
+        String inode = null;
+        for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+            for (String line : Files.readAllLines(Paths.get(table))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 9 && f[1].endsWith(local) && f[2].endsWith(remote)) {
+                    inode = f[9];
+                }
+            }
+        }
+        assertTrue(inode != null, "no /proc/net/tcp entry for " + s);
+        String link = "socket:[" + inode + "]";
+        for (File fd : new File("/proc/self/fd").listFiles()) {
+            String target;
+            try {
+                target = Files.readSymbolicLink(fd.toPath()).toString();
+            } catch (IOException e) {
+                continue; // closed meanwhile
+            }
+            if (target.equals(link)) {
+                for (String line : Files.readAllLines(Paths.get("/proc/self/fdinfo", fd.getName()))) {
+                    if (line.startsWith("flags:")) {
+                        return (Integer.parseInt(line.substring(6).trim(), 8) & 04000) != 0;
+                    }
+                }
+            }
+        }
+        throw new AssertionError("no descriptor for " + link);
+    }
+
     // ------------------------------------------------------------------ interrupts
 
     @ParameterizedTest(name = "{0}, timed: {1}")
@@ -427,7 +520,8 @@ class TimeoutTest {
             try (Pair p = new Pair(engine)) {
                 p.client.setSoTimeout(100);
                 if (afterTimedRead) {
-                    // a timed read first (the RUST engine then switches the descriptor to non-blocking)
+                    // a timed read first: on Linux the RUST engine's waits in the kernel, under a
+                    // read timeout (SO_RCVTIMEO) that must not bound writes
                     assertThrowsExactly(SocketTimeoutException.class, () -> p.client.getInputStream().read());
                 }
                 byte[] data = TestSupport.randomBytes(16 << 20); // far more than the socket buffers hold

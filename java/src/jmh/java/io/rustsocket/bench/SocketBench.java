@@ -90,6 +90,12 @@ public class SocketBench {
         /** Message size in bytes. */
         @Param({"64", "4096"})
         public int size;
+        /**
+         * SO_TIMEOUT of both ends in ms (0: none); HTTP, Redis and database clients set one, so
+         * every read they make is timed ({@code -p soTimeout=2000}).
+         */
+        @Param({"0"})
+        public int soTimeout;
         byte[] message;
 
         /** Opens the connection. */
@@ -97,6 +103,8 @@ public class SocketBench {
         public void setUp() throws IOException {
             message = new byte[size];
             open(engine);
+            client.setSoTimeout(soTimeout);
+            server.setSoTimeout(soTimeout);
         }
 
         @Override

@@ -78,6 +78,12 @@ public final class Native {
 
     static native void configureBlocking(int fd, boolean blocking) throws IOException;
 
+    /**
+     * How long a {@link #read} on a blocking descriptor waits in the kernel before it returns
+     * {@link #UNAVAILABLE} (SO_RCVTIMEO), in milliseconds; 0: without limit.
+     */
+    static native void setReadTimeout(int fd, int millis) throws IOException;
+
     static native void bind(int fd, byte[] ip, int scopeId, int port) throws IOException;
 
     static native void listen(int fd, int backlog) throws IOException;
@@ -96,6 +102,11 @@ public final class Native {
     /** Returns the accepted descriptor, its peer written to {@code peer}, or {@link #UNAVAILABLE}. */
     static native int accept(int fd, byte[] peer) throws IOException;
 
+    /**
+     * Returns the bytes read, {@link #EOF}, or {@link #UNAVAILABLE}: nothing to read on a
+     * non-blocking descriptor, the read timeout ({@link #setReadTimeout}) passed on a blocking
+     * one, or a signal ended the wait.
+     */
     static native int read(int fd, byte[] b, int off, int len) throws IOException;
 
     static native int write(int fd, byte[] b, int off, int len) throws IOException;

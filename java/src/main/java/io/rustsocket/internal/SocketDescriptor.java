@@ -15,8 +15,9 @@ import java.util.function.BooleanSupplier;
  *       guards its own state (connected, bound) with the same lock. It is never held across a
  *       blocking call.</li>
  *   <li>An operation that may block brackets its system calls with {@link #enter} and
- *       {@link #leave}. Untimed operations on platform threads block in the kernel; timed ones,
- *       and every operation on a virtual thread, make the descriptor non-blocking
+ *       {@link #leave}. Untimed operations on platform threads block in the kernel, and so do
+ *       timed TCP reads, under a kernel read timeout (see SocketStreams); other timed ones, and
+ *       every operation on a virtual thread, make the descriptor non-blocking
  *       ({@link #configureNonBlockingIfNeeded}) and wait in {@link #park}.</li>
  *   <li>{@link #close} marks CLOSING; if a thread is inside a system call, the owner's wake-up
  *       (a shutdown, which Linux turns into an immediate return of every blocked call, or a

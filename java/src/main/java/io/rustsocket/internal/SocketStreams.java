@@ -61,6 +61,9 @@ final class SocketStreams {
     // whether reads can tell when they empty the socket (Native.noticeEmptyReads): 0 not asked
     // yet, 1 yes, -1 no; under the read lock
     private byte emptyReads;
+    // the read timeout (SO_RCVTIMEO, ms, 0: none) this object last gave the descriptor, for
+    // timed reads that wait in the kernel (see kernelReadTimeout); under the read lock
+    private int kernelReadTimeout;
 
     SocketStreams(RustSocketImpl socket) {
         this.socket = socket;
@@ -140,7 +143,7 @@ final class SocketStreams {
             POLLED_FIRST.increment();
             r = Native.UNAVAILABLE;
         } else {
-            r = readOnce(fd, b, off, len, blocking, noticing(fd, mark));
+            r = readOnce(fd, b, off, len, blocking, true, noticing(fd, mark));
         }
         while (r == Native.UNAVAILABLE && socket.isOpen()) {
             long remaining = 0;
@@ -152,7 +155,9 @@ final class SocketStreams {
             }
             socket.descriptor.parkForRead(fd, remaining, mark);
             mark = socket.descriptor.readMark();
-            r = readOnce(fd, b, off, len, blocking, noticing(fd, mark));
+            // a timed read on a blocking descriptor waited in the kernel already: after the poll
+            // it must not wait there again, up to the whole read timeout
+            r = readOnce(fd, b, off, len, blocking, nanos == 0, noticing(fd, mark));
         }
         int n = r > 0 ? r & ~Native.EMPTIED : r;
         boolean nowEmpty = n > 0 && socket.unix == null && (n < len || (r & Native.EMPTIED) != 0);
@@ -186,15 +191,33 @@ final class SocketStreams {
     }
 
     /**
+     * Gives a blocking TCP descriptor the read timeout of this read ({@code nanos}, 0: none), in
+     * whole milliseconds rounded up, so that the read waits in the kernel no longer than it may;
+     * a system call only when that differs from the last read's (a socket's SO_TIMEOUT seldom
+     * changes). The read stops early only on a signal or at the kernel's tick, and
+     * {@link #readWaiting} then waits out the rest in poll(2).
+     */
+    private void kernelReadTimeout(int fd, long nanos) throws IOException {
+        int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
+        if (millis != kernelReadTimeout) {
+            Native.setReadTimeout(fd, millis);
+            kernelReadTimeout = millis;
+        }
+    }
+
+    /**
      * One read system call. A large one goes straight into {@code b} when it cannot wait anyway
      * (a non-blocking descriptor), or when the last read was large too: the peer is streaming
      * and bytes are probably there; if none are, the caller waits for them and tries again.
      * Otherwise a read that may have to wait (a request, say) waits in the kernel, in one system
-     * call, and its bytes come through the staging buffer; with {@code noticing}, it never waits
-     * and adds {@link Native#EMPTIED} when it left the socket empty. A Unix socket receiving
-     * descriptors reads with a recvmsg that keeps them instead (see {@link DescriptorPassing}).
+     * call, and its bytes come through the staging buffer; on a blocking descriptor, that wait
+     * is bounded by the read timeout, and without {@code mayWait} there is none. With
+     * {@code noticing}, it never waits and adds {@link Native#EMPTIED} when it left the socket
+     * empty. A Unix socket receiving descriptors reads with a recvmsg that keeps them instead
+     * (see {@link DescriptorPassing}).
      */
-    private int readOnce(int fd, byte[] b, int off, int len, boolean blocking, boolean noticing) throws IOException {
+    private int readOnce(int fd, byte[] b, int off, int len, boolean blocking, boolean mayWait, boolean noticing)
+            throws IOException {
         UnixEnd u = socket.unix;
         DescriptorInbox inbox = u == null ? null : u.inbox;
         if (inbox != null && inbox.receiving) {
@@ -205,6 +228,8 @@ final class SocketStreams {
             n = Native.readNow(fd, b, off, len);
         } else if (noticing) {
             n = Native.readNoticingEmpty(fd, b, off, len);
+        } else if (blocking && !mayWait) {
+            n = Native.readNow(fd, b, off, len);
         } else {
             n = Native.read(fd, b, off, len);
         }
@@ -224,7 +249,14 @@ final class SocketStreams {
             if (socket.inputClosed()) {
                 return Native.EOF;
             }
-            boolean blocking = socket.descriptor.configureNonBlockingIfNeeded(fd, remainingNanos > 0);
+            // a timed TCP read on a platform thread keeps a blocking descriptor blocking and waits
+            // in the kernel, as an untimed one does, where the JDK's turns it non-blocking for good
+            // and makes three calls (read, poll, read) whenever the bytes are not there yet
+            boolean timed = remainingNanos > 0;
+            boolean blocking = socket.descriptor.configureNonBlockingIfNeeded(fd, timed && socket.unix != null);
+            if (blocking && socket.unix == null) {
+                kernelReadTimeout(fd, remainingNanos);
+            }
             n = readWaiting(fd, b, off, len, remainingNanos, blocking);
             if (n > 0 && !socket.isOpen()) {
                 // close() came first: as with the JDK, bytes still unread at close are discarded,
