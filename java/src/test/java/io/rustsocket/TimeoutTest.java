@@ -14,7 +14,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.rustsocket.TestSupport.FullBacklog;
 import io.rustsocket.TestSupport.Pair;
+import io.rustsocket.internal.RustSocketImpl;
 import java.io.File;
+import java.io.FileDescriptor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -396,13 +398,22 @@ class TimeoutTest {
             try (Pair p = new Pair(engine)) {
                 InputStream in = p.client.getInputStream();
                 p.client.setSoTimeout(100);
+                long timedOut = RustSocketImpl.kernelWaitsEndedEmpty();
                 assertThrowsExactly(SocketTimeoutException.class, () -> in.read());
+                if (engine == Engine.RUST && TestSupport.LINUX) {
+                    assertTrue(RustSocketImpl.kernelWaitsEndedEmpty() > timedOut,
+                            "the timed read did not wait in the kernel");
+                }
                 p.client.setSoTimeout(0);
+                // tests run one at a time: no other read in this JVM waits in the kernel now
+                long endedEmpty = RustSocketImpl.kernelWaitsEndedEmpty();
                 FutureTask<Integer> reader = async("reader", () -> in.read());
                 Thread.sleep(400);
                 assertFalse(reader.isDone(), "untimed read ended early: " + describe(reader));
                 p.server.getOutputStream().write(42);
                 assertEquals(42, await(reader, 2_000));
+                assertEquals(endedEmpty, RustSocketImpl.kernelWaitsEndedEmpty(),
+                        "the untimed read's wait in the kernel was cut short by the earlier read timeout");
                 // and timed again, with a longer timeout than before: the data that comes late
                 // within it is read, not a timeout
                 p.client.setSoTimeout(5_000);
@@ -434,6 +445,17 @@ class TimeoutTest {
                     s.setSoTimeout(100);
                     assertTimesOutNoSooner(100, "read", () -> in.read());
                     assertFalse(nonBlocking(s), "a timeout made the descriptor non-blocking");
+                }
+                // once another owner holds a duplicate, which shares the socket's read timeout and
+                // may change it, timed reads wait in poll(2) as the JDK's do
+                FileDescriptor copy = FileDescriptors.duplicate(p.client);
+                try {
+                    assertTimesOutNoSooner(100, "read", () -> p.client.getInputStream().read());
+                    assertTrue(nonBlocking(p.client), "a timed read on a shared descriptor kept it blocking");
+                    p.server.getOutputStream().write(5);
+                    assertEquals(5, p.client.getInputStream().read());
+                } finally {
+                    FileDescriptors.close(copy);
                 }
             }
         });

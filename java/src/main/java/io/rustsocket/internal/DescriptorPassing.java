@@ -273,6 +273,7 @@ public final class DescriptorPassing {
                 if (r.descriptor.state() != SocketDescriptor.OPEN) {
                     throw new SocketException(r.isOpen() ? "Socket has no descriptor yet" : "Socket is closed");
                 }
+                r.streams.descriptorShared(r.descriptor.fd());
                 fd = Native.duplicate(r.descriptor.fd());
             }
         } else if (impl == null) {
@@ -308,6 +309,7 @@ public final class DescriptorPassing {
             if (socket.descriptor.inFlight()) {
                 throw new SocketException("Socket is in use by another thread");
             }
+            socket.streams.descriptorShared(socket.descriptor.fd());
             fd = Native.duplicate(socket.descriptor.fd());
             socket.closeSilently();
         }

@@ -230,6 +230,17 @@ public final class RustSocketImpl extends SocketImpl {
         return SocketStreams.polledFirst();
     }
 
+    /**
+     * How many TCP reads on blocking descriptors waited in the kernel and came back without bytes
+     * (their read timeout passed, or a signal came), since the JVM started. For tests and
+     * diagnostics.
+     *
+     * @return the count so far
+     */
+    public static long kernelWaitsEndedEmpty() {
+        return SocketStreams.kernelWaitsEndedEmpty();
+    }
+
     /** Adds bytes a read took to this socket's statistics. */
     void countRead(int n) {
         counters.addRead(n);

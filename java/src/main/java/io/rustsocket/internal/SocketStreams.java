@@ -38,6 +38,9 @@ final class SocketStreams {
     // calls on a blocking descriptor that polled first because the last one stopped short (see
     // implWrite and largeReadStoppedShort); for tests and diagnostics
     private static final LongAdder POLLED_FIRST = new LongAdder();
+    // reads that waited in the kernel and came back without bytes: a read timeout (SO_RCVTIMEO)
+    // passed, or a signal; for tests and diagnostics
+    private static final LongAdder KERNEL_WAITS_ENDED_EMPTY = new LongAdder();
 
     private final RustSocketImpl socket;
 
@@ -64,6 +67,11 @@ final class SocketStreams {
     // the read timeout (SO_RCVTIMEO, ms, 0: none) this object last gave the descriptor, for
     // timed reads that wait in the kernel (see kernelReadTimeout); under the read lock
     private int kernelReadTimeout;
+    // whether a read timeout was ever given to the descriptor
+    private volatile boolean kernelReadTimeoutUsed;
+    // the descriptor has a duplicate outside this object (see descriptorShared): the kernel read
+    // timeout belongs to the socket, which the duplicate shares, so timed reads stop using it
+    private volatile boolean descriptorShared;
 
     SocketStreams(RustSocketImpl socket) {
         this.socket = socket;
@@ -176,6 +184,24 @@ final class SocketStreams {
         return POLLED_FIRST.sum();
     }
 
+    /** See {@link RustSocketImpl#kernelWaitsEndedEmpty()}. */
+    static long kernelWaitsEndedEmpty() {
+        return KERNEL_WAITS_ENDED_EMPTY.sum();
+    }
+
+    /**
+     * The descriptor {@code fd} is about to get a duplicate that another owner holds (descriptor
+     * passing): its socket's read timeout, shared with that owner, goes back to none, and timed
+     * reads wait in poll(2) from now on, as they do elsewhere, since the other owner may change it.
+     * Under the socket's state lock.
+     */
+    void descriptorShared(int fd) throws IOException {
+        descriptorShared = true;
+        if (kernelReadTimeoutUsed) {
+            Native.setReadTimeout(fd, 0);
+        }
+    }
+
     /**
      * Whether reads should say when they empty the socket: a TCP socket whose reads wait for
      * the poller's events ({@code mark} is one), where the kernel can tell (asked once).
@@ -200,6 +226,7 @@ final class SocketStreams {
     private void kernelReadTimeout(int fd, long nanos) throws IOException {
         int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
         if (millis != kernelReadTimeout) {
+            kernelReadTimeoutUsed = true;
             Native.setReadTimeout(fd, millis);
             kernelReadTimeout = millis;
         }
@@ -232,6 +259,9 @@ final class SocketStreams {
             n = Native.readNow(fd, b, off, len);
         } else {
             n = Native.read(fd, b, off, len);
+            if (n == Native.UNAVAILABLE && blocking) {
+                KERNEL_WAITS_ENDED_EMPTY.increment();
+            }
         }
         if (n != Native.UNAVAILABLE) {
             readsAreLarge = (n & ~Native.EMPTIED) >= PIN_AT_LEAST;
@@ -253,8 +283,9 @@ final class SocketStreams {
             // in the kernel, as an untimed one does, where the JDK's turns it non-blocking for good
             // and makes three calls (read, poll, read) whenever the bytes are not there yet
             boolean timed = remainingNanos > 0;
-            boolean blocking = socket.descriptor.configureNonBlockingIfNeeded(fd, timed && socket.unix != null);
-            if (blocking && socket.unix == null) {
+            boolean kernelTimeouts = socket.unix == null && !descriptorShared;
+            boolean blocking = socket.descriptor.configureNonBlockingIfNeeded(fd, timed && !kernelTimeouts);
+            if (blocking && kernelTimeouts) {
                 kernelReadTimeout(fd, remainingNanos);
             }
             n = readWaiting(fd, b, off, len, remainingNanos, blocking);
