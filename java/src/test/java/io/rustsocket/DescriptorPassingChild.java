@@ -11,7 +11,6 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -141,12 +140,6 @@ public final class DescriptorPassingChild {
 
     /** Whether descriptor {@code fd} of this process is close-on-exec (O_CLOEXEC in /proc/self/fdinfo). */
     static boolean closeOnExec(int fd) throws IOException {
-        List<String> lines = Files.readAllLines(Path.of("/proc/self/fdinfo/" + fd));
-        for (String line : lines) {
-            if (line.startsWith("flags:")) {
-                return (Long.parseLong(line.substring(6).trim(), 8) & 02000000) != 0;
-            }
-        }
-        throw new IOException("no flags for descriptor " + fd);
+        return (TestSupport.fdFlags(fd) & 02000000) != 0;
     }
 }

@@ -171,6 +171,19 @@ public final class TestSupport {
     public static final String WINE_NO_KEEPALIVE_TRIO = "no TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT";
 
     /**
+     * The open-file flags of this process's descriptor {@code fd}, as fcntl(F_GETFL) gives them
+     * (Linux's /proc/self/fdinfo).
+     */
+    public static long fdFlags(int fd) throws IOException {
+        for (String line : Files.readAllLines(Paths.get("/proc/self/fdinfo", Integer.toString(fd)))) {
+            if (line.startsWith("flags:")) {
+                return Long.parseLong(line.substring(6).trim(), 8);
+            }
+        }
+        throw new IOException("no flags for descriptor " + fd);
+    }
+
+    /**
      * Descriptors open in this process right now: on Linux the entries of /proc/self/fd; where
      * Java cannot count the process's handles (Windows), the library's own count
      * ({@link Descriptors#openCount()}) stands in.

@@ -488,11 +488,7 @@ class TimeoutTest {
                 continue; // closed meanwhile
             }
             if (target.equals(link)) {
-                for (String line : Files.readAllLines(Paths.get("/proc/self/fdinfo", fd.getName()))) {
-                    if (line.startsWith("flags:")) {
-                        return (Integer.parseInt(line.substring(6).trim(), 8) & 04000) != 0;
-                    }
-                }
+                return (TestSupport.fdFlags(Integer.parseInt(fd.getName())) & 04000) != 0;
             }
         }
         throw new AssertionError("no descriptor for " + link);

@@ -65,10 +65,9 @@ final class SocketStreams {
     // yet, 1 yes, -1 no; under the read lock
     private byte emptyReads;
     // the read timeout (SO_RCVTIMEO, ms, 0: none) this object last gave the descriptor, for
-    // timed reads that wait in the kernel (see kernelReadTimeout); under the read lock
-    private int kernelReadTimeout;
-    // whether a read timeout was ever given to the descriptor
-    private volatile boolean kernelReadTimeoutUsed;
+    // timed reads that wait in the kernel (see kernelReadTimeout); written under the read lock,
+    // read by descriptorShared too
+    private volatile int kernelReadTimeout;
     // the descriptor has a duplicate outside this object (see descriptorShared): the kernel read
     // timeout belongs to the socket, which the duplicate shares, so timed reads stop using it
     private volatile boolean descriptorShared;
@@ -197,8 +196,11 @@ final class SocketStreams {
      */
     void descriptorShared(int fd) throws IOException {
         descriptorShared = true;
-        if (kernelReadTimeoutUsed) {
+        // a read that checked the flag just before it was set may still give one after this
+        // (a narrow race, left as is: the other owner's timed reads would then wait longer)
+        if (kernelReadTimeout != 0) {
             Native.setReadTimeout(fd, 0);
+            kernelReadTimeout = 0;
         }
     }
 
@@ -226,7 +228,6 @@ final class SocketStreams {
     private void kernelReadTimeout(int fd, long nanos) throws IOException {
         int millis = (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
         if (millis != kernelReadTimeout) {
-            kernelReadTimeoutUsed = true;
             Native.setReadTimeout(fd, millis);
             kernelReadTimeout = millis;
         }
